@@ -1,0 +1,249 @@
+//! Request and response bodies of the v1 API. Field names are part of the contract
+//! with third-party clients (see API.md); times are RFC 3339 UTC, money is `_fen`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{FeeStatus, Fen};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CaptchaResponse {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10")
+    )]
+    pub captcha_id: String,
+    /// A `data:image/png;base64,…` URL to show as is.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "data:image/png;base64,iVBORw0KGgo…")
+    )]
+    pub image: String,
+    /// Seconds until the captcha expires.
+    #[cfg_attr(feature = "openapi", schema(example = 300))]
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginRequest {
+    /// The candidate's ID number (证件号); `x` is read as `X`.
+    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    pub id_number: String,
+    /// The initial password is the last six characters of the ID number.
+    #[cfg_attr(feature = "openapi", schema(example = "31002X"))]
+    pub password: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10")
+    )]
+    pub captcha_id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "7k2mq"))]
+    pub captcha_answer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AdminLoginRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "admin"))]
+    pub username: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Adm1nPassw0rd"))]
+    pub password: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10")
+    )]
+    pub captcha_id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "7k2mq"))]
+    pub captcha_answer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TokenResponse {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9…")
+    )]
+    pub access_token: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Bearer"))]
+    pub token_type: String,
+    /// Seconds the token stays valid.
+    #[cfg_attr(feature = "openapi", schema(example = 3600))]
+    pub expires_in: u64,
+    /// While true, the token can only change the password (and log out).
+    #[cfg_attr(feature = "openapi", schema(example = true))]
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChangePasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "31002X"))]
+    pub old_password: String,
+    /// 8–16 characters with both digits and letters; letters are case-sensitive.
+    #[cfg_attr(feature = "openapi", schema(example = "Exam2026pay"))]
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ExamView {
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    pub code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026年普通高校招生统一考试"))]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MeResponse {
+    #[cfg_attr(feature = "openapi", schema(example = "张三"))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(example = "1101**********002X"))]
+    pub id_number_masked: String,
+    #[cfg_attr(feature = "openapi", schema(example = "138****5678"))]
+    pub phone_masked: String,
+    /// The exams the candidate has fees in.
+    pub exams: Vec<ExamView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FeeView {
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026-REG"))]
+    pub fee_item_code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    pub exam_code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "报名考试费"))]
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 12000))]
+    pub amount_fen: Fen,
+    pub status: FeeStatus,
+    /// The 状态 column's words: 未缴费, 支付中, 已缴费, 退费中, 已退费.
+    #[cfg_attr(feature = "openapi", schema(example = "未缴费"))]
+    pub status_label: String,
+    /// The order paying (or that paid) this fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_no: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<String>,
+    pub pay_from: DateTime<Utc>,
+    pub pay_until: DateTime<Utc>,
+    /// Whether the payment window is open now.
+    pub payable: bool,
+    pub refundable_until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateExamRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    pub code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026年普通高校招生统一考试"))]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateFeeItemRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    pub exam_code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026-REG"))]
+    pub code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "报名考试费"))]
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 12000))]
+    pub amount_fen: Fen,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-03-01T00:00:00Z"))]
+    pub pay_from: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-03-15T15:59:59Z"))]
+    pub pay_until: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-04-30T15:59:59Z"))]
+    pub refundable_until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FeeItemView {
+    pub exam_code: String,
+    pub code: String,
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 12000))]
+    pub amount_fen: Fen,
+    pub pay_from: DateTime<Utc>,
+    pub pay_until: DateTime<Utc>,
+    pub refundable_until: DateTime<Utc>,
+}
+
+/// One candidate of an import. Strings, not parsed types: a bad row is reported with
+/// its number instead of failing the whole body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CandidateImportRow {
+    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    pub id_number: String,
+    #[cfg_attr(feature = "openapi", schema(example = "张三"))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(example = "13812345678"))]
+    pub phone: String,
+    #[cfg_attr(feature = "openapi", schema(example = json!(["GK2026-REG"])))]
+    pub fee_item_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportRowError {
+    /// 1-based: the array index + 1, or the CSV data line (the header is line 0).
+    #[cfg_attr(feature = "openapi", schema(example = 3))]
+    pub row: u64,
+    #[cfg_attr(feature = "openapi", schema(example = "id_number_check_digit"))]
+    pub code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "身份证号校验位错误"))]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportReport {
+    /// New candidates stored.
+    #[cfg_attr(feature = "openapi", schema(example = 2))]
+    pub imported: u64,
+    /// Valid rows that matched an existing candidate by ID number and updated it.
+    #[cfg_attr(feature = "openapi", schema(example = 1))]
+    pub updated: u64,
+    pub errors: Vec<ImportRowError>,
+}
+
+/// An RFC 7807 problem, as every error of the API is sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(example = "/problems/invalid_credentials"))]
+    pub problem_type: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Wrong ID number or password."))]
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(example = 401))]
+    pub status: u16,
+    /// Stable, snake_case: clients branch on this.
+    #[cfg_attr(feature = "openapi", schema(example = "invalid_credentials"))]
+    pub code: String,
+    /// The message in Chinese, for the candidate.
+    #[cfg_attr(feature = "openapi", schema(example = "证件号或密码错误"))]
+    pub detail: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Wrong ID number or password."))]
+    pub detail_en: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// With `account_locked`: when logging in is possible again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+    /// With `validation_failed`: the field that broke a rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}

@@ -1,0 +1,80 @@
+//! Small field rules of operator input: codes of exams and fee items, and names.
+
+use crate::Rule;
+
+pub const CODE_MAX: usize = 32;
+pub const NAME_MAX: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("a code is 1-32 letters, digits, `-` or `_`")]
+    Code,
+    #[error("a name is 1-64 characters")]
+    Name,
+}
+
+impl Rule for FieldError {
+    fn code(&self) -> &'static str {
+        match self {
+            FieldError::Code => "code_invalid",
+            FieldError::Name => "name_invalid",
+        }
+    }
+
+    fn message_zh(&self) -> &'static str {
+        match self {
+            FieldError::Code => "代码应为1-32位英文字母、数字、“-”或“_”",
+            FieldError::Name => "名称不能为空，且不超过64个字",
+        }
+    }
+
+    fn message_en(&self) -> &'static str {
+        match self {
+            FieldError::Code => "A code is 1 to 32 letters, digits, '-' or '_'.",
+            FieldError::Name => "A name is 1 to 64 characters.",
+        }
+    }
+}
+
+/// Codes travel in URLs, CSV cells (`;`-separated) and order subjects, so they stay
+/// plain ASCII.
+pub fn check_code(code: &str) -> Result<(), FieldError> {
+    let valid = !code.is_empty()
+        && code.len() <= CODE_MAX
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid { Ok(()) } else { Err(FieldError::Code) }
+}
+
+/// Returns the trimmed name.
+pub fn check_name(name: &str) -> Result<&str, FieldError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
+        return Err(FieldError::Name);
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        assert!(check_code("GK2026-01_a").is_ok());
+        assert!(check_code("").is_err());
+        assert!(check_code("a;b").is_err());
+        assert!(check_code("高考").is_err());
+        assert!(check_code(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(check_name("  张三 "), Ok("张三"));
+        assert!(check_name("   ").is_err());
+        assert!(check_name("a\u{0}b").is_err());
+        assert!(check_name(&"名".repeat(65)).is_err());
+        assert!(check_name(&"名".repeat(64)).is_ok());
+    }
+}
