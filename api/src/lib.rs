@@ -1,1 +1,14 @@
+//! ExamFee's API server: library behind the `examfee` binary and the API tests.
 
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod workers;

@@ -238,8 +238,6 @@ pub struct Problem {
     pub detail: String,
     #[cfg_attr(feature = "openapi", schema(example = "Wrong ID number or password."))]
     pub detail_en: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
     /// With `account_locked`: when logging in is possible again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<DateTime<Utc>>,

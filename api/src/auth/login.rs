@@ -1,0 +1,164 @@
+//! Logging in, for candidates and operators alike: captcha, lockout, one argon2
+//! verification whatever the account, then a session and its token.
+
+use actix_web::HttpResponse;
+use actix_web::cookie::{Cookie, SameSite, time};
+use chrono::Duration;
+use examfee_shared::Role;
+use examfee_shared::dto::TokenResponse;
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+
+use super::SESSION_COOKIE;
+use super::passwords::Credential;
+use super::tokens::Claims;
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store;
+use crate::store::candidates::CandidateRow;
+
+pub const MAX_FAILURES: i64 = 5;
+pub const LOCK_DURATION: Duration = Duration::minutes(15);
+
+pub struct Account {
+    pub subject_id: String,
+    pub credential: Credential,
+}
+
+impl Account {
+    fn must_change_password(&self) -> bool {
+        matches!(self.credential, Credential::Initial(_))
+    }
+}
+
+/// Finds the account behind a typed account name (ID number or username).
+async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Option<Account>> {
+    Ok(match role {
+        Role::Candidate => store::candidates::find_by_id_number(&state.db, name)
+            .await?
+            .map(|c| Account {
+                credential: candidate_credential(&c),
+                subject_id: c.id,
+            }),
+        Role::Operator => store::operators::find_by_username(&state.db, name)
+            .await?
+            .map(|o| Account {
+                subject_id: o.id,
+                credential: Credential::Hashed(o.password_hash),
+            }),
+    })
+}
+
+/// A candidate's password: the stored hash, or while there is none the initial
+/// password, the last six characters of the ID number.
+pub fn candidate_credential(candidate: &CandidateRow) -> Credential {
+    match &candidate.password_hash {
+        Some(hash) => Credential::Hashed(hash.clone()),
+        None => Credential::Initial(
+            candidate.id_number[candidate.id_number.len().saturating_sub(6)..].to_owned(),
+        ),
+    }
+}
+
+/// Lockout counts by what was typed, not by account, so unknown names lock the same way.
+fn failure_key(role: Role, name: &str) -> String {
+    let digest = Sha256::digest(format!("{role}:{name}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the password of `name` (captcha already checked) and opens a session.
+pub async fn log_in(
+    state: &AppState,
+    role: Role,
+    name: &str,
+    password: SecretString,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    let key = failure_key(role, name);
+    if let Some(until) = store::login_failures::locked_until(&state.db, &key, to_ms(now)).await? {
+        return Err(ApiError::AccountLocked(from_ms(until)));
+    }
+    let account = find_account(state, role, name).await?;
+    let (subject_id, must_change_password, credential) = match account {
+        Some(a) => (
+            Some(a.subject_id.clone()),
+            a.must_change_password(),
+            a.credential,
+        ),
+        None => (None, false, Credential::Unknown),
+    };
+    let valid = state.passwords.verify(credential, password).await?;
+    let Some(subject_id) = subject_id.filter(|_| valid) else {
+        let locked = store::login_failures::record_failure(
+            &state.db,
+            &key,
+            to_ms(now),
+            MAX_FAILURES,
+            to_ms(now + LOCK_DURATION),
+        )
+        .await?;
+        return Err(match locked {
+            Some(until) => {
+                tracing::warn!(role = %role, "account locked after repeated wrong passwords");
+                ApiError::AccountLocked(from_ms(until))
+            }
+            None => ApiError::InvalidCredentials,
+        });
+    };
+    store::login_failures::clear(&state.db, &key).await?;
+    open_session(state, role, &subject_id, must_change_password).await
+}
+
+async fn open_session(
+    state: &AppState,
+    role: Role,
+    subject_id: &str,
+    must_change_password: bool,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
+    let expires = now + ttl;
+    let session_id = uuid::Uuid::new_v4().to_string();
+    store::sessions::create(
+        &state.db,
+        &session_id,
+        role,
+        subject_id,
+        to_ms(now),
+        to_ms(expires),
+    )
+    .await?;
+    let claims = Claims {
+        sub: subject_id.to_owned(),
+        sid: session_id,
+        role,
+        pwc: must_change_password,
+        iat: now.timestamp(),
+        exp: expires.timestamp(),
+    };
+    let token = state.tokens.issue(&claims)?;
+    tracing::info!(role = %role, must_change_password, "logged in");
+    let cookie = session_cookie(
+        state,
+        token.clone(),
+        time::Duration::seconds(ttl.num_seconds()),
+    );
+    Ok(HttpResponse::Ok().cookie(cookie).json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".to_owned(),
+        expires_in: ttl.num_seconds().unsigned_abs(),
+        must_change_password,
+    }))
+}
+
+/// The session cookie carrying `token`; an empty token with zero age removes it.
+pub fn session_cookie(state: &AppState, token: String, max_age: time::Duration) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookies)
+        .max_age(max_age)
+        .finish()
+}

@@ -1,0 +1,12 @@
+//! Who is calling: captchas, passwords, tokens, login with lockout, and the request
+//! extractors that admit a candidate or an operator.
+
+pub mod captcha;
+pub mod login;
+pub mod passwords;
+pub mod principal;
+pub mod rate_limit;
+pub mod tokens;
+
+/// The cookie a browser keeps its session in (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "examfee_session";

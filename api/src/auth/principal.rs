@@ -1,0 +1,115 @@
+//! Request extractors that admit a caller: the token comes from `Authorization:
+//! Bearer` (API clients) or the session cookie (the browser), and its session must be
+//! live in the database, checked on every request.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use examfee_shared::Role;
+
+use super::SESSION_COOKIE;
+use crate::clock::to_ms;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub role: Role,
+    pub subject_id: String,
+    pub session_id: String,
+    pub must_change_password: bool,
+}
+
+impl Principal {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.role, self.subject_id)
+    }
+}
+
+fn token_of(req: &HttpRequest) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_owned());
+    bearer.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Boxed<Principal>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = token_of(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| anyhow::anyhow!("AppState missing"))?;
+            let token = token.ok_or(ApiError::Unauthenticated)?;
+            let now = state.clock.now();
+            let claims = state
+                .tokens
+                .verify(&token, now)
+                .ok_or(ApiError::Unauthenticated)?;
+            if !store::sessions::is_live(&state.db, &claims.sid, &claims.sub, to_ms(now)).await? {
+                return Err(ApiError::Unauthenticated);
+            }
+            Ok(Principal {
+                role: claims.role,
+                subject_id: claims.sub,
+                session_id: claims.sid,
+                must_change_password: claims.pwc,
+            })
+        })
+    }
+}
+
+/// A candidate who has set their own password.
+pub struct CandidateAuth(pub Principal);
+
+impl FromRequest for CandidateAuth {
+    type Error = ApiError;
+    type Future = Boxed<CandidateAuth>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        Box::pin(async move {
+            let principal = principal.await?;
+            match principal.role {
+                Role::Candidate if principal.must_change_password => {
+                    Err(ApiError::PasswordChangeRequired)
+                }
+                Role::Candidate => Ok(CandidateAuth(principal)),
+                Role::Operator => Err(ApiError::Forbidden),
+            }
+        })
+    }
+}
+
+/// An operator of the exam authority.
+pub struct OperatorAuth(pub Principal);
+
+impl FromRequest for OperatorAuth {
+    type Error = ApiError;
+    type Future = Boxed<OperatorAuth>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        Box::pin(async move {
+            let principal = principal.await?;
+            match principal.role {
+                Role::Operator => Ok(OperatorAuth(principal)),
+                Role::Candidate => Err(ApiError::Forbidden),
+            }
+        })
+    }
+}

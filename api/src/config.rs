@@ -1,0 +1,167 @@
+//! Configuration from the environment (names fixed by API.md), with defaults that
+//! run a local ExamFee with no setup at all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub production: bool,
+    /// `(username, password)` of an operator to create or reset at start.
+    pub bootstrap_admin: Option<(String, SecretString)>,
+    pub web_dir: PathBuf,
+    /// Login and captcha requests per minute from one client address; `0` turns the
+    /// limit off.
+    pub rate_limit_per_ip: u32,
+    pub demo: bool,
+    /// Tests only: every captcha's answer.
+    pub captcha_test_answer: Option<String>,
+    /// Signs tokens and keys captcha hashes. Unset: a random key kept in the database,
+    /// so that every replica on one database shares it and restarts keep sessions.
+    pub jwt_secret: Option<SecretString>,
+    pub token_ttl: Duration,
+    pub json_logs: bool,
+    /// Origins allowed to call the API from a browser; empty: CORS off.
+    pub cors_origins: Vec<String>,
+    pub workers: Option<usize>,
+}
+
+/// Suits one school lab behind one NAT address: sixty candidates each fetching a few
+/// captchas and logging in within a minute or two.
+pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 600;
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Config> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let production = get("EXAMFEE_ENV").is_some_and(|v| v.eq_ignore_ascii_case("production"));
+        let captcha_test_answer = get("EXAMFEE_CAPTCHA_TEST_ANSWER");
+        if production && captcha_test_answer.is_some() {
+            bail!(
+                "EXAMFEE_CAPTCHA_TEST_ANSWER is for tests and is refused when EXAMFEE_ENV=production"
+            );
+        }
+        let bootstrap_admin = match get("EXAMFEE_BOOTSTRAP_ADMIN") {
+            None => None,
+            Some(value) => {
+                let (user, password) = value
+                    .split_once(':')
+                    .context("EXAMFEE_BOOTSTRAP_ADMIN is `username:password`")?;
+                Some((
+                    user.trim().to_owned(),
+                    SecretString::from(password.to_owned()),
+                ))
+            }
+        };
+        let flag =
+            |name: &str| get(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+            get(name).map_or(Ok(default), |v| {
+                v.parse()
+                    .with_context(|| format!("{name} is a whole number"))
+            })
+        };
+        Ok(Config {
+            listen: get("EXAMFEE_LISTEN")
+                .unwrap_or_else(|| "127.0.0.1:8080".into())
+                .parse()
+                .context("EXAMFEE_LISTEN is host:port, e.g. 127.0.0.1:8080")?,
+            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/examfee.db".into()),
+            production,
+            bootstrap_admin,
+            web_dir: get("EXAMFEE_WEB_DIR")
+                .unwrap_or_else(|| "web/dist".into())
+                .into(),
+            rate_limit_per_ip: u32::try_from(number(
+                "EXAMFEE_RATE_LIMIT_PER_IP",
+                DEFAULT_RATE_LIMIT_PER_IP.into(),
+            )?)
+            .context("EXAMFEE_RATE_LIMIT_PER_IP is too large")?,
+            demo: flag("EXAMFEE_DEMO"),
+            captcha_test_answer,
+            jwt_secret: get("EXAMFEE_JWT_SECRET").map(SecretString::from),
+            token_ttl: Duration::from_secs(number("EXAMFEE_TOKEN_TTL_SECS", 3600)?),
+            json_logs: get("EXAMFEE_LOG_FORMAT").is_some_and(|v| v == "json"),
+            cors_origins: get("EXAMFEE_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            workers: get("EXAMFEE_WORKERS")
+                .map(|v| v.parse())
+                .transpose()
+                .context("EXAMFEE_WORKERS is a number")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/examfee.db");
+        assert_eq!(c.rate_limit_per_ip, DEFAULT_RATE_LIMIT_PER_IP);
+        assert!(!c.demo && !c.production && c.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn test_captcha_answer_is_refused_in_production() {
+        let err = config(&[
+            ("EXAMFEE_ENV", "production"),
+            ("EXAMFEE_CAPTCHA_TEST_ANSWER", "x"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("refused"));
+        assert!(
+            config(&[("EXAMFEE_CAPTCHA_TEST_ANSWER", "x")])
+                .unwrap()
+                .captcha_test_answer
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn bootstrap_admin_splits_at_first_colon() {
+        let c = config(&[("EXAMFEE_BOOTSTRAP_ADMIN", "root:pa:ss1234")]).unwrap();
+        let (user, password) = c.bootstrap_admin.unwrap();
+        assert_eq!(user, "root");
+        assert_eq!(password.expose_secret(), "pa:ss1234");
+        assert!(config(&[("EXAMFEE_BOOTSTRAP_ADMIN", "nocolon")]).is_err());
+    }
+
+    #[test]
+    fn rate_limit_zero_means_off() {
+        assert_eq!(
+            config(&[("EXAMFEE_RATE_LIMIT_PER_IP", "0")])
+                .unwrap()
+                .rate_limit_per_ip,
+            0
+        );
+        assert!(config(&[("EXAMFEE_RATE_LIMIT_PER_IP", "lots")]).is_err());
+    }
+}

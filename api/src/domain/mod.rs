@@ -1,0 +1,5 @@
+//! Core logic that handlers, the CLI and the demo loader share.
+
+pub mod catalog;
+pub mod import;
+pub mod operators;

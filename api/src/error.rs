@@ -1,0 +1,238 @@
+//! The API's one error type. Each variant has a stable `code` and messages in Chinese
+//! and English, and leaves as `application/problem+json`. Internal failures are logged
+//! with their cause and answered without it.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use chrono::{DateTime, Utc};
+use examfee_shared::Rule;
+use examfee_shared::dto::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid {field}: {code}")]
+    Invalid {
+        field: &'static str,
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+    },
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("captcha wrong, used or expired")]
+    CaptchaInvalid,
+    #[error("wrong account or password")]
+    InvalidCredentials,
+    #[error("account locked until {0}")]
+    AccountLocked(DateTime<Utc>),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("missing, expired or revoked token")]
+    Unauthenticated,
+    #[error("the initial password must be changed first")]
+    PasswordChangeRequired,
+    #[error("not allowed for this account")]
+    Forbidden,
+    #[error("old password wrong")]
+    OldPasswordWrong,
+    #[error("new password equals the old one")]
+    PasswordUnchanged,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("conflict: {code}")]
+    Conflict {
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+    },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A broken input rule, naming the field.
+    pub fn invalid(field: &'static str, rule: &impl Rule) -> ApiError {
+        ApiError::Invalid {
+            field,
+            code: rule.code(),
+            zh: rule.message_zh(),
+            en: rule.message_en(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Malformed(_) => "malformed_request",
+            ApiError::CaptchaInvalid => "captcha_invalid",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::AccountLocked(_) => "account_locked",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::PasswordChangeRequired => "password_change_required",
+            ApiError::Forbidden => "forbidden",
+            ApiError::OldPasswordWrong => "old_password_wrong",
+            ApiError::PasswordUnchanged => "password_unchanged",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn messages(&self) -> (String, String) {
+        let pair = |zh: &str, en: &str| (zh.to_owned(), en.to_owned());
+        match self {
+            ApiError::Invalid { zh, en, .. } | ApiError::Conflict { zh, en, .. } => pair(zh, en),
+            ApiError::Malformed(reason) => (
+                "请求内容格式错误".to_owned(),
+                format!("The request body is malformed: {reason}"),
+            ),
+            ApiError::CaptchaInvalid => pair(
+                "验证码错误或已失效，请刷新验证码后重新输入",
+                "The captcha is wrong, used or expired; get a new one.",
+            ),
+            ApiError::InvalidCredentials => pair("账号或密码错误", "Wrong account or password."),
+            ApiError::AccountLocked(until) => {
+                let local =
+                    until.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
+                (
+                    format!(
+                        "密码错误次数过多，账号已锁定，请于{}后再试",
+                        local.format("%Y-%m-%d %H:%M")
+                    ),
+                    format!(
+                        "Too many wrong passwords: the account is locked until {} (Beijing time).",
+                        local.format("%Y-%m-%d %H:%M")
+                    ),
+                )
+            }
+            ApiError::RateLimited { .. } => pair(
+                "请求过于频繁，请稍后再试",
+                "Too many requests; try again shortly.",
+            ),
+            ApiError::Unauthenticated => pair(
+                "登录已失效，请重新登录",
+                "Not logged in, or the session has ended; log in again.",
+            ),
+            ApiError::PasswordChangeRequired => pair(
+                "首次登录需要重新设置密码",
+                "The initial password must be changed before anything else.",
+            ),
+            ApiError::Forbidden => pair("无权访问", "This account may not do that."),
+            ApiError::OldPasswordWrong => pair("原密码错误", "The old password is wrong."),
+            ApiError::PasswordUnchanged => pair(
+                "新密码不能与原密码相同",
+                "The new password must differ from the old one.",
+            ),
+            ApiError::NotFound(what) => ("未找到".to_owned(), format!("No such {what}.")),
+            ApiError::PayloadTooLarge => pair("请求内容过大", "The request body is too large."),
+            ApiError::UnsupportedMediaType => pair(
+                "不支持的内容类型",
+                "Unsupported content type; send application/json or text/csv.",
+            ),
+            ApiError::Internal(_) => {
+                pair("系统繁忙，请稍后再试", "Internal error; try again later.")
+            }
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (detail, detail_en) = self.messages();
+        let status = self.status_code();
+        Problem {
+            problem_type: format!("/problems/{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            code: self.code().to_owned(),
+            detail,
+            detail_en,
+            locked_until: match self {
+                ApiError::AccountLocked(until) => Some(*until),
+                _ => None,
+            },
+            field: match self {
+                ApiError::Invalid { field, .. } => Some((*field).to_owned()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid { .. } | ApiError::PasswordUnchanged => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Malformed(_) | ApiError::CaptchaInvalid | ApiError::OldPasswordWrong => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::AccountLocked(_) => StatusCode::LOCKED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PasswordChangeRequired | ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+/// Turns actix's own body errors (bad JSON, too large, wrong type) into problems.
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge,
+        E::ContentType => ApiError::UnsupportedMediaType,
+        other => ApiError::Malformed(other.to_string()),
+    }
+    .into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::Malformed(err.to_string()).into()
+}
+
+pub fn path_error(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::Malformed(err.to_string()).into()
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

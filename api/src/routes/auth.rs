@@ -1,0 +1,196 @@
+//! Candidate captcha, login, password change and logout.
+
+use actix_web::cookie::time;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use examfee_shared::dto::{
+    CaptchaResponse, ChangePasswordRequest, LoginRequest, Problem, TokenResponse,
+};
+use examfee_shared::password::check_new_password;
+use examfee_shared::{IdNumber, Role};
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::problems::*;
+use crate::auth::login::{candidate_credential, log_in, session_cookie};
+use crate::auth::principal::Principal;
+use crate::clock::to_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{self, audit::AuditEntry};
+
+/// Applies the per-address limit of login and captcha requests.
+pub fn limit_rate(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+    match &state.rate_limit {
+        Some(limit) => limit.check(req.peer_addr().map(|a| a.ip())),
+        None => Ok(()),
+    }
+}
+
+/// Get a captcha
+///
+/// A new image captcha (验证码) for the next login. It can be answered once, right or
+/// wrong, within five minutes.
+#[utoipa::path(
+    tag = "candidate auth",
+    responses(
+        (status = 200, description = "A new captcha", body = CaptchaResponse),
+        RateLimited, ServerError,
+    ),
+    security(()),
+)]
+#[post("/auth/captcha")]
+pub async fn captcha(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> ApiResult<web::Json<CaptchaResponse>> {
+    limit_rate(&state, &req)?;
+    Ok(web::Json(
+        state.captchas.issue(&state.db, state.clock.now()).await?,
+    ))
+}
+
+/// Log in as a candidate
+///
+/// Account = ID number (证件号); the initial password is its last six characters.
+/// While `must_change_password` is true the token can only change the password.
+/// Five wrong passwords in a row lock the account for 15 minutes. Also sets the
+/// session cookie for browsers.
+#[utoipa::path(
+    tag = "candidate auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the token also comes as an HttpOnly cookie", body = TokenResponse),
+        CaptchaInvalid, InvalidCredentials, Invalid, Locked, RateLimited, ServerError,
+    ),
+    security(()),
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    limit_rate(&state, &req)?;
+    let body = body.into_inner();
+    state
+        .captchas
+        .check(
+            &state.db,
+            &body.captcha_id,
+            &body.captcha_answer,
+            state.clock.now(),
+        )
+        .await?;
+    let id_number =
+        IdNumber::parse(&body.id_number).map_err(|e| ApiError::invalid("id_number", &e))?;
+    log_in(
+        &state,
+        Role::Candidate,
+        id_number.as_str(),
+        SecretString::from(body.password),
+    )
+    .await
+}
+
+/// Change the password
+///
+/// 8–16 characters with both digits and letters (case-sensitive), different from the
+/// old one. Every token of the account, this one included, stops working: log in
+/// again with the new password (回到登录页).
+#[utoipa::path(
+    tag = "candidate auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; every earlier token of the account is revoked"),
+        (status = 400, description = "`old_password_wrong` or a malformed body", body = Problem,
+            content_type = "application/problem+json", example = json!({
+                "type": "/problems/old_password_wrong", "title": "Bad Request", "status": 400,
+                "code": "old_password_wrong", "detail": "原密码错误", "detail_en": "The old password is wrong."})),
+        (status = 422, description = "The new password breaks the policy (`password_too_short`, `password_no_digit`…) or equals the old one (`password_unchanged`)",
+            body = Problem, content_type = "application/problem+json", example = json!({
+                "type": "/problems/password_no_digit", "title": "Unprocessable Entity", "status": 422,
+                "code": "password_no_digit", "detail": "密码须包含数字和英文字母",
+                "detail_en": "A password contains both digits and letters.", "field": "new_password"})),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    if principal.role != Role::Candidate {
+        return Err(ApiError::Forbidden);
+    }
+    let body = body.into_inner();
+    check_new_password(&body.new_password).map_err(|e| ApiError::invalid("new_password", &e))?;
+    if body.new_password == body.old_password {
+        return Err(ApiError::PasswordUnchanged);
+    }
+    let candidate = store::candidates::get(&state.db, &principal.subject_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if !state
+        .passwords
+        .verify(
+            candidate_credential(&candidate),
+            SecretString::from(body.old_password),
+        )
+        .await?
+    {
+        return Err(ApiError::OldPasswordWrong);
+    }
+    let new_hash = state
+        .passwords
+        .hash(SecretString::from(body.new_password))
+        .await?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin_write().await?;
+    let replaced = store::candidates::replace_password(
+        &mut tx,
+        &candidate.id,
+        candidate.password_hash.as_deref(),
+        &new_hash,
+        now,
+    )
+    .await?;
+    if !replaced {
+        // Another request changed the password between our check and this write.
+        return Err(ApiError::OldPasswordWrong);
+    }
+    let revoked = store::sessions::revoke_all_of(&mut tx, &candidate.id, now).await?;
+    let entry = AuditEntry {
+        actor: &principal.actor(),
+        action: "password.changed",
+        entity: "candidate",
+        entity_id: &candidate.id,
+        detail: json!({ "sessions_revoked": revoked, "was_initial": candidate.password_hash.is_none() }),
+    };
+    store::audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    tracing::info!("password changed; all sessions of the account revoked");
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))
+        .finish())
+}
+
+/// Log out
+///
+/// Ends this token's session (退出); other sessions of the account go on.
+#[utoipa::path(
+    tag = "candidate auth",
+    responses(
+        (status = 204, description = "Logged out; this token no longer works"),
+        Unauthenticated, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, principal: Principal) -> ApiResult<HttpResponse> {
+    store::sessions::revoke(&state.db, &principal.session_id, to_ms(state.clock.now())).await?;
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))
+        .finish())
+}

@@ -1,0 +1,95 @@
+//! What a logged-in candidate sees of themselves: details to check, and the fee list.
+
+use actix_web::{get, web};
+use examfee_shared::dto::{ExamView, FeeView, MeResponse};
+use examfee_shared::{FeeStatus, Fen, IdNumber, Phone};
+
+use super::problems::*;
+use crate::auth::principal::CandidateAuth;
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store;
+
+/// The candidate's details
+///
+/// Name, masked ID number and phone, and the exams, for the candidate to check
+/// (请考生仔细核对个人信息) before 进入缴费.
+#[utoipa::path(
+    tag = "candidate",
+    responses(
+        (status = 200, description = "The logged-in candidate", body = MeResponse),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/me")]
+pub async fn me(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+) -> ApiResult<web::Json<MeResponse>> {
+    let candidate = store::candidates::get(&state.db, &auth.0.subject_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let exams = store::catalog::exams_of_candidate(&state.db, &candidate.id).await?;
+    let id_number = IdNumber::parse(&candidate.id_number).map_err(anyhow::Error::from)?;
+    let phone_masked = Phone::parse(&candidate.phone)
+        .map(|p| p.masked())
+        .unwrap_or_default();
+    Ok(web::Json(MeResponse {
+        name: candidate.name,
+        id_number_masked: id_number.masked(),
+        phone_masked,
+        exams: exams
+            .into_iter()
+            .map(|e| ExamView {
+                code: e.code,
+                name: e.name,
+            })
+            .collect(),
+    }))
+}
+
+/// The candidate's fee list
+///
+/// 网上缴费: each fee item with its amount and status (未缴费, 支付中, 已缴费, 退费中,
+/// 已退费), derived from the fee's orders and refunds, and whether its payment window
+/// is open now.
+#[utoipa::path(
+    tag = "candidate",
+    responses(
+        (status = 200, description = "The candidate's fee items", body = Vec<FeeView>),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/me/fees")]
+pub async fn fees(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+) -> ApiResult<web::Json<Vec<FeeView>>> {
+    let now = to_ms(state.clock.now());
+    let items = store::catalog::fees_of_candidate(&state.db, &auth.0.subject_id).await?;
+    let views = items
+        .into_iter()
+        .map(|item| {
+            // No order can exist yet: orders and payment come with the payment platform.
+            let status = FeeStatus::derive(None, None);
+            FeeView {
+                status_label: status.label_zh().to_owned(),
+                status,
+                payable: item.pay_from <= now && now < item.pay_until,
+                fee_item_code: item.code,
+                exam_code: item.exam_code,
+                title: item.title,
+                amount_fen: Fen(item.amount_fen),
+                order_no: None,
+                receipt_no: None,
+                pay_from: from_ms(item.pay_from),
+                pay_until: from_ms(item.pay_until),
+                refundable_until: from_ms(item.refundable_until),
+            }
+        })
+        .collect();
+    Ok(web::Json(views))
+}

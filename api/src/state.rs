@@ -1,0 +1,22 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::captcha::Captchas;
+use crate::auth::passwords::Passwords;
+use crate::auth::rate_limit::LoginRateLimit;
+use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
+use crate::store::Db;
+
+/// What every handler may use; built once at start and shared by all workers.
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    pub tokens: TokenKeys,
+    pub captchas: Captchas,
+    pub rate_limit: Option<LoginRateLimit>,
+    pub token_ttl: Duration,
+    /// Production sends the session cookie only over HTTPS.
+    pub secure_cookies: bool,
+}

@@ -1,0 +1,64 @@
+use examfee_shared::Role;
+use sqlx::Row;
+
+use super::{Db, Tx};
+
+pub async fn create(
+    db: &Db,
+    id: &str,
+    role: Role,
+    subject_id: &str,
+    now_ms: i64,
+    expires_at_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO sessions (id, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(role.as_str())
+        .bind(subject_id)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&db.pool)
+        .await
+        .map(drop)
+}
+
+/// Whether the session exists for this subject and is neither revoked nor expired.
+pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM sessions WHERE id = $1 AND subject_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(subject_id)
+    .bind(now_ms)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.get::<i64, _>(0) > 0)
+}
+
+pub async fn revoke(db: &Db, id: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now_ms)
+        .execute(&db.pool)
+        .await
+        .map(drop)
+}
+
+pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(subject_id)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn purge_expired(db: &Db, now_ms: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now_ms)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
