@@ -26,13 +26,12 @@ pub async fn ensure_operator(
     check_new_password(password.expose_secret()).map_err(|e| {
         anyhow::anyhow!("EXAMFEE_BOOTSTRAP_ADMIN: the password breaks the password policy: {e}")
     })?;
-    if let Some(existing) = store::operators::find_by_username(db, username).await? {
-        if passwords
+    if let Some(existing) = store::operators::find_by_username(db, username).await?
+        && passwords
             .verify(Credential::Hashed(existing.password_hash), password.clone())
             .await?
-        {
-            return Ok(());
-        }
+    {
+        return Ok(());
     }
     let hash = passwords.hash(password.clone()).await?;
     let now_ms = to_ms(now);

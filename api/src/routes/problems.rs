@@ -13,7 +13,7 @@ use utoipa::IntoResponses;
     "code": "malformed_request", "detail": "请求内容格式错误",
     "detail_en": "The request body is malformed: missing field `password`"
 }))]
-pub struct Malformed(#[to_schema] Problem);
+pub struct Malformed(Problem);
 
 /// The captcha is wrong, used up or expired; fetch a new one.
 #[derive(IntoResponses)]
@@ -22,7 +22,7 @@ pub struct Malformed(#[to_schema] Problem);
     "code": "captcha_invalid", "detail": "验证码错误或已失效，请刷新验证码后重新输入",
     "detail_en": "The captcha is wrong, used or expired; get a new one."
 }))]
-pub struct CaptchaInvalid(#[to_schema] Problem);
+pub struct CaptchaInvalid(Problem);
 
 /// Wrong account or password: the same answer whether or not the account exists.
 #[derive(IntoResponses)]
@@ -30,7 +30,7 @@ pub struct CaptchaInvalid(#[to_schema] Problem);
     "type": "/problems/invalid_credentials", "title": "Unauthorized", "status": 401,
     "code": "invalid_credentials", "detail": "账号或密码错误", "detail_en": "Wrong account or password."
 }))]
-pub struct InvalidCredentials(#[to_schema] Problem);
+pub struct InvalidCredentials(Problem);
 
 /// No token, or its session expired, was logged out or ended by a password change.
 #[derive(IntoResponses)]
@@ -39,7 +39,7 @@ pub struct InvalidCredentials(#[to_schema] Problem);
     "code": "unauthenticated", "detail": "登录已失效，请重新登录",
     "detail_en": "Not logged in, or the session has ended; log in again."
 }))]
-pub struct Unauthenticated(#[to_schema] Problem);
+pub struct Unauthenticated(Problem);
 
 /// `forbidden`: the token's role may not use this endpoint; `password_change_required`:
 /// a candidate must change the initial password first.
@@ -48,7 +48,7 @@ pub struct Unauthenticated(#[to_schema] Problem);
     "type": "/problems/forbidden", "title": "Forbidden", "status": 403,
     "code": "forbidden", "detail": "无权访问", "detail_en": "This account may not do that."
 }))]
-pub struct Forbidden(#[to_schema] Problem);
+pub struct Forbidden(Problem);
 
 /// A field breaks a rule; `field` names it and `code` says which rule.
 #[derive(IntoResponses)]
@@ -57,7 +57,7 @@ pub struct Forbidden(#[to_schema] Problem);
     "code": "id_number_check_digit", "detail": "身份证号校验位错误",
     "detail_en": "The check digit of the ID number is wrong.", "field": "id_number"
 }))]
-pub struct Invalid(#[to_schema] Problem);
+pub struct Invalid(Problem);
 
 /// Five wrong passwords in a row lock the account for 15 minutes.
 #[derive(IntoResponses)]
@@ -67,7 +67,7 @@ pub struct Invalid(#[to_schema] Problem);
     "detail_en": "Too many wrong passwords: the account is locked until 2026-11-30 17:15 (Beijing time).",
     "locked_until": "2026-11-30T09:15:00Z"
 }))]
-pub struct Locked(#[to_schema] Problem);
+pub struct Locked(Problem);
 
 /// Too many login or captcha requests from this address; see `Retry-After`.
 #[derive(IntoResponses)]
@@ -75,7 +75,7 @@ pub struct Locked(#[to_schema] Problem);
     "type": "/problems/rate_limited", "title": "Too Many Requests", "status": 429,
     "code": "rate_limited", "detail": "请求过于频繁，请稍后再试", "detail_en": "Too many requests; try again shortly."
 }))]
-pub struct RateLimited(#[to_schema] Problem);
+pub struct RateLimited(Problem);
 
 /// Something with this code exists already.
 #[derive(IntoResponses)]
@@ -83,7 +83,7 @@ pub struct RateLimited(#[to_schema] Problem);
     "type": "/problems/exam_exists", "title": "Conflict", "status": 409,
     "code": "exam_exists", "detail": "考试代码已存在", "detail_en": "An exam with this code exists."
 }))]
-pub struct Conflict(#[to_schema] Problem);
+pub struct Conflict(Problem);
 
 /// The body is larger than this endpoint takes.
 #[derive(IntoResponses)]
@@ -91,7 +91,7 @@ pub struct Conflict(#[to_schema] Problem);
     "type": "/problems/payload_too_large", "title": "Payload Too Large", "status": 413,
     "code": "payload_too_large", "detail": "请求内容过大", "detail_en": "The request body is too large."
 }))]
-pub struct TooLarge(#[to_schema] Problem);
+pub struct TooLarge(Problem);
 
 /// The database or another dependency failed; the cause is logged, not returned.
 #[derive(IntoResponses)]
@@ -99,4 +99,4 @@ pub struct TooLarge(#[to_schema] Problem);
     "type": "/problems/internal_error", "title": "Internal Server Error", "status": 500,
     "code": "internal_error", "detail": "系统繁忙，请稍后再试", "detail_en": "Internal error; try again later."
 }))]
-pub struct ServerError(#[to_schema] Problem);
+pub struct ServerError(Problem);

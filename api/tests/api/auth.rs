@@ -1,0 +1,368 @@
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const NEW_PASSWORD: &str = "Exam2026pay";
+
+#[tokio::test]
+async fn initial_login_forces_a_change_that_ends_the_old_session() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+
+    let (initial_token, must_change) = app.login_ok(id.as_str(), id.initial_password()).await;
+    assert!(must_change);
+    let response = app.get("/api/v1/me", &initial_token).await;
+    assert_problem(response, StatusCode::FORBIDDEN, "password_change_required").await;
+
+    let response = app
+        .change_password(&initial_token, id.initial_password(), NEW_PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let response = app.get("/api/v1/me", &initial_token).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let response = app.login(id.as_str(), id.initial_password()).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+
+    let (token, must_change) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    assert!(!must_change);
+    let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me["name"], "张三");
+    assert_eq!(me["id_number_masked"], id.masked());
+    assert_eq!(me["phone_masked"], "138****5678");
+    assert_eq!(me["exams"][0]["code"], EXAM);
+
+    let fees: Value = app
+        .get("/api/v1/me/fees", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fees = fees.as_array().unwrap();
+    assert_eq!(fees.len(), 2);
+    let exam_fee = fees
+        .iter()
+        .find(|f| f["fee_item_code"] == FEE_EXAM)
+        .unwrap();
+    assert_eq!(exam_fee["amount_fen"], 12000);
+    assert_eq!(exam_fee["status"], "unpaid");
+    assert_eq!(exam_fee["status_label"], "未缴费");
+    assert_eq!(exam_fee["payable"], true);
+}
+
+#[tokio::test]
+async fn every_password_policy_case_is_refused_with_its_code() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
+    let cases = [
+        ("abc1234", "password_too_short"),
+        ("Abcdefgh123456789", "password_too_long"),
+        ("abcdefghij", "password_no_digit"),
+        ("1234567890", "password_no_letter"),
+        ("abcd 1234", "password_bad_character"),
+        ("密码abcd1234", "password_bad_character"),
+    ];
+    for (password, code) in cases {
+        let response = app
+            .change_password(&token, id.initial_password(), password)
+            .await;
+        let body = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, code).await;
+        assert_eq!(body["field"], "new_password");
+    }
+    let response = app.change_password(&token, "999999", NEW_PASSWORD).await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "old_password_wrong").await;
+
+    // Refused cases change nothing: the token still works for the change.
+    let response = app
+        .change_password(&token, id.initial_password(), NEW_PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    // A changed password cannot be "changed" to itself; case matters.
+    let (token, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let response = app
+        .change_password(&token, NEW_PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "password_unchanged",
+    )
+    .await;
+    let response = app
+        .change_password(&token, NEW_PASSWORD, "exam2026PAY")
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app.login(id.as_str(), NEW_PASSWORD).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    app.login_ok(id.as_str(), "exam2026PAY").await;
+}
+
+async fn login_with_captcha(
+    app: &TestApp,
+    captcha_id: &str,
+    answer: &str,
+    id: &str,
+    password: &str,
+) -> reqwest::Response {
+    let body = json!({ "id_number": id, "password": password, "captcha_id": captcha_id, "captcha_answer": answer });
+    app.post("/api/v1/auth/login", None, &body).await
+}
+
+#[tokio::test]
+async fn a_wrong_captcha_answer_burns_the_captcha() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let captcha_id = app.captcha().await;
+    let response = login_with_captcha(
+        &app,
+        &captcha_id,
+        "wrong",
+        id.as_str(),
+        id.initial_password(),
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+    let response = login_with_captcha(
+        &app,
+        &captcha_id,
+        CAPTCHA_ANSWER,
+        id.as_str(),
+        id.initial_password(),
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+}
+
+#[tokio::test]
+async fn a_captcha_serves_one_login_only() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let captcha_id = app.captcha().await;
+    let response = login_with_captcha(
+        &app,
+        &captcha_id,
+        CAPTCHA_ANSWER,
+        id.as_str(),
+        id.initial_password(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = login_with_captcha(
+        &app,
+        &captcha_id,
+        CAPTCHA_ANSWER,
+        id.as_str(),
+        id.initial_password(),
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+}
+
+#[tokio::test]
+async fn a_captcha_expires_after_five_minutes() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let fresh = app.captcha().await;
+    let stale = app.captcha().await;
+    app.clock.advance(Duration::seconds(4 * 60 + 59));
+    let response = login_with_captcha(
+        &app,
+        &fresh,
+        CAPTCHA_ANSWER,
+        id.as_str(),
+        id.initial_password(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    app.clock.advance(Duration::seconds(2));
+    let response = login_with_captcha(
+        &app,
+        &stale,
+        CAPTCHA_ANSWER,
+        id.as_str(),
+        id.initial_password(),
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+}
+
+#[tokio::test]
+async fn unknown_id_number_gets_the_same_answer_as_a_wrong_password() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let wrong_password: Value = app.login(id.as_str(), "000000").await.json().await.unwrap();
+    let unknown_id: Value = app
+        .login(valid_id(999).as_str(), "000000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong_password["code"], "invalid_credentials");
+    assert_eq!(wrong_password, unknown_id);
+}
+
+#[tokio::test]
+async fn a_malformed_id_number_is_refused_with_its_rule() {
+    let app = spawn_app().await;
+    let response = app.login("110105194912310021", "310021").await;
+    let body = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "id_number_check_digit",
+    )
+    .await;
+    assert_eq!(body["field"], "id_number");
+}
+
+#[tokio::test]
+async fn logout_ends_only_its_own_session() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
+    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
+        .await;
+    let (phone, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let (desktop, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let response = app
+        .post("/api/v1/auth/logout", Some(&phone), &json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/me", &phone).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &desktop).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn tokens_expire_with_the_clock() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
+    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
+        .await;
+    let (token, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    app.clock.advance(Duration::minutes(59));
+    assert_eq!(app.get("/api/v1/me", &token).await.status(), StatusCode::OK);
+    app.clock.advance(Duration::minutes(2));
+    assert_problem(
+        app.get("/api/v1/me", &token).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_browser_session_cookie_works_like_the_bearer_token() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
+    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
+        .await;
+    let response = app.login(id.as_str(), NEW_PASSWORD).await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("examfee_session="));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let response = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", "examfee_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn roles_do_not_cross() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
+    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
+        .await;
+    let (candidate, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let response = app
+        .post(
+            "/api/v1/admin/exams",
+            Some(&candidate),
+            &json!({ "code": "X1", "name": "x" }),
+        )
+        .await;
+    assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_problem(
+        app.get("/api/v1/admin/exams", &candidate).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let admin = app.admin_token().await;
+    assert_problem(
+        app.get("/api/v1/me", &admin).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn login_and_captcha_are_rate_limited_per_address() {
+    let app = spawn_app_with(|config| config.rate_limit_per_ip = 3).await;
+    for _ in 0..3 {
+        app.captcha().await;
+    }
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/captcha"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let response = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({ "id_number": "x", "password": "y",
+        "captcha_id": "z", "captcha_answer": "w" }),
+        )
+        .await;
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn a_malformed_body_is_a_problem_not_a_crash() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"id_number\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "malformed_request").await;
+    let response = app
+        .post("/api/v1/auth/login", None, &json!({ "id_number": "x" }))
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "malformed_request").await;
+}

@@ -1,0 +1,235 @@
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use examfee::clock::ManualClock;
+use examfee::config::Config;
+use examfee::startup::Application;
+use examfee::store::Db;
+use examfee_shared::IdNumber;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const CAPTCHA_ANSWER: &str = "test-captcha";
+pub const ADMIN: (&str, &str) = ("admin", "Admin12345");
+pub const EXAM: &str = "GK2026";
+pub const FEE_REG: &str = "GK2026-REG";
+pub const FEE_EXAM: &str = "GK2026-EXAM";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub db: Db,
+}
+
+/// A database of its own: a file for SQLite, a new database on PostgreSQL.
+pub async fn fresh_database_url() -> String {
+    let name = format!("examfee_test_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("EXAMFEE_TEST_DB").as_deref() {
+        Ok("postgres") => {
+            let server = std::env::var("EXAMFEE_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+            sqlx::any::install_default_drivers();
+            let mut admin = sqlx::AnyConnection::connect(&format!("{server}/postgres"))
+                .await
+                .expect("PostgreSQL for tests (EXAMFEE_TEST_PG_URL) is not reachable");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .expect("create test database");
+            format!("{server}/{name}")
+        }
+        Ok("sqlite") | Err(_) => format!("sqlite://{}/{name}.db", std::env::temp_dir().display()),
+        Ok(other) => panic!("EXAMFEE_TEST_DB is sqlite or postgres, not {other}"),
+    }
+}
+
+pub fn test_config(database_url: String) -> Config {
+    let mut config = Config::from_lookup(|_| None).expect("default config");
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = database_url;
+    config.captcha_test_answer = Some(CAPTCHA_ANSWER.to_owned());
+    config.rate_limit_per_ip = 0;
+    config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
+    config.workers = Some(1);
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config(fresh_database_url().await);
+    adjust(&mut config);
+    let database_url = config.database_url.clone();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 5, 2, 0, 0).unwrap(),
+    ));
+    let app = Application::build(config, clock.clone())
+        .await
+        .expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let db = Db::connect(&database_url).await.expect("test connection");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        client,
+        clock,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn captcha(&self) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/captcha"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["image"]
+                .as_str()
+                .unwrap()
+                .starts_with("data:image/png;base64,")
+        );
+        body["captcha_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, id_number: &str, password: &str) -> reqwest::Response {
+        let captcha_id = self.captcha().await;
+        let body = json!({ "id_number": id_number, "password": password,
+                           "captcha_id": captcha_id, "captcha_answer": CAPTCHA_ANSWER });
+        self.post("/api/v1/auth/login", None, &body).await
+    }
+
+    /// Logs in and returns `(access_token, must_change_password)`.
+    pub async fn login_ok(&self, id_number: &str, password: &str) -> (String, bool) {
+        let response = self.login(id_number, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {id_number}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        (
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["must_change_password"].as_bool().unwrap(),
+        )
+    }
+
+    pub async fn change_password(&self, token: &str, old: &str, new: &str) -> reqwest::Response {
+        self.post(
+            "/api/v1/auth/password",
+            Some(token),
+            &json!({ "old_password": old, "new_password": new }),
+        )
+        .await
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let captcha_id = self.captcha().await;
+        let body = json!({ "username": ADMIN.0, "password": ADMIN.1,
+                           "captcha_id": captcha_id, "captcha_answer": CAPTCHA_ANSWER });
+        let response = self.post("/api/v1/admin/login", None, &body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// One exam with two fee items, the payment window open at the test clock's time.
+    pub async fn seed_fees(&self, admin: &str) {
+        let now = self.clock_now();
+        let response = self
+            .post(
+                "/api/v1/admin/exams",
+                Some(admin),
+                &json!({ "code": EXAM, "name": "2026年高考" }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        for (code, title, amount) in [(FEE_REG, "报名费", 3000), (FEE_EXAM, "考试费", 12000)]
+        {
+            let body = json!({ "exam_code": EXAM, "code": code, "title": title, "amount_fen": amount,
+                "pay_from": now - Duration::days(1), "pay_until": now + Duration::days(10),
+                "refundable_until": now + Duration::days(5) });
+            let response = self
+                .post("/api/v1/admin/fee-items", Some(admin), &body)
+                .await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+    }
+
+    /// A candidate with both fee items; returns their ID number.
+    pub async fn seed_candidate(&self) -> IdNumber {
+        let admin = self.admin_token().await;
+        self.seed_fees(&admin).await;
+        let id = valid_id(1);
+        let rows = json!([{ "id_number": id.as_str(), "name": "张三", "phone": "13812345678",
+                            "fee_item_codes": [FEE_REG, FEE_EXAM] }]);
+        let response = self
+            .post("/api/v1/admin/candidates/import", Some(&admin), &rows)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["imported"], 1, "{report}");
+        id
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use examfee::clock::Clock;
+        self.clock.now()
+    }
+}
+
+/// The `n`th of a series of distinct valid ID numbers.
+pub fn valid_id(n: u32) -> IdNumber {
+    let birth =
+        chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + Duration::days(i64::from(n / 1000));
+    IdNumber::with_check_char(&format!("310104{}{:03}", birth.format("%Y%m%d"), n % 1000)).unwrap()
+}
+
+/// Asserts a problem+json answer with this status and code; returns the body.
+pub async fn assert_problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(body["detail_en"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}

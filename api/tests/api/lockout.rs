@@ -1,0 +1,83 @@
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_for_fifteen_minutes() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    for _ in 0..4 {
+        assert_problem(
+            app.login(id.as_str(), "000000").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let locked = assert_problem(
+        app.login(id.as_str(), "000000").await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    let until =
+        chrono::DateTime::parse_from_rfc3339(locked["locked_until"].as_str().unwrap()).unwrap();
+    assert_eq!(until, app.clock_now() + Duration::minutes(15));
+    assert!(locked["detail"].as_str().unwrap().contains("账号已锁定"));
+
+    // The right password does not open a locked account...
+    app.clock.advance(Duration::minutes(14));
+    assert_problem(
+        app.login(id.as_str(), id.initial_password()).await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    // ...until the lock has run out; then the count starts again.
+    app.clock.advance(Duration::minutes(1));
+    app.login_ok(id.as_str(), id.initial_password()).await;
+    for _ in 0..4 {
+        assert_problem(
+            app.login(id.as_str(), "000000").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_count() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    for _ in 0..4 {
+        app.login(id.as_str(), "000000").await;
+    }
+    app.login_ok(id.as_str(), id.initial_password()).await;
+    for _ in 0..4 {
+        assert_problem(
+            app.login(id.as_str(), "000000").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_id_numbers_lock_like_known_ones() {
+    let app = spawn_app().await;
+    let unknown = valid_id(777);
+    let mut last = Value::Null;
+    for _ in 0..5 {
+        last = app
+            .login(unknown.as_str(), "000000")
+            .await
+            .json()
+            .await
+            .unwrap();
+    }
+    assert_eq!(last["code"], "account_locked");
+}

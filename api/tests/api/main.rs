@@ -1,0 +1,10 @@
+//! API tests: each starts the real server on a random port against a fresh database.
+//! `EXAMFEE_TEST_DB=postgres` runs them all on PostgreSQL instead of SQLite.
+
+mod admin;
+mod auth;
+mod helpers;
+mod import;
+mod lockout;
+mod openapi;
+mod operations;

@@ -1,0 +1,94 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_readiness_and_request_ids() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let first = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_ne!(response.headers()["x-request-id"].to_str().unwrap(), first);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_problems_and_cors_is_off() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = spawn_app().await;
+    let huge = format!("{{\"id_number\": \"{}\"}}", "1".repeat(100 * 1024));
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn migrations_apply_on_an_empty_database_and_again_as_a_no_op() {
+    let url = fresh_database_url().await;
+    let db = examfee::store::Db::connect_and_migrate(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    for table in [
+        "exams",
+        "fee_items",
+        "candidates",
+        "candidate_fees",
+        "operators",
+        "sessions",
+        "captchas",
+        "login_failures",
+        "audit_log",
+    ] {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn expired_rows_are_purged() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    app.captcha().await;
+    app.login_ok(id.as_str(), id.initial_password()).await;
+    app.clock.advance(chrono::Duration::hours(2));
+    let state_db = &app.db;
+    let now = examfee::clock::to_ms(app.clock_now());
+    let captchas = examfee::store::captchas::purge_expired(state_db, now)
+        .await
+        .unwrap();
+    let sessions = examfee::store::sessions::purge_expired(state_db, now)
+        .await
+        .unwrap();
+    assert_eq!((captchas, sessions), (1, 2));
+}
