@@ -2,9 +2,9 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use examfee_shared::IdNumber;
 
-const NEW_PASSWORD: &str = "Exam2026pay";
+use crate::helpers::*;
 
 #[tokio::test]
 async fn initial_login_forces_a_change_that_ends_the_old_session() {
@@ -101,14 +101,15 @@ async fn every_password_policy_case_is_refused_with_its_code() {
     app.login_ok(id.as_str(), "exam2026PAY").await;
 }
 
+/// Logs in with the initial password and this captcha.
 async fn login_with_captcha(
     app: &TestApp,
     captcha_id: &str,
     answer: &str,
-    id: &str,
-    password: &str,
+    id: &IdNumber,
 ) -> reqwest::Response {
-    let body = json!({ "id_number": id, "password": password, "captcha_id": captcha_id, "captcha_answer": answer });
+    let body = json!({ "id_number": id.as_str(), "password": id.initial_password(),
+                       "captcha_id": captcha_id, "captcha_answer": answer });
     app.post("/api/v1/auth/login", None, &body).await
 }
 
@@ -117,23 +118,9 @@ async fn a_wrong_captcha_answer_burns_the_captcha() {
     let app = spawn_app().await;
     let id = app.seed_candidate().await;
     let captcha_id = app.captcha().await;
-    let response = login_with_captcha(
-        &app,
-        &captcha_id,
-        "wrong",
-        id.as_str(),
-        id.initial_password(),
-    )
-    .await;
+    let response = login_with_captcha(&app, &captcha_id, "wrong", &id).await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
-    let response = login_with_captcha(
-        &app,
-        &captcha_id,
-        CAPTCHA_ANSWER,
-        id.as_str(),
-        id.initial_password(),
-    )
-    .await;
+    let response = login_with_captcha(&app, &captcha_id, CAPTCHA_ANSWER, &id).await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
 }
 
@@ -142,23 +129,9 @@ async fn a_captcha_serves_one_login_only() {
     let app = spawn_app().await;
     let id = app.seed_candidate().await;
     let captcha_id = app.captcha().await;
-    let response = login_with_captcha(
-        &app,
-        &captcha_id,
-        CAPTCHA_ANSWER,
-        id.as_str(),
-        id.initial_password(),
-    )
-    .await;
+    let response = login_with_captcha(&app, &captcha_id, CAPTCHA_ANSWER, &id).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = login_with_captcha(
-        &app,
-        &captcha_id,
-        CAPTCHA_ANSWER,
-        id.as_str(),
-        id.initial_password(),
-    )
-    .await;
+    let response = login_with_captcha(&app, &captcha_id, CAPTCHA_ANSWER, &id).await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
 }
 
@@ -169,24 +142,10 @@ async fn a_captcha_expires_after_five_minutes() {
     let fresh = app.captcha().await;
     let stale = app.captcha().await;
     app.clock.advance(Duration::seconds(4 * 60 + 59));
-    let response = login_with_captcha(
-        &app,
-        &fresh,
-        CAPTCHA_ANSWER,
-        id.as_str(),
-        id.initial_password(),
-    )
-    .await;
+    let response = login_with_captcha(&app, &fresh, CAPTCHA_ANSWER, &id).await;
     assert_eq!(response.status(), StatusCode::OK);
     app.clock.advance(Duration::seconds(2));
-    let response = login_with_captcha(
-        &app,
-        &stale,
-        CAPTCHA_ANSWER,
-        id.as_str(),
-        id.initial_password(),
-    )
-    .await;
+    let response = login_with_captcha(&app, &stale, CAPTCHA_ANSWER, &id).await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
 }
 
@@ -221,11 +180,7 @@ async fn a_malformed_id_number_is_refused_with_its_rule() {
 #[tokio::test]
 async fn logout_ends_only_its_own_session() {
     let app = spawn_app().await;
-    let id = app.seed_candidate().await;
-    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
-    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
-        .await;
-    let (phone, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let (id, phone) = app.candidate_with_own_password().await;
     let (desktop, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
     let response = app
         .post("/api/v1/auth/logout", Some(&phone), &json!({}))
@@ -244,11 +199,7 @@ async fn logout_ends_only_its_own_session() {
 #[tokio::test]
 async fn tokens_expire_with_the_clock() {
     let app = spawn_app().await;
-    let id = app.seed_candidate().await;
-    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
-    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
-        .await;
-    let (token, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let (_, token) = app.candidate_with_own_password().await;
     app.clock.advance(Duration::minutes(59));
     assert_eq!(app.get("/api/v1/me", &token).await.status(), StatusCode::OK);
     app.clock.advance(Duration::minutes(2));
@@ -263,10 +214,7 @@ async fn tokens_expire_with_the_clock() {
 #[tokio::test]
 async fn the_browser_session_cookie_works_like_the_bearer_token() {
     let app = spawn_app().await;
-    let id = app.seed_candidate().await;
-    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
-    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
-        .await;
+    let (id, _) = app.candidate_with_own_password().await;
     let response = app.login(id.as_str(), NEW_PASSWORD).await;
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -296,11 +244,7 @@ async fn the_browser_session_cookie_works_like_the_bearer_token() {
 #[tokio::test]
 async fn roles_do_not_cross() {
     let app = spawn_app().await;
-    let id = app.seed_candidate().await;
-    let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
-    app.change_password(&token, id.initial_password(), NEW_PASSWORD)
-        .await;
-    let (candidate, _) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
+    let (_, candidate) = app.candidate_with_own_password().await;
     let response = app
         .post(
             "/api/v1/admin/exams",

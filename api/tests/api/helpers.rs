@@ -16,6 +16,7 @@ pub const ADMIN: (&str, &str) = ("admin", "Admin12345");
 pub const EXAM: &str = "GK2026";
 pub const FEE_REG: &str = "GK2026-REG";
 pub const FEE_EXAM: &str = "GK2026-EXAM";
+pub const NEW_PASSWORD: &str = "Exam2026pay";
 
 pub struct TestApp {
     pub base: String,
@@ -203,6 +204,19 @@ impl TestApp {
         let report: Value = response.json().await.unwrap();
         assert_eq!(report["imported"], 1, "{report}");
         id
+    }
+
+    /// A seeded candidate who has replaced the initial password with
+    /// [`NEW_PASSWORD`]; returns their ID number and a working token.
+    pub async fn candidate_with_own_password(&self) -> (IdNumber, String) {
+        let id = self.seed_candidate().await;
+        let (token, _) = self.login_ok(id.as_str(), id.initial_password()).await;
+        let response = self
+            .change_password(&token, id.initial_password(), NEW_PASSWORD)
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let (token, _) = self.login_ok(id.as_str(), NEW_PASSWORD).await;
+        (id, token)
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {

@@ -2,20 +2,23 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use examfee_shared::IdNumber;
+
 use crate::helpers::*;
+
+/// Tries a wrong password `times` times, each refused as a wrong password.
+async fn refuse_wrong_passwords(app: &TestApp, id: &IdNumber, times: usize) {
+    for _ in 0..times {
+        let response = app.login(id.as_str(), "000000").await;
+        assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+}
 
 #[tokio::test]
 async fn five_wrong_passwords_lock_for_fifteen_minutes() {
     let app = spawn_app().await;
     let id = app.seed_candidate().await;
-    for _ in 0..4 {
-        assert_problem(
-            app.login(id.as_str(), "000000").await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-        )
-        .await;
-    }
+    refuse_wrong_passwords(&app, &id, 4).await;
     let locked = assert_problem(
         app.login(id.as_str(), "000000").await,
         StatusCode::LOCKED,
@@ -38,14 +41,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes() {
     // ...until the lock has run out; then the count starts again.
     app.clock.advance(Duration::minutes(1));
     app.login_ok(id.as_str(), id.initial_password()).await;
-    for _ in 0..4 {
-        assert_problem(
-            app.login(id.as_str(), "000000").await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-        )
-        .await;
-    }
+    refuse_wrong_passwords(&app, &id, 4).await;
 }
 
 #[tokio::test]
@@ -56,14 +52,7 @@ async fn a_successful_login_resets_the_count() {
         app.login(id.as_str(), "000000").await;
     }
     app.login_ok(id.as_str(), id.initial_password()).await;
-    for _ in 0..4 {
-        assert_problem(
-            app.login(id.as_str(), "000000").await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-        )
-        .await;
-    }
+    refuse_wrong_passwords(&app, &id, 4).await;
 }
 
 #[tokio::test]
