@@ -19,6 +19,9 @@ pub struct Config {
     /// Login and captcha requests per minute from one client address; `0` turns the
     /// limit off.
     pub rate_limit_per_ip: u32,
+    /// Reverse proxies in front of ExamFee that append to `X-Forwarded-For`; `0`: the
+    /// peer address is the client.
+    pub trusted_proxy_hops: usize,
     pub demo: bool,
     /// Tests only: every captcha's answer.
     pub captcha_test_answer: Option<String>,
@@ -86,6 +89,8 @@ impl Config {
                 DEFAULT_RATE_LIMIT_PER_IP.into(),
             )?)
             .context("EXAMFEE_RATE_LIMIT_PER_IP is too large")?,
+            trusted_proxy_hops: usize::try_from(number("EXAMFEE_TRUSTED_PROXY_HOPS", 0)?)
+                .context("EXAMFEE_TRUSTED_PROXY_HOPS is too large")?,
             demo: flag("EXAMFEE_DEMO"),
             captcha_test_answer,
             jwt_secret: get("EXAMFEE_JWT_SECRET").map(SecretString::from),

@@ -65,7 +65,10 @@ impl Application {
             passwords,
             tokens: TokenKeys::new(&jwt_secret)?,
             captchas: Captchas::new(captcha_key, config.captcha_test_answer.clone()),
-            rate_limit: LoginRateLimit::per_minute(config.rate_limit_per_ip),
+            rate_limit: LoginRateLimit::per_minute(
+                config.rate_limit_per_ip,
+                config.trusted_proxy_hops,
+            ),
             token_ttl: config.token_ttl,
             secure_cookies: config.production,
         });

@@ -21,7 +21,7 @@ use crate::store::{self, audit::AuditEntry};
 /// Applies the per-address limit of login and captcha requests.
 pub fn limit_rate(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
     match &state.rate_limit {
-        Some(limit) => limit.check(req.peer_addr().map(|a| a.ip())),
+        Some(limit) => limit.check(req),
         None => Ok(()),
     }
 }

@@ -310,3 +310,30 @@ async fn a_malformed_body_is_a_problem_not_a_crash() {
         .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "malformed_request").await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_per_ip = 2;
+        config.trusted_proxy_hops = 1;
+    })
+    .await;
+    let captcha_from = |client: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/captcha"))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            captcha_from("203.0.113.1").await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    let limited = captcha_from("203.0.113.1").await.unwrap();
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(
+        captcha_from("203.0.113.2").await.unwrap().status(),
+        StatusCode::OK
+    );
+}

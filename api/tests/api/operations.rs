@@ -92,3 +92,41 @@ async fn expired_rows_are_purged() {
         .unwrap();
     assert_eq!((captchas, sessions), (1, 2));
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_a_problem_too() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    // Routes match on method and path together: there is no such endpoint.
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn configured_origins_get_cors_and_others_do_not() {
+    let app =
+        spawn_app_with(|config| config.cors_origins = vec!["https://portal.example".to_owned()])
+            .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/captcha"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let allowed = preflight("https://portal.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://portal.example"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
