@@ -1,0 +1,56 @@
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use actix_web::web;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::{Merchant, SandboxConfig};
+use crate::protocol::Faults;
+use crate::store::Db;
+
+/// Everything the sandbox's handlers and its notifier share. Built once; a host
+/// process mounts it with [`crate::mount`] and starts its notifier with
+/// [`crate::spawn_notifier`].
+pub struct Sandbox {
+    pub(crate) db: Db,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: SandboxConfig,
+    pub(crate) merchants: HashMap<String, Arc<Merchant>>,
+    faults: RwLock<Faults>,
+    /// Wakes the notifier when a notification is queued or the faults change.
+    pub(crate) notifier_wake: Notify,
+}
+
+impl Sandbox {
+    /// Opens (and migrates) the store at `db_path`.
+    pub async fn open(
+        config: SandboxConfig,
+        db_path: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<web::Data<Sandbox>> {
+        let db = Db::open(db_path).await?;
+        Ok(web::Data::new(Sandbox {
+            db,
+            clock,
+            merchants: config.merchants_by_id(),
+            config,
+            faults: RwLock::new(Faults::default()),
+            notifier_wake: Notify::new(),
+        }))
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults.read().expect("faults lock").clone()
+    }
+
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        *self.faults.write().expect("faults lock") = faults;
+        self.notifier_wake.notify_one();
+    }
+
+    pub(crate) fn merchant(&self, id: &str) -> Option<&Arc<Merchant>> {
+        self.merchants.get(id)
+    }
+}

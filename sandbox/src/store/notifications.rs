@@ -1,0 +1,77 @@
+use sqlx::SqliteExecutor;
+
+use super::{Db, Tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRow {
+    pub notify_id: String,
+    pub merchant_id: String,
+    pub url: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// Queued in the transaction of the payment or refund it reports, so that no state
+/// change goes unreported and none is reported that did not happen.
+pub async fn enqueue(
+    tx: &mut Tx,
+    row: &NotificationRow,
+    now_ms: i64,
+    first_attempt_at_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (notify_id, merchant_id, url, body, created_at, attempts, \
+         next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+    )
+    .bind(&row.notify_id)
+    .bind(&row.merchant_id)
+    .bind(&row.url)
+    .bind(&row.body)
+    .bind(now_ms)
+    .bind(first_attempt_at_ms)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+pub async fn due(db: &Db, now_ms: i64, newest_first: bool) -> sqlx::Result<Vec<NotificationRow>> {
+    let order = if newest_first { "DESC" } else { "ASC" };
+    sqlx::query_as(&format!(
+        "SELECT notify_id, merchant_id, url, body, attempts FROM notifications \
+         WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
+         ORDER BY created_at {order}, notify_id {order} LIMIT 50"
+    ))
+    .bind(now_ms)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM notifications")
+        .fetch_one(&db.pool)
+        .await
+}
+
+/// Stores the outcome of one attempt: acknowledged, or failed and due again at
+/// `retry_at` (`None`: the schedule is used up and the platform gives up).
+pub async fn record_attempt(
+    db: impl SqliteExecutor<'_>,
+    notify_id: &str,
+    attempts: i64,
+    acked_at_ms: Option<i64>,
+    retry_at_ms: Option<i64>,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET attempts = $2, acked_at = $3, next_attempt_at = $4, \
+         last_error = $5 WHERE notify_id = $1",
+    )
+    .bind(notify_id)
+    .bind(attempts)
+    .bind(acked_at_ms)
+    .bind(retry_at_ms)
+    .bind(error)
+    .execute(db)
+    .await
+    .map(drop)
+}

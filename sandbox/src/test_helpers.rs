@@ -1,0 +1,72 @@
+//! Test helpers in the manner of Stripe's, `{prefix}/v1/test/…`, registered only in
+//! test mode. They are unsigned so that a browser test or `curl` can drive them; a
+//! trade is named by `out_trade_no`, with `?merchant_id=` when several merchants use
+//! the same number.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use serde::Deserialize;
+
+use crate::error::SandboxResult;
+use crate::faults;
+use crate::links::Links;
+use crate::protocol::{Faults, TestPay};
+use crate::state::Sandbox;
+use crate::trades;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(pay)
+        .service(expire)
+        .service(set_faults)
+        .service(get_faults);
+}
+
+#[derive(Deserialize)]
+struct WhichMerchant {
+    merchant_id: Option<String>,
+}
+
+/// The payer scans and pays, as if by phone. Answers once the payment is stored; the
+/// notification follows, subject to the faults.
+#[post("/v1/test/trades/{out_trade_no}/pay")]
+async fn pay(
+    sandbox: web::Data<Sandbox>,
+    path: web::Path<String>,
+    merchant: web::Query<WhichMerchant>,
+    body: web::Json<TestPay>,
+    links: Links,
+) -> SandboxResult<HttpResponse> {
+    let trade = trades::find_for_test(&sandbox, &path, merchant.merchant_id.as_deref()).await?;
+    let paid = trades::pay(&sandbox, &trade.trade_no, body.channel, &links).await?;
+    Ok(HttpResponse::Ok().json(paid.to_wire(&links)?))
+}
+
+/// Closes the trade now, as if its 30 minutes were over.
+#[post("/v1/test/trades/{out_trade_no}/expire")]
+async fn expire(
+    sandbox: web::Data<Sandbox>,
+    path: web::Path<String>,
+    merchant: web::Query<WhichMerchant>,
+    links: Links,
+) -> SandboxResult<HttpResponse> {
+    let trade = trades::find_for_test(&sandbox, &path, merchant.merchant_id.as_deref()).await?;
+    let closed = trades::close(&sandbox, &trade.trade_no, true).await?;
+    Ok(HttpResponse::Ok().json(closed.to_wire(&links)?))
+}
+
+/// Replaces the whole fault set; a field left out is zero.
+#[put("/v1/test/faults")]
+async fn set_faults(
+    sandbox: web::Data<Sandbox>,
+    body: web::Json<Faults>,
+) -> SandboxResult<HttpResponse> {
+    let faults = body.into_inner();
+    faults::validate(&faults)?;
+    sandbox.set_faults(faults.clone());
+    tracing::info!(?faults, "sandbox faults set");
+    Ok(HttpResponse::Ok().json(faults))
+}
+
+#[get("/v1/test/faults")]
+async fn get_faults(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    HttpResponse::Ok().json(sandbox.faults())
+}
