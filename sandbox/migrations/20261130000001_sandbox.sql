@@ -59,6 +59,8 @@ CREATE INDEX request_nonces_by_expiry ON request_nonces (expires_at);
 CREATE TABLE notifications (
     notify_id TEXT PRIMARY KEY,
     merchant_id TEXT NOT NULL,
+    trade_no TEXT NOT NULL REFERENCES trades (trade_no),
+    event TEXT NOT NULL CHECK (event IN ('trade.success', 'refund.success')),
     url TEXT NOT NULL,
     body TEXT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -69,3 +71,4 @@ CREATE TABLE notifications (
     last_error TEXT
 );
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE INDEX notifications_by_trade ON notifications (trade_no, created_at);

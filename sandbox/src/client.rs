@@ -16,7 +16,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::clock::{Clock, SystemClock};
-use crate::protocol::{CreateRefund, CreateTrade, Faults, Notification, Refund, TestPay, Trade};
+use crate::protocol::{
+    CreateRefund, CreateTrade, Delivery, Faults, Notification, Refund, TestPay, Trade,
+};
 use crate::signing::{
     HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, HeaderProblem, Message,
     MessageKind, SignatureHeaders, new_nonce,
@@ -228,6 +230,12 @@ impl PlatformClient {
     pub async fn test_expire(&self, out_trade_no: &str) -> Result<Trade, ClientError> {
         let path = format!("/v1/test/trades/{out_trade_no}/expire");
         self.unsigned(Method::POST, &path, None::<&()>).await
+    }
+
+    /// Test helper (test mode only): the trade's notifications and their delivery.
+    pub async fn test_deliveries(&self, out_trade_no: &str) -> Result<Vec<Delivery>, ClientError> {
+        let path = format!("/v1/test/trades/{out_trade_no}/notifications");
+        self.unsigned(Method::GET, &path, None::<&()>).await
     }
 
     /// Test helper (test mode only): replaces the platform's fault set.

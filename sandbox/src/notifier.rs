@@ -43,6 +43,8 @@ pub(crate) async fn enqueue(
     let row = NotificationRow {
         notify_id: notification.notify_id.clone(),
         merchant_id: trade_row.merchant_id.clone(),
+        trade_no: trade_row.trade_no.clone(),
+        event: event.as_str().to_owned(),
         url: trade_row.notify_url.clone(),
         body: serde_json::to_string(&notification).map_err(anyhow::Error::from)?,
         attempts: 0,

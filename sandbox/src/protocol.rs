@@ -124,6 +124,27 @@ pub enum NotificationEvent {
     RefundSuccess,
 }
 
+impl NotificationEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationEvent::TradeSuccess => "trade.success",
+            NotificationEvent::RefundSuccess => "refund.success",
+        }
+    }
+}
+
+impl FromStr for NotificationEvent {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "trade.success" => Ok(NotificationEvent::TradeSuccess),
+            "refund.success" => Ok(NotificationEvent::RefundSuccess),
+            other => Err(format!("unknown notification event `{other}`")),
+        }
+    }
+}
+
 /// The body of a notification. `notify_id` is the same on every retry and duplicate
 /// of one event, so the merchant can store it once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +178,19 @@ pub struct Faults {
     pub pay_after_close: bool,
     /// Notifications carry a signature that does not verify.
     pub notify_bad_signature: bool,
+}
+
+/// Test helper view of one notification: how its delivery is going.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub notify_id: String,
+    pub event: NotificationEvent,
+    pub created_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub acknowledged: bool,
+    /// `None` once acknowledged, or once the schedule is used up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,16 +6,19 @@
 use actix_web::{HttpResponse, get, post, put, web};
 use serde::Deserialize;
 
-use crate::error::SandboxResult;
+use crate::clock::from_ms;
+use crate::error::{SandboxError, SandboxResult};
 use crate::faults;
 use crate::links::Links;
-use crate::protocol::{Faults, TestPay};
+use crate::protocol::{Delivery, Faults, TestPay};
 use crate::state::Sandbox;
+use crate::store::notifications;
 use crate::trades;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(pay)
         .service(expire)
+        .service(deliveries)
         .service(set_faults)
         .service(get_faults);
 }
@@ -51,6 +54,36 @@ async fn expire(
     let trade = trades::find_for_test(&sandbox, &path, merchant.merchant_id.as_deref()).await?;
     let closed = trades::close(&sandbox, &trade.trade_no, true).await?;
     Ok(HttpResponse::Ok().json(closed.to_wire(&links)?))
+}
+
+/// The notifications of a trade and how their delivery stands, oldest first.
+#[get("/v1/test/trades/{out_trade_no}/notifications")]
+async fn deliveries(
+    sandbox: web::Data<Sandbox>,
+    path: web::Path<String>,
+    merchant: web::Query<WhichMerchant>,
+) -> SandboxResult<HttpResponse> {
+    let trade = trades::find_for_test(&sandbox, &path, merchant.merchant_id.as_deref()).await?;
+    let rows = notifications::deliveries_of_trade(&sandbox.db, &trade.trade_no).await?;
+    let deliveries = rows
+        .into_iter()
+        .map(|row| {
+            let event = row
+                .event
+                .parse()
+                .map_err(|e: String| SandboxError::Internal(anyhow::anyhow!(e)))?;
+            Ok(Delivery {
+                notify_id: row.notify_id,
+                event,
+                created_at: from_ms(row.created_at),
+                attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                acknowledged: row.acked_at.is_some(),
+                next_attempt_at: row.next_attempt_at.map(from_ms),
+                last_error: row.last_error,
+            })
+        })
+        .collect::<SandboxResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(deliveries))
 }
 
 /// Replaces the whole fault set; a field left out is zero.

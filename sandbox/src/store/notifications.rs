@@ -6,6 +6,8 @@ use super::{Db, Tx};
 pub struct NotificationRow {
     pub notify_id: String,
     pub merchant_id: String,
+    pub trade_no: String,
+    pub event: String,
     pub url: String,
     pub body: String,
     pub attempts: i64,
@@ -20,11 +22,13 @@ pub async fn enqueue(
     first_attempt_at_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO notifications (notify_id, merchant_id, url, body, created_at, attempts, \
-         next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        "INSERT INTO notifications (notify_id, merchant_id, trade_no, event, url, body, \
+         created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
     )
     .bind(&row.notify_id)
     .bind(&row.merchant_id)
+    .bind(&row.trade_no)
+    .bind(&row.event)
     .bind(&row.url)
     .bind(&row.body)
     .bind(now_ms)
@@ -37,7 +41,7 @@ pub async fn enqueue(
 pub async fn due(db: &Db, now_ms: i64, newest_first: bool) -> sqlx::Result<Vec<NotificationRow>> {
     let order = if newest_first { "DESC" } else { "ASC" };
     sqlx::query_as(&format!(
-        "SELECT notify_id, merchant_id, url, body, attempts FROM notifications \
+        "SELECT notify_id, merchant_id, trade_no, event, url, body, attempts FROM notifications \
          WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
          ORDER BY created_at {order}, notify_id {order} LIMIT 50"
     ))
@@ -74,4 +78,25 @@ pub async fn record_attempt(
     .execute(db)
     .await
     .map(drop)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub notify_id: String,
+    pub event: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub acked_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+pub async fn deliveries_of_trade(db: &Db, trade_no: &str) -> sqlx::Result<Vec<DeliveryRow>> {
+    sqlx::query_as(
+        "SELECT notify_id, event, created_at, attempts, next_attempt_at, acked_at, last_error \
+         FROM notifications WHERE trade_no = $1 ORDER BY created_at, notify_id",
+    )
+    .bind(trade_no)
+    .fetch_all(&db.pool)
+    .await
 }

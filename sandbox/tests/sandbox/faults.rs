@@ -1,0 +1,208 @@
+//! Each injected fault, set at run time through the test helper.
+
+use examfee_sandbox::client::{ClientError, NotificationError};
+use examfee_sandbox::protocol::{Faults, NotificationEvent, TradeStatus};
+use examfee_shared::PayChannel;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// A sandbox with these faults on, and a merchant that acknowledges at once.
+async fn faulty(faults: Faults) -> (TestSandbox, TestMerchant) {
+    let sandbox = spawn_sandbox().await;
+    let merchant = spawn_merchant(0).await;
+    sandbox.client.set_faults(&faults).await.unwrap();
+    (sandbox, merchant)
+}
+
+async fn put_faults(sandbox: &TestSandbox, body: serde_json::Value) -> reqwest::Response {
+    sandbox
+        .http
+        .put(sandbox.url("/v1/test/faults"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn dropped_notifications_are_retried_and_arrive_once_the_network_heals() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_drop_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    sandbox.paid_trade("EF-FD", 100, &merchant.notify_url).await;
+    wait_until(|| async {
+        let deliveries = sandbox.client.test_deliveries("EF-FD").await.unwrap();
+        deliveries[0].attempts >= 2
+    })
+    .await;
+    assert!(merchant.received().is_empty(), "every attempt was dropped");
+    let deliveries = sandbox.client.test_deliveries("EF-FD").await.unwrap();
+    assert!(
+        deliveries[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("dropped")
+    );
+
+    sandbox.client.set_faults(&Faults::default()).await.unwrap();
+    let received = merchant.wait_for(1).await;
+    assert_eq!(received[0].json()["trade"]["out_trade_no"], "EF-FD");
+}
+
+#[tokio::test]
+async fn duplicated_notifications_carry_the_same_id() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_duplicate_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    sandbox.paid_trade("EF-FU", 100, &merchant.notify_url).await;
+    let received = merchant.wait_for(2).await;
+    assert_eq!(
+        received[0].json()["notify_id"],
+        received[1].json()["notify_id"]
+    );
+    let deliveries = sandbox.client.test_deliveries("EF-FU").await.unwrap();
+    assert_eq!(deliveries.len(), 1, "one event, delivered twice");
+}
+
+#[tokio::test]
+async fn delayed_notifications_wait_before_their_first_attempt() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_delay_ms: 60_000,
+        ..Default::default()
+    })
+    .await;
+    sandbox.paid_trade("EF-FL", 100, &merchant.notify_url).await;
+    let deliveries = sandbox.client.test_deliveries("EF-FL").await.unwrap();
+    let due = deliveries[0].next_attempt_at.unwrap();
+    assert_eq!(due - deliveries[0].created_at, chrono::Duration::minutes(1));
+    assert_eq!(deliveries[0].attempts, 0);
+
+    sandbox.clock.advance(chrono::Duration::seconds(61));
+    sandbox.client.set_faults(&Faults::default()).await.unwrap();
+    let received = merchant.wait_for(1).await;
+    assert_eq!(received[0].json()["trade"]["out_trade_no"], "EF-FL");
+}
+
+#[tokio::test]
+async fn reordered_notifications_arrive_newest_first() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_reorder: true,
+        ..Default::default()
+    })
+    .await;
+    sandbox
+        .paid_trade("EF-FO1", 100, &merchant.notify_url)
+        .await;
+    sandbox
+        .paid_trade("EF-FO2", 100, &merchant.notify_url)
+        .await;
+    let received = merchant.wait_for(2).await;
+    assert_eq!(received[0].json()["trade"]["out_trade_no"], "EF-FO2");
+    assert_eq!(received[1].json()["trade"]["out_trade_no"], "EF-FO1");
+}
+
+#[tokio::test]
+async fn a_bad_notification_signature_is_caught_by_the_client() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_bad_signature: true,
+        ..Default::default()
+    })
+    .await;
+    sandbox.paid_trade("EF-FB", 100, &merchant.notify_url).await;
+    let received = merchant.wait_for(1).await;
+    let verdict = received[0].verify(&sandbox.client);
+    assert!(
+        matches!(verdict, Err(NotificationError::BadSignature)),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_late_payment_reaches_a_closed_trade() {
+    let sandbox = spawn_sandbox().await;
+    let merchant = spawn_merchant(0).await;
+    sandbox
+        .create_trade("EF-FP", 100, &merchant.notify_url)
+        .await;
+    sandbox.client.test_expire("EF-FP").await.unwrap();
+    let refused = sandbox.client.test_pay("EF-FP", PayChannel::Alipay).await;
+    assert_eq!(refused.unwrap_err().code(), Some("trade_closed"));
+
+    let late = Faults {
+        pay_after_close: true,
+        ..Default::default()
+    };
+    sandbox.client.set_faults(&late).await.unwrap();
+    let paid = sandbox
+        .client
+        .test_pay("EF-FP", PayChannel::Alipay)
+        .await
+        .unwrap();
+    assert_eq!(paid.status, TradeStatus::Success);
+    assert!(paid.closed_at.is_some(), "it was closed before it was paid");
+    let received = merchant.wait_for(1).await;
+    let notification = received[0].verify(&sandbox.client).unwrap();
+    assert_eq!(notification.event, NotificationEvent::TradeSuccess);
+}
+#[tokio::test]
+async fn query_faults_answer_unavailable_or_hang_past_the_timeout() {
+    let sandbox = spawn_sandbox().await;
+    sandbox.create_trade("EF-Q1", 100, NOWHERE).await;
+    let faults = Faults {
+        query_error_rate: 1.0,
+        ..Default::default()
+    };
+    sandbox.client.set_faults(&faults).await.unwrap();
+    let failed = sandbox.client.query_trade("EF-Q1").await;
+    let error = failed.unwrap_err();
+    assert_eq!(error.code(), Some("platform_unavailable"));
+    assert!(error.is_retryable());
+
+    let hanging = Faults {
+        query_hang_ms: 5_000,
+        ..Default::default()
+    };
+    sandbox.client.set_faults(&hanging).await.unwrap();
+    let mut config = examfee_sandbox::client::ClientConfig::new(&sandbox.base, MERCHANT, SECRET);
+    config.clock = sandbox.clock.clone();
+    config.timeout = std::time::Duration::from_millis(200);
+    let impatient = examfee_sandbox::client::PlatformClient::new(config).unwrap();
+    let timed_out = impatient.query_trade("EF-Q1").await;
+    assert!(
+        matches!(timed_out, Err(ClientError::Timeout)),
+        "{timed_out:?}"
+    );
+    let closing = impatient.close_trade("EF-Q1").await.unwrap();
+    assert_eq!(closing.status, TradeStatus::Closed, "only queries hang");
+}
+
+#[tokio::test]
+async fn faults_out_of_range_are_refused_and_left_out_fields_reset() {
+    let sandbox = spawn_sandbox().await;
+    let response = put_faults(&sandbox, serde_json::json!({ "notify_drop_rate": 1.5 })).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = put_faults(&sandbox, serde_json::json!({ "notify_explode": true })).await;
+    assert_eq!(problem_code(unknown).await, "malformed_request");
+    put_faults(
+        &sandbox,
+        serde_json::json!({ "notify_delay_ms": 10, "pay_after_close": true }),
+    )
+    .await;
+    let answer = put_faults(&sandbox, serde_json::json!({ "notify_delay_ms": 10 })).await;
+    let set: Faults = answer.json().await.unwrap();
+    let stored = sandbox
+        .http
+        .get(sandbox.url("/v1/test/faults"))
+        .send()
+        .await;
+    let stored: Faults = stored.unwrap().json().await.unwrap();
+    assert_eq!(stored, set);
+    assert_eq!(stored.notify_delay_ms, 10);
+    assert!(!stored.pay_after_close, "left out, so back to off");
+}
