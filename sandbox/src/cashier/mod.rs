@@ -194,7 +194,7 @@ async fn scan(sandbox: web::Data<Sandbox>, path: web::Path<String>, links: Links
 }
 
 /// A real QR code (SVG) of the scan URL, for a phone camera.
-fn qr_svg(url: &str) -> SandboxResult<String> {
+pub fn qr_svg(url: &str) -> SandboxResult<String> {
     let code = QrCode::new(url.as_bytes()).map_err(|e| SandboxError::Internal(e.into()))?;
     let image = code
         .render::<svg::Color<'_>>()

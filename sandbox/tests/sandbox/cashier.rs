@@ -66,6 +66,12 @@ async fn a_payer_chooses_a_channel_scans_and_returns() {
     assert!(qr_page.contains("<svg") && qr_page.contains("请使用支付宝扫码支付"));
     assert!(qr_page.contains("模拟扫码支付"));
     let old_scan = attribute(&qr_page, "data-scan-url");
+    assert!(old_scan.starts_with(&sandbox.url("/cashier/scan/")));
+    let code_of_scan_url = examfee_sandbox::cashier::qr_svg(&old_scan).unwrap();
+    assert!(
+        qr_page.contains(&code_of_scan_url),
+        "the QR code encodes the scan URL"
+    );
 
     // Another channel: a new code, and the old one is dead.
     let second_qr = choose(&sandbox, &action, PayChannel::Wechat).await;

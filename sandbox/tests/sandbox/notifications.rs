@@ -96,3 +96,26 @@ async fn another_merchants_notification_is_refused_by_the_client() {
     ));
     assert!(received[0].verify(&other).is_ok());
 }
+
+#[tokio::test]
+async fn the_platform_gives_up_when_the_schedule_is_used_up() {
+    let mut config = test_config();
+    let step = std::time::Duration::from_millis(1);
+    config.notify_schedule = examfee_sandbox::NotifySchedule(vec![step, step]);
+    let sandbox = spawn_sandbox_with(config, "", fresh_db_path()).await;
+    let merchant = spawn_merchant(usize::MAX).await;
+    sandbox.paid_trade("EF-N4", 100, &merchant.notify_url).await;
+    wait_until(|| async {
+        let deliveries = sandbox.client.test_deliveries("EF-N4").await.unwrap();
+        deliveries[0].attempts == 3 && deliveries[0].next_attempt_at.is_none()
+    })
+    .await;
+    let deliveries = sandbox.client.test_deliveries("EF-N4").await.unwrap();
+    assert!(!deliveries[0].acknowledged);
+    assert!(deliveries[0].last_error.as_deref().unwrap().contains("500"));
+    assert_eq!(
+        merchant.received().len(),
+        3,
+        "the first attempt and two retries"
+    );
+}
