@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::task::JoinHandle;
+use tracing_actix_web::TracingLogger;
 
 use crate::clock::Clock;
 use crate::config::SandboxConfig;
@@ -36,6 +37,7 @@ impl Application {
         let state = sandbox.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(TracingLogger::default())
                 .configure(mount(state.clone(), &prefix))
                 .default_service(web::to(not_found))
         })

@@ -197,3 +197,44 @@ async fn payments_survive_a_restart() {
     after.cashier_url = paid.cashier_url.clone();
     assert_eq!(after, paid);
 }
+
+#[tokio::test]
+async fn racing_creates_make_one_trade() {
+    let sandbox = spawn_sandbox().await;
+    let mut creates = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let client = client_for(&sandbox.base, MERCHANT, SECRET, sandbox.clock.clone());
+        creates.spawn(async move {
+            let request = trade_request("EF-RC", 100, NOWHERE);
+            client.create_trade(&request).await.unwrap().trade_no
+        });
+    }
+    let numbers: std::collections::HashSet<_> = creates.join_all().await.into_iter().collect();
+    assert_eq!(numbers.len(), 1);
+}
+
+#[tokio::test]
+async fn a_payment_racing_a_close_has_exactly_one_winner() {
+    let sandbox = spawn_sandbox().await;
+    for round in 0..5 {
+        let out_trade_no = format!("EF-RP{round}");
+        sandbox.create_trade(&out_trade_no, 100, NOWHERE).await;
+        let payer = client_for(&sandbox.base, MERCHANT, SECRET, sandbox.clock.clone());
+        let no = out_trade_no.clone();
+        let paying =
+            tokio::spawn(async move { payer.test_pay(&no, PayChannel::Wechat).await.is_ok() });
+        let closed = sandbox.client.close_trade(&out_trade_no).await.is_ok();
+        let paid = paying.await.unwrap();
+        assert!(
+            paid != closed,
+            "round {round}: paid {paid}, closed {closed}"
+        );
+        let trade = sandbox.client.query_trade(&out_trade_no).await.unwrap();
+        let expected = if paid {
+            TradeStatus::Success
+        } else {
+            TradeStatus::Closed
+        };
+        assert_eq!(trade.status, expected);
+    }
+}
