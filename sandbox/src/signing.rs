@@ -131,7 +131,7 @@ impl SignatureHeaders {
     }
 
     pub fn within_skew(&self, now_secs: i64) -> bool {
-        (self.timestamp - now_secs).abs() <= MAX_CLOCK_SKEW_SECS
+        self.timestamp.abs_diff(now_secs) <= MAX_CLOCK_SKEW_SECS.unsigned_abs()
     }
 }
 
@@ -158,6 +158,21 @@ mod tests {
             ..message
         };
         assert!(!as_response.verify(b"k", &signature));
+    }
+
+    #[test]
+    fn the_window_is_five_minutes_either_way_and_extremes_do_not_overflow() {
+        let at = |timestamp| SignatureHeaders {
+            merchant_id: "m".into(),
+            timestamp,
+            nonce: "nonce-0001".into(),
+            signature: String::new(),
+        };
+        assert!(at(1_000).within_skew(1_300));
+        assert!(at(1_300).within_skew(1_000));
+        assert!(!at(1_000).within_skew(1_301));
+        assert!(!at(i64::MIN).within_skew(1_000));
+        assert!(!at(i64::MAX).within_skew(-1_000));
     }
 
     #[test]
