@@ -215,4 +215,24 @@ mod tests {
             .unwrap();
         assert!(!off.sandbox.test_mode);
     }
+
+    #[test]
+    fn prefix_and_scale_are_checked() {
+        let with = |name: &'static str, value: &'static str| {
+            ServerConfig::from_lookup(move |n| (n == name).then(|| value.to_owned()))
+        };
+        assert_eq!(
+            with("SANDBOX_PREFIX", "/sandbox/").unwrap().prefix,
+            "/sandbox"
+        );
+        assert!(with("SANDBOX_PREFIX", "sandbox").is_err());
+        let fast = with("SANDBOX_NOTIFY_SCALE", "0.01").unwrap();
+        assert_eq!(
+            fast.sandbox.notify_schedule.delay_after(1),
+            Some(Duration::from_millis(150))
+        );
+        assert!(with("SANDBOX_NOTIFY_SCALE", "0").is_err());
+        assert!(with("SANDBOX_NOTIFY_SCALE", "fast").is_err());
+        assert!(with("SANDBOX_MERCHANTS", "a:").is_err());
+    }
 }

@@ -83,13 +83,9 @@ pub fn new_nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// 8 to 64 characters of `[A-Za-z0-9_-]`: enough entropy, and nothing that needs
-/// escaping in a header or a log line.
+/// 8 to 64 plain characters: enough entropy, and nothing that needs escaping.
 pub fn nonce_is_well_formed(nonce: &str) -> bool {
-    (8..=64).contains(&nonce.len())
-        && nonce
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::validate::is_plain_token(nonce, 8..=64)
 }
 
 /// The four signature headers of a message, as read from any header map.

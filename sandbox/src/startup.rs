@@ -55,10 +55,6 @@ impl Application {
         self.port
     }
 
-    pub fn sandbox(&self) -> web::Data<Sandbox> {
-        self.sandbox.clone()
-    }
-
     /// Serves, and delivers notifications, until SIGINT/SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let notifier: JoinHandle<()> = spawn_notifier(&self.sandbox);

@@ -1,16 +1,23 @@
 //! The rules of merchant input, checked once before anything is stored.
 
+use std::ops::RangeInclusive;
+
 use examfee_shared::Fen;
 
 use crate::error::{SandboxError, SandboxResult};
 
-/// Merchant numbers (`out_trade_no`, `out_refund_no`): 1–64 of `[A-Za-z0-9_-]`, so
-/// they sit in a URL path without escaping.
+/// `[A-Za-z0-9_-]` only, of a length in `lengths`: safe in a URL path, a header and a
+/// log line without escaping.
+pub fn is_plain_token(value: &str, lengths: RangeInclusive<usize>) -> bool {
+    lengths.contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Merchant numbers (`out_trade_no`, `out_refund_no`): plain tokens of 1–64.
 pub fn merchant_no(field: &'static str, value: &str) -> SandboxResult<()> {
-    let plain = value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if (1..=64).contains(&value.len()) && plain {
+    if is_plain_token(value, 1..=64) {
         Ok(())
     } else {
         Err(SandboxError::invalid(
