@@ -16,6 +16,7 @@ pub mod links;
 pub mod merchant_api;
 pub mod notifier;
 pub mod protocol;
+pub mod qr_codes;
 pub mod refunds;
 pub mod signing;
 pub mod startup;

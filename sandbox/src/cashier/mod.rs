@@ -7,17 +7,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, post, web};
 use examfee_shared::PayChannel;
-use qrcode::QrCode;
-use qrcode::render::svg;
 use serde::Deserialize;
 
 use crate::clock::to_ms;
 use crate::error::{SandboxError, SandboxResult};
 use crate::links::Links;
 use crate::protocol::TradeStatus;
+use crate::qr_codes::{self, Issued};
 use crate::state::Sandbox;
-use crate::store::qr_codes;
-use crate::store::trades::{self as trade_store, TradeRow};
+use crate::store::trades::TradeRow;
 use crate::trades;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -114,21 +112,14 @@ async fn choose_channel(
 ) -> HttpResponse {
     respond(
         async {
-            let now = to_ms(sandbox.clock.now());
-            let mut tx = sandbox.db.begin_write().await?;
-            trade_store::close_if_expired(&mut tx, &path, now).await?;
-            let trade = trade_store::find(&mut *tx, &path)
-                .await?
-                .ok_or(SandboxError::TradeNotFound)?;
-            if let Some(page) = final_page(&trade)? {
-                return Ok(page);
+            match qr_codes::issue(&sandbox, &path, form.channel).await? {
+                Issued::Code(token) => Ok(HttpResponse::SeeOther()
+                    .insert_header((LOCATION, links.qr_page(&path, &token)))
+                    .finish()),
+                Issued::Settled(trade) => Ok(
+                    final_page(&trade)?.unwrap_or_else(|| html(StatusCode::OK, pages::closed()))
+                ),
             }
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            qr_codes::replace(&mut tx, &trade.trade_no, &token, form.channel.as_str(), now).await?;
-            tx.commit().await?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((LOCATION, links.qr_page(&trade.trade_no, &token)))
-                .finish())
         }
         .await,
     )
@@ -147,22 +138,18 @@ async fn qr_page(
             if let Some(page) = final_page(&trade)? {
                 return Ok(page);
             }
-            let qr = qr_codes::find(&sandbox.db.pool, &token)
+            let code = qr_codes::live(&sandbox, &token)
                 .await?
-                .filter(|qr| qr.trade_no == trade.trade_no && qr.replaced_at.is_none());
-            let Some(qr) = qr else {
+                .filter(|code| code.trade_no == trade.trade_no);
+            let Some(code) = code else {
                 let page = pages::qr_invalid(Some(&links.cashier(&trade_no)));
                 return Ok(html(StatusCode::GONE, page));
             };
-            let channel: PayChannel = qr
-                .channel
-                .parse()
-                .map_err(|e| SandboxError::Internal(anyhow::Error::from(e)))?;
-            let scan_url = links.scan(&qr.token);
+            let scan_url = links.scan(&code.token);
             let page = pages::qr_code(
                 &view(&sandbox, &trade),
-                channel,
-                &qr_svg(&scan_url)?,
+                code.channel,
+                &qr_codes::svg_of(&scan_url)?,
                 &scan_url,
                 &links.cashier(&trade_no),
             );
@@ -178,31 +165,12 @@ async fn qr_page(
 async fn scan(sandbox: web::Data<Sandbox>, path: web::Path<String>, links: Links) -> HttpResponse {
     respond(
         async {
-            let qr = qr_codes::find(&sandbox.db.pool, &path)
+            let code = qr_codes::live(&sandbox, &path)
                 .await?
-                .filter(|qr| qr.replaced_at.is_none())
                 .ok_or(SandboxError::QrCodeInvalid)?;
-            let channel: PayChannel = qr
-                .channel
-                .parse()
-                .map_err(|e| SandboxError::Internal(anyhow::Error::from(e)))?;
-            let trade = trades::pay(&sandbox, &qr.trade_no, channel, &links).await?;
+            let trade = trades::pay(&sandbox, &code.trade_no, code.channel, &links).await?;
             Ok(html(StatusCode::OK, pages::paid(&trade.return_url)))
         }
         .await,
     )
-}
-
-/// A real QR code (SVG) of the scan URL, for a phone camera.
-pub fn qr_svg(url: &str) -> SandboxResult<String> {
-    let code = QrCode::new(url.as_bytes()).map_err(|e| SandboxError::Internal(e.into()))?;
-    let image = code
-        .render::<svg::Color<'_>>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build();
-    // Inline in HTML, the XML declaration before <svg> is noise.
-    Ok(image
-        .find("<svg")
-        .map_or(image.clone(), |start| image[start..].to_owned()))
 }

@@ -67,7 +67,7 @@ async fn a_payer_chooses_a_channel_scans_and_returns() {
     assert!(qr_page.contains("模拟扫码支付"));
     let old_scan = attribute(&qr_page, "data-scan-url");
     assert!(old_scan.starts_with(&sandbox.url("/cashier/scan/")));
-    let code_of_scan_url = examfee_sandbox::cashier::qr_svg(&old_scan).unwrap();
+    let code_of_scan_url = examfee_sandbox::qr_codes::svg_of(&old_scan).unwrap();
     assert!(
         qr_page.contains(&code_of_scan_url),
         "the QR code encodes the scan URL"
