@@ -33,6 +33,23 @@ pub struct Config {
     /// Origins allowed to call the API from a browser; empty: CORS off.
     pub cors_origins: Vec<String>,
     pub workers: Option<usize>,
+    /// The payment platform's merchant API; unset: the sandbox, mounted in-process
+    /// under `/sandbox/`.
+    pub platform_url: Option<String>,
+    pub platform_merchant_id: String,
+    /// Required with `platform_url`; for the in-process sandbox a random secret is
+    /// kept in the database.
+    pub platform_secret: Option<SecretString>,
+    /// How browsers and the platform reach ExamFee; unset: `http://` + the listen
+    /// address.
+    pub public_url: Option<String>,
+    /// The in-process sandbox's own store.
+    pub sandbox_db: PathBuf,
+    pub order_ttl: Duration,
+    /// How often the worker asks the platform about open orders and sends refunds.
+    pub sync_interval: Duration,
+    /// Printed on receipts as their issuer.
+    pub receipt_issuer: String,
 }
 
 /// Suits one school lab behind one NAT address: sixty candidates each fetching a few
@@ -48,6 +65,11 @@ impl Config {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let production = get("EXAMFEE_ENV").is_some_and(|v| v.eq_ignore_ascii_case("production"));
         let captcha_test_answer = get("EXAMFEE_CAPTCHA_TEST_ANSWER");
+        if get("EXAMFEE_PLATFORM_URL").is_some() && get("EXAMFEE_PLATFORM_SECRET").is_none() {
+            bail!(
+                "EXAMFEE_PLATFORM_URL needs EXAMFEE_PLATFORM_SECRET, the merchant secret at that platform"
+            );
+        }
         if production && captcha_test_answer.is_some() {
             bail!(
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is for tests and is refused when EXAMFEE_ENV=production"
@@ -104,6 +126,18 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            platform_url: get("EXAMFEE_PLATFORM_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            platform_merchant_id: get("EXAMFEE_PLATFORM_MERCHANT_ID")
+                .unwrap_or_else(|| "examfee".into()),
+            platform_secret: get("EXAMFEE_PLATFORM_SECRET").map(SecretString::from),
+            public_url: get("EXAMFEE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            sandbox_db: get("EXAMFEE_SANDBOX_DB")
+                .unwrap_or_else(|| "data/sandbox.db".into())
+                .into(),
+            order_ttl: Duration::from_secs(number("EXAMFEE_ORDER_TTL_SECS", 1800)?),
+            sync_interval: Duration::from_secs(number("EXAMFEE_SYNC_INTERVAL_SECS", 10)?.max(1)),
+            receipt_issuer: get("EXAMFEE_RECEIPT_ISSUER")
+                .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
             workers: get("EXAMFEE_WORKERS")
                 .map(|v| v.parse())
                 .transpose()

@@ -48,6 +48,10 @@ pub enum ApiError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("payment platform unavailable")]
+    PlatformUnavailable,
+    #[error("platform notification failed verification")]
+    Unverified,
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error(transparent)]
@@ -80,6 +84,8 @@ impl ApiError {
             ApiError::PasswordUnchanged => "password_unchanged",
             ApiError::NotFound(_) => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PlatformUnavailable => "platform_unavailable",
+            ApiError::Unverified => "notification_unverified",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Internal(_) => "internal_error",
         }
@@ -132,6 +138,11 @@ impl ApiError {
             ),
             ApiError::NotFound(what) => ("未找到".to_owned(), format!("No such {what}.")),
             ApiError::PayloadTooLarge => pair("请求内容过大", "The request body is too large."),
+            ApiError::Unverified => pair("通知验签失败", "The notification failed verification."),
+            ApiError::PlatformUnavailable => pair(
+                "支付平台暂时无法访问，请稍后重试",
+                "The payment platform cannot be reached right now; try again shortly.",
+            ),
             ApiError::UnsupportedMediaType => pair(
                 "不支持的内容类型",
                 "Unsupported content type; send application/json or text/csv.",
@@ -180,6 +191,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PlatformUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unverified => StatusCode::UNAUTHORIZED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

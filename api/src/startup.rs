@@ -10,7 +10,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Compress, Condition};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::Context;
-use secrecy::ExposeSecret;
+use examfee_sandbox::{Merchant, Sandbox, SandboxConfig, spawn_notifier};
+use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -24,6 +25,8 @@ use crate::config::Config;
 use crate::demo::{self, DemoLogin};
 use crate::domain::operators::ensure_operator;
 use crate::error;
+use crate::payments::Payments;
+use crate::payments::sandbox_platform::{SandboxPlatform, SharedClock};
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{self, Db};
@@ -33,7 +36,41 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    sandbox: Option<web::Data<Sandbox>>,
+    sync_interval: std::time::Duration,
     pub demo_logins: Vec<DemoLogin>,
+}
+
+/// Where the in-process sandbox is mounted.
+pub const SANDBOX_PREFIX: &str = "/sandbox";
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sandbox platform inside this process, with ExamFee as its one merchant. Its
+/// test helpers exist except in production.
+async fn open_sandbox(
+    config: &Config,
+    secret: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<web::Data<Sandbox>> {
+    let merchant = Merchant::new(&config.platform_merchant_id, secret, "ExamFee 在线收费");
+    let mut sandbox_config = SandboxConfig::new(vec![merchant]);
+    sandbox_config.test_mode = !config.production;
+    if let Some(dir) = config
+        .sandbox_db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Sandbox::open(
+        sandbox_config,
+        &config.sandbox_db,
+        Arc::new(SharedClock(clock)),
+    )
+    .await
 }
 
 impl Application {
@@ -45,6 +82,7 @@ impl Application {
             None => store::server_keys::get_or_create(&db, "jwt", to_ms(now)).await?,
         };
         let captcha_key = store::server_keys::get_or_create(&db, "captcha", to_ms(now)).await?;
+        let receipt_key = store::server_keys::get_or_create(&db, "receipt", to_ms(now)).await?;
         if config.captcha_test_answer.is_some() {
             tracing::warn!(
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is set: every captcha has the same answer (tests only)"
@@ -59,6 +97,55 @@ impl Application {
         } else {
             Vec::new()
         };
+
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let host = if config.listen.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            config.listen.ip().to_string()
+        };
+        let self_url = format!("http://{host}:{port}");
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self_url.clone());
+
+        let (platform_url, secret, sandbox) = match &config.platform_url {
+            Some(url) => {
+                let secret = config
+                    .platform_secret
+                    .clone()
+                    .context("EXAMFEE_PLATFORM_SECRET is not set")?;
+                (url.clone(), secret, None)
+            }
+            None => {
+                let secret = hex_string(
+                    &store::server_keys::get_or_create(&db, "sandbox_merchant", to_ms(now)).await?,
+                );
+                let sandbox = open_sandbox(&config, &secret, clock.clone()).await?;
+                (
+                    format!("{self_url}{SANDBOX_PREFIX}"),
+                    SecretString::from(secret),
+                    Some(sandbox),
+                )
+            }
+        };
+        let platform = SandboxPlatform::new(
+            &platform_url,
+            &config.platform_merchant_id,
+            secret,
+            clock.clone(),
+        )?;
+        let payments = Payments {
+            platform: Arc::new(platform),
+            notify_url: format!("{self_url}/api/v1/payments/notify"),
+            return_url: format!("{public_url}/pay/return"),
+            order_ttl: chrono::Duration::from_std(config.order_ttl)?,
+            receipt_key,
+            issuer: config.receipt_issuer.clone(),
+        };
         let state = web::Data::new(AppState {
             db,
             clock,
@@ -71,15 +158,15 @@ impl Application {
             ),
             token_ttl: config.token_ttl,
             secure_cookies: config.production,
+            payments,
         });
-        let listener = TcpListener::bind(config.listen)
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let port = listener.local_addr()?.port();
-        let server = serve(listener, state.clone(), &config)?;
+        let server = serve(listener, state.clone(), sandbox.clone(), &config)?;
         Ok(Application {
             port,
             server,
             state,
+            sandbox,
+            sync_interval: config.sync_interval,
             demo_logins,
         })
     }
@@ -90,9 +177,16 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let purger = workers::spawn_purger(self.state.into_inner());
+        let notifier = self.sandbox.as_ref().map(spawn_notifier);
+        let state = self.state.into_inner();
+        let purger = workers::spawn_purger(state.clone());
+        let payments = workers::spawn_payments(state, self.sync_interval);
         let result = self.server.await;
         purger.abort();
+        payments.abort();
+        if let Some(notifier) = notifier {
+            notifier.abort();
+        }
         result
     }
 }
@@ -100,6 +194,7 @@ impl Application {
 fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
+    sandbox: Option<web::Data<Sandbox>>,
     config: &Config,
 ) -> anyhow::Result<Server> {
     let web_dir = config.web_dir.clone();
@@ -146,6 +241,11 @@ fn serve(
                 SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api)
             })
             .into_app()
+            .configure(|cfg| {
+                if let Some(sandbox) = &sandbox {
+                    examfee_sandbox::mount(sandbox.clone(), SANDBOX_PREFIX)(cfg);
+                }
+            })
             .configure(routes::web_client::configure(web_dir.clone()))
     })
     .listen(listener)?

@@ -6,6 +6,7 @@ use crate::auth::passwords::Passwords;
 use crate::auth::rate_limit::LoginRateLimit;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
+use crate::payments::Payments;
 use crate::store::Db;
 
 /// What every handler may use; built once at start and shared by all workers.
@@ -19,4 +20,5 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// Production sends the session cookie only over HTTPS.
     pub secure_cookies: bool,
+    pub payments: Payments,
 }

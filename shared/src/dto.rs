@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{FeeStatus, Fen};
+use crate::{FeeStatus, Fen, OrderStatus, PayChannel, ReceiptStatus, RefundStatus};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -132,6 +132,9 @@ pub struct FeeView {
     pub order_no: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_no: Option<String>,
+    /// The refund of the order that paid this fee, once asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_no: Option<String>,
     pub pay_from: DateTime<Utc>,
     pub pay_until: DateTime<Utc>,
     /// Whether the payment window is open now.
@@ -244,4 +247,124 @@ pub struct Problem {
     /// With `validation_failed`: the field that broke a rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateOrderRequest {
+    /// The fee items to pay in one order (提交缴费).
+    #[cfg_attr(feature = "openapi", schema(example = json!(["GK2026-REG", "GK2026-EXAM"])))]
+    pub fee_item_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderItemView {
+    #[cfg_attr(feature = "openapi", schema(example = "GK2026-EXAM"))]
+    pub fee_item_code: String,
+    #[cfg_attr(feature = "openapi", schema(example = "考试费"))]
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 12000))]
+    pub amount_fen: Fen,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderView {
+    #[cfg_attr(feature = "openapi", schema(example = "EF20261130093012345678"))]
+    pub order_no: String,
+    pub status: OrderStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 15000))]
+    pub amount_fen: Fen,
+    pub items: Vec<OrderItemView>,
+    /// Where the payer pays (the platform's cashier); absent while the platform has
+    /// not taken the order yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashier_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// An unpaid order closes at this time.
+    pub expires_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_channel: Option<PayChannel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReceiptView {
+    #[cfg_attr(feature = "openapi", schema(example = "2026000001"))]
+    pub receipt_no: String,
+    /// With the number, lets anyone holding the receipt verify it.
+    #[cfg_attr(feature = "openapi", schema(example = "7KQ2M9XA"))]
+    pub check_code: String,
+    pub status: ReceiptStatus,
+    #[cfg_attr(feature = "openapi", schema(example = "张三"))]
+    pub payer_name: String,
+    #[cfg_attr(feature = "openapi", schema(example = "1101**********002X"))]
+    pub payer_id_number_masked: String,
+    pub order_no: String,
+    pub items: Vec<OrderItemView>,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 15000))]
+    pub amount_fen: Fen,
+    /// The amount in words on a printed receipt: `¥150.00`.
+    #[cfg_attr(feature = "openapi", schema(example = "¥150.00"))]
+    pub amount_display: String,
+    pub issued_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversed_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(example = "ExamFee 考试院"))]
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReceiptVerification {
+    /// Whether a receipt with this number and check code exists.
+    pub valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ReceiptStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, example = 15000))]
+    pub amount_fen: Option<Fen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RefundRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "因故无法参加考试"))]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RefundReview {
+    /// Required to reject; shown to the candidate.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "已过退费期限"))]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RefundView {
+    #[cfg_attr(feature = "openapi", schema(example = "RF20261130093012345678"))]
+    pub refund_no: String,
+    pub order_no: String,
+    pub status: RefundStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 15000))]
+    pub amount_fen: Fen,
+    pub reason: String,
+    /// A duplicate payment refunded without review.
+    pub automatic: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

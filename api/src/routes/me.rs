@@ -2,12 +2,13 @@
 
 use actix_web::{get, web};
 use examfee_shared::dto::{ExamView, FeeView, MeResponse};
-use examfee_shared::{FeeStatus, Fen, IdNumber, Phone};
+use examfee_shared::{Fen, IdNumber, OrderStatus, Phone};
 
 use super::problems::*;
 use crate::auth::principal::CandidateAuth;
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
+use crate::payments::{fees as fee_status, sync};
 use crate::state::AppState;
 use crate::store;
 
@@ -68,13 +69,26 @@ pub async fn fees(
     state: web::Data<AppState>,
     auth: CandidateAuth,
 ) -> ApiResult<web::Json<Vec<FeeView>>> {
+    let candidate_id = &auth.0.subject_id;
+    let mut fee_orders = store::orders::fee_orders_of_candidate(&state.db, candidate_id).await?;
+    // A fee paying now may have been paid without word from the platform: ask it
+    // (at most every few seconds per order) before answering.
+    let mut asked = false;
+    for order_no in pending_orders(&fee_orders) {
+        if let Some(order) = store::orders::get(&state.db, &order_no).await? {
+            asked |= sync::sync_if_due(&state, &order, sync::VIEW_SYNC_GAP, "sync:view").await;
+        }
+    }
+    if asked {
+        fee_orders = store::orders::fee_orders_of_candidate(&state.db, candidate_id).await?;
+    }
     let now = to_ms(state.clock.now());
-    let items = store::catalog::fees_of_candidate(&state.db, &auth.0.subject_id).await?;
+    let items = store::catalog::fees_of_candidate(&state.db, candidate_id).await?;
     let views = items
         .into_iter()
         .map(|item| {
-            // No order can exist yet: orders and payment come with the payment platform.
-            let status = FeeStatus::derive(None, None);
+            let fee = fee_status::fee_state(&item.code, &fee_orders);
+            let status = fee.status;
             FeeView {
                 status_label: status.label_zh().to_owned(),
                 status,
@@ -83,8 +97,9 @@ pub async fn fees(
                 exam_code: item.exam_code,
                 title: item.title,
                 amount_fen: Fen(item.amount_fen),
-                order_no: None,
-                receipt_no: None,
+                order_no: fee.order.map(|o| o.order_no.clone()),
+                receipt_no: fee.order.and_then(|o| o.receipt_no.clone()),
+                refund_no: fee.order.and_then(|o| o.refund_no.clone()),
                 pay_from: from_ms(item.pay_from),
                 pay_until: from_ms(item.pay_until),
                 refundable_until: from_ms(item.refundable_until),
@@ -92,4 +107,15 @@ pub async fn fees(
         })
         .collect();
     Ok(web::Json(views))
+}
+
+fn pending_orders(rows: &[store::orders::FeeOrderRow]) -> Vec<String> {
+    let mut pending: Vec<String> = rows
+        .iter()
+        .filter(|r| r.status == OrderStatus::Pending.as_str())
+        .map(|r| r.order_no.clone())
+        .collect();
+    pending.sort();
+    pending.dedup();
+    pending
 }

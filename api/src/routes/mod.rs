@@ -5,7 +5,10 @@ pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod me;
+pub mod orders;
+pub mod payments;
 pub mod problems;
+pub mod refunds;
 pub mod web_client;
 
 use actix_web::web;
@@ -28,6 +31,8 @@ use crate::error::ApiError;
         (name = "candidate auth", description = "Captcha, login, password change, logout"),
         (name = "candidate", description = "The logged-in candidate's details and fees"),
         (name = "operator", description = "Exam authority staff (role `operator`)"),
+        (name = "receipts", description = "Public receipt verification"),
+        (name = "platform", description = "Called by the payment platform"),
         (name = "operations", description = "Health checks"),
     ),
 )]
@@ -68,12 +73,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::logout)
                 .service(me::me)
                 .service(me::fees)
+                .service(orders::create)
+                .service(orders::get)
+                .service(orders::sync_now)
+                .service(orders::receipt)
+                .service(orders::refund)
+                .service(orders::verify)
+                .service(payments::notify)
                 .service(admin::login)
                 .service(admin::create_exam)
                 .service(admin::list_exams)
                 .service(admin::create_fee_item)
                 .service(admin::list_fee_items)
                 .service(admin::import_candidates)
+                .service(refunds::list)
+                .service(refunds::approve)
+                .service(refunds::reject)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound("endpoint"))
                 })),

@@ -1,6 +1,6 @@
 use sqlx::{FromRow, Row};
 
-use super::{Db, Tx, values_placeholders};
+use super::{Db, Tx, placeholder_list, values_placeholders};
 
 #[derive(Debug, FromRow)]
 pub struct CandidateRow {
@@ -62,10 +62,9 @@ pub async fn existing_id_numbers(tx: &mut Tx, id_numbers: &[&str]) -> sqlx::Resu
     if id_numbers.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = (1..=id_numbers.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT id_number FROM candidates WHERE id_number IN ({})",
-        list.join(", ")
+        placeholder_list(1, id_numbers.len())
     );
     let mut query = sqlx::query(&sql);
     for id_number in id_numbers {
@@ -119,4 +118,11 @@ pub async fn assign_fees(tx: &mut Tx, pairs: &[(&str, &str)], now_ms: i64) -> sq
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+pub async fn name_in(tx: &mut Tx, id: &str) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT name FROM candidates WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await
 }

@@ -7,7 +7,11 @@ pub mod candidates;
 pub mod captchas;
 pub mod catalog;
 pub mod login_failures;
+pub mod notifications;
 pub mod operators;
+pub mod orders;
+pub mod receipts;
+pub mod refunds;
 pub mod server_keys;
 pub mod sessions;
 
@@ -110,6 +114,14 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     })
 }
 
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
+pub fn placeholder_list(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `$1, $2, …` groups for a multi-row `VALUES` list: `rows` tuples of `width`.
 pub fn values_placeholders(rows: usize, width: usize) -> String {
     let mut sql = String::with_capacity(rows * width * 5);
@@ -133,6 +145,11 @@ pub fn values_placeholders(rows: usize, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_lists_start_where_asked() {
+        assert_eq!(placeholder_list(2, 3), "$2, $3, $4");
+    }
 
     #[test]
     fn placeholders_number_across_rows() {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::to_ms;
+use crate::payments::{refunds, sync};
 use crate::state::AppState;
 use crate::store;
 
@@ -31,6 +32,43 @@ pub fn spawn_purger(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             match purge_expired(&state).await {
                 Ok(removed) => tracing::debug!(removed, "purged expired rows"),
                 Err(error) => tracing::warn!(error = ?error, "purging expired rows failed"),
+            }
+        }
+    })
+}
+
+/// An open order not heard of for this long is asked about.
+const ORDER_STALE_MS: i64 = 60_000;
+const BATCH: i64 = 200;
+
+/// One pass of the payments worker: asks the platform about pending orders that
+/// expired or went quiet (closing expired ones at the platform and here), and sends
+/// approved refunds. Each order and refund is claimed by a conditional update, so
+/// several replicas can run this at once without doing anything twice.
+pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
+    let now = to_ms(state.clock.now());
+    for order_no in store::orders::due_for_sync(&state.db, now, ORDER_STALE_MS, BATCH).await? {
+        if let Some(order) = store::orders::get(&state.db, &order_no).await? {
+            sync::sync_if_due(state, &order, sync::VIEW_SYNC_GAP, "worker:sync").await;
+        }
+    }
+    for refund_no in
+        store::refunds::due_at_platform(&state.db, now, refunds::PROCESSING_RETRY_MS, BATCH).await?
+    {
+        if let Err(error) = refunds::execute(state, &refund_no).await {
+            tracing::warn!(refund_no, error = %error, "refund not sent; retried on the next pass");
+        }
+    }
+    Ok(())
+}
+
+pub fn spawn_payments(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(error) = settle_payments(&state).await {
+                tracing::warn!(error = ?error, "payments worker pass failed");
             }
         }
     })

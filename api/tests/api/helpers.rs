@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
-use examfee::clock::ManualClock;
+use chrono::{Duration, Utc};
+use examfee::clock::ShiftedClock;
 use examfee::config::Config;
 use examfee::startup::Application;
 use examfee::store::Db;
@@ -21,7 +21,7 @@ pub const NEW_PASSWORD: &str = "Exam2026pay";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub clock: Arc<ManualClock>,
+    pub clock: Arc<ShiftedClock>,
     pub db: Db,
 }
 
@@ -55,6 +55,11 @@ pub fn test_config(database_url: String) -> Config {
     config.rate_limit_per_ip = 0;
     config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
     config.workers = Some(1);
+    config.sync_interval = std::time::Duration::from_secs(1);
+    config.sandbox_db = std::env::temp_dir().join(format!(
+        "examfee_sandbox_{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
     config
 }
 
@@ -66,9 +71,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(fresh_database_url().await);
     adjust(&mut config);
     let database_url = config.database_url.clone();
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 3, 5, 2, 0, 0).unwrap(),
-    ));
+    let clock = Arc::new(ShiftedClock::default());
     let app = Application::build(config, clock.clone())
         .await
         .expect("application builds");
@@ -217,6 +220,97 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         let (token, _) = self.login_ok(id.as_str(), NEW_PASSWORD).await;
         (id, token)
+    }
+
+    /// One more candidate with both fee items (the fees exist already) and their own
+    /// password; returns their token.
+    pub async fn another_candidate(&self, admin: &str, n: u32) -> String {
+        let id = valid_id(n);
+        let rows = json!([{ "id_number": id.as_str(), "name": format!("考生{n}"), "phone": "13812345678",
+                            "fee_item_codes": [FEE_REG, FEE_EXAM] }]);
+        let response = self
+            .post("/api/v1/admin/candidates/import", Some(admin), &rows)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let (token, _) = self.login_ok(id.as_str(), id.initial_password()).await;
+        self.change_password(&token, id.initial_password(), NEW_PASSWORD)
+            .await;
+        self.login_ok(id.as_str(), NEW_PASSWORD).await.0
+    }
+
+    /// A sandbox test helper (`/sandbox/v1/test/…`).
+    pub async fn sandbox(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(&format!("/sandbox/v1/test{path}")))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The payer scans and pays, as if by phone.
+    pub async fn pay_at_platform(&self, order_no: &str) {
+        let response = self
+            .sandbox(
+                reqwest::Method::POST,
+                &format!("/trades/{order_no}/pay"),
+                &json!({ "channel": "wechat" }),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
+    pub async fn set_faults(&self, faults: Value) {
+        let response = self.sandbox(reqwest::Method::PUT, "/faults", &faults).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
+    pub async fn order(&self, token: &str, order_no: &str) -> Value {
+        let response = self.get(&format!("/api/v1/orders/{order_no}"), token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Waits (polling, up to ten seconds) until the order reaches `status`; what the
+    /// platform sends arrives asynchronously. Each look moves the clock past the
+    /// view-sync gap, so looking also asks the platform.
+    pub async fn await_order_status(&self, token: &str, order_no: &str, status: &str) -> Value {
+        for _ in 0..100 {
+            let order = self.order(token, order_no).await;
+            if order["status"] == status {
+                return order;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "order {order_no} never became {status}: {}",
+            self.order(token, order_no).await
+        );
+    }
+
+    pub async fn fees(&self, token: &str) -> Vec<Value> {
+        let fees: Value = self
+            .get("/api/v1/me/fees", token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        fees.as_array().unwrap().clone()
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {

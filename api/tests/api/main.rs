@@ -8,3 +8,4 @@ mod import;
 mod lockout;
 mod openapi;
 mod operations;
+mod payments;

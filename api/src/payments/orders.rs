@@ -1,0 +1,411 @@
+//! Orders: creating them (and their platform trade), showing them, and applying what
+//! the platform says about them. `apply_trade` is the one place an order's state
+//! changes.
+
+use chrono::{DateTime, Utc};
+use examfee_shared::dto::{OrderItemView, OrderView};
+use examfee_shared::fields::check_code;
+use examfee_shared::{Fen, OrderStatus, PayChannel};
+use rand::Rng;
+use serde_json::json;
+
+use super::platform::{PlatformError, Trade, TradeRequest, TradeState};
+use super::{audit, receipts, refunds};
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::orders::{NewOrder, OrderRow};
+use crate::store::{self, Tx};
+
+/// `EF` + Beijing date and time + six random digits: readable on the phone, unique
+/// enough that a clash (a primary-key error) is retried by the caller's next click.
+pub fn new_order_no(now: DateTime<Utc>) -> String {
+    let local = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
+    format!(
+        "EF{}{:06}",
+        local.format("%Y%m%d%H%M%S"),
+        rand::rng().random_range(0..1_000_000)
+    )
+}
+
+fn conflict(code: &'static str, zh: &'static str, en: &'static str) -> ApiError {
+    ApiError::Conflict { code, zh, en }
+}
+
+/// Sorted, without repeats, each a valid code.
+fn normalize_codes(mut codes: Vec<String>) -> ApiResult<Vec<String>> {
+    codes.iter_mut().for_each(|c| *c = c.trim().to_owned());
+    codes.sort();
+    codes.dedup();
+    if codes.is_empty() {
+        return Err(ApiError::Invalid {
+            field: "fee_item_codes",
+            code: "fee_items_empty",
+            zh: "请选择要缴费的项目",
+            en: "Name at least one fee item to pay.",
+        });
+    }
+    for code in &codes {
+        check_code(code).map_err(|e| ApiError::invalid("fee_item_codes", &e))?;
+    }
+    Ok(codes)
+}
+
+/// Creates an order for the candidate's fees, or returns the open order for the same
+/// fees; `true` when it is new.
+pub async fn create_order(
+    state: &AppState,
+    candidate_id: &str,
+    codes: Vec<String>,
+    idempotency_key: Option<String>,
+) -> ApiResult<(OrderView, bool)> {
+    let codes = normalize_codes(codes)?;
+    let fee_key = codes.join(";");
+    if let Some(key) = &idempotency_key
+        && let Some(existing) =
+            store::orders::find_by_idempotency_key(&state.db, candidate_id, key).await?
+    {
+        if existing.fee_key != fee_key {
+            return Err(ApiError::Invalid {
+                field: "Idempotency-Key",
+                code: "idempotency_key_reused",
+                zh: "重复使用的请求标识对应了不同的缴费项目",
+                en: "This Idempotency-Key was used for other fee items.",
+            });
+        }
+        return Ok((ensure_trade(state, existing).await?, false));
+    }
+    let now = state.clock.now();
+    let owned = store::catalog::fees_of_candidate(&state.db, candidate_id).await?;
+    let mut items = Vec::with_capacity(codes.len());
+    for code in &codes {
+        let Some(fee) = owned.iter().find(|f| &f.code == code) else {
+            return Err(ApiError::Invalid {
+                field: "fee_item_codes",
+                code: "fee_item_unknown",
+                zh: "没有该缴费项目",
+                en: "You have no such fee item.",
+            });
+        };
+        if !(fee.pay_from <= to_ms(now) && to_ms(now) < fee.pay_until) {
+            return Err(ApiError::Invalid {
+                field: "fee_item_codes",
+                code: "fee_not_payable",
+                zh: "不在缴费时间内",
+                en: "The payment window of this fee is not open.",
+            });
+        }
+        items.push((fee.code.clone(), fee.amount_fen));
+    }
+    let amount = items.iter().map(|(_, a)| *a).sum::<i64>();
+
+    let mut tx = state.db.begin_write().await?;
+    if let Some(open) =
+        store::orders::find_pending_for_fees(&mut tx, candidate_id, &fee_key).await?
+    {
+        drop(tx);
+        return Ok((ensure_trade(state, open).await?, false));
+    }
+    if !store::orders::paid_fees(&mut tx, candidate_id, &codes)
+        .await?
+        .is_empty()
+    {
+        return Err(conflict(
+            "fee_already_paid",
+            "该项目已缴费，无需重复缴费",
+            "This fee is paid already.",
+        ));
+    }
+    if !store::orders::open_orders_for_fees(&mut tx, candidate_id, &codes)
+        .await?
+        .is_empty()
+    {
+        return Err(conflict(
+            "fee_in_open_order",
+            "该项目已在另一笔待支付订单中，请先完成或等待该订单关闭",
+            "This fee is in another open order; pay it or let it close first.",
+        ));
+    }
+    let order_no = new_order_no(now);
+    let order = NewOrder {
+        order_no: &order_no,
+        candidate_id,
+        amount_fen: amount,
+        fee_key: &fee_key,
+        idempotency_key: idempotency_key.as_deref(),
+        expires_at: to_ms(now + state.payments.order_ttl),
+        items: &items,
+    };
+    store::orders::insert(&mut tx, &order, to_ms(now)).await?;
+    let detail = json!({ "fee_item_codes": codes, "amount_fen": amount });
+    let actor = format!("candidate:{candidate_id}");
+    audit(
+        &mut tx,
+        now,
+        &actor,
+        "order",
+        &order_no,
+        "order.created",
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    let created = store::orders::get(&state.db, &order_no)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    Ok((ensure_trade(state, created).await?, true))
+}
+
+/// Makes sure a pending order has its trade at the platform. The order is stored
+/// before the platform is called, so a crash or a platform outage in between leaves
+/// an order without a cashier; the next look at it creates the trade (idempotent at
+/// the platform on the order number).
+pub async fn ensure_trade(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
+    if order.status != OrderStatus::Pending.as_str() || order.cashier_url.is_some() {
+        return view(state, order).await;
+    }
+    let items = store::orders::items(&state.db, &order.order_no).await?;
+    let subject = items
+        .iter()
+        .map(|i| i.title.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    let request = TradeRequest {
+        order_no: order.order_no.clone(),
+        amount: Fen(order.amount_fen),
+        subject,
+        notify_url: state.payments.notify_url.clone(),
+        return_url: format!("{}?order_no={}", state.payments.return_url, order.order_no),
+        expires_at: from_ms(order.expires_at),
+    };
+    let trade = state.payments.platform.create_trade(&request).await.map_err(|e| {
+        tracing::warn!(order_no = %order.order_no, error = %e, "creating the platform trade failed");
+        ApiError::PlatformUnavailable
+    })?;
+    store::orders::set_trade(
+        &state.db,
+        &order.order_no,
+        &trade.trade_no,
+        &trade.cashier_url,
+        to_ms(state.clock.now()),
+    )
+    .await?;
+    let order = store::orders::get(&state.db, &order.order_no)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    view(state, order).await
+}
+
+pub async fn view(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
+    let items = store::orders::items(&state.db, &order.order_no).await?;
+    let receipt = store::receipts::of_order(&state.db, &order.order_no).await?;
+    Ok(OrderView {
+        status: order.status.parse().map_err(anyhow::Error::from)?,
+        amount_fen: Fen(order.amount_fen),
+        items: items
+            .into_iter()
+            .map(|i| OrderItemView {
+                fee_item_code: i.fee_item_code,
+                title: i.title,
+                amount_fen: Fen(i.amount_fen),
+            })
+            .collect(),
+        cashier_url: order
+            .cashier_url
+            .filter(|_| order.status == OrderStatus::Pending.as_str()),
+        created_at: from_ms(order.created_at),
+        expires_at: from_ms(order.expires_at),
+        paid_at: order.paid_at.map(from_ms),
+        pay_channel: order
+            .pay_channel
+            .as_deref()
+            .and_then(|c| c.parse::<PayChannel>().ok()),
+        receipt_no: receipt.map(|r| r.receipt_no),
+        order_no: order.order_no,
+    })
+}
+
+/// The candidate's own order; anyone else's is "not found", never "forbidden", so
+/// order numbers cannot be probed.
+pub async fn owned_order(
+    state: &AppState,
+    candidate_id: &str,
+    order_no: &str,
+) -> ApiResult<OrderRow> {
+    store::orders::get(&state.db, order_no)
+        .await?
+        .filter(|o| o.candidate_id == candidate_id)
+        .ok_or(ApiError::NotFound("order"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the platform reports an order ExamFee does not have: {0}")]
+    UnknownOrder(String),
+    #[error("the platform's amount {platform} differs from the order's {ours}")]
+    AmountMismatch { platform: i64, ours: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Applies the platform's view of a trade. With `notify_id`, the notification is
+/// recorded in the same transaction, and one seen before changes nothing.
+pub async fn apply_trade(
+    state: &AppState,
+    trade: &Trade,
+    actor: &str,
+    notify_id: Option<&str>,
+) -> Result<(), ApplyError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if let Some(id) = notify_id
+        && !store::notifications::record(&mut tx, id, "trade.success", &trade.order_no, to_ms(now))
+            .await?
+    {
+        return Ok(());
+    }
+    let Some(order) = store::orders::get_in(&mut tx, &trade.order_no).await? else {
+        return Err(ApplyError::UnknownOrder(trade.order_no.clone()));
+    };
+    match &trade.state {
+        TradeState::Waiting => {}
+        TradeState::Closed => {
+            if store::orders::mark_closed(&mut tx, &order.order_no, to_ms(now)).await? {
+                audit(
+                    &mut tx,
+                    now,
+                    actor,
+                    "order",
+                    &order.order_no,
+                    "order.closed",
+                    json!({}),
+                )
+                .await?;
+            }
+        }
+        TradeState::Paid { channel, paid_at } => {
+            if trade.amount.0 != order.amount_fen {
+                drop(tx);
+                flag_amount_mismatch(state, actor, &order, trade.amount.0).await?;
+                return Err(ApplyError::AmountMismatch {
+                    platform: trade.amount.0,
+                    ours: order.amount_fen,
+                });
+            }
+            record_payment(
+                state,
+                &mut tx,
+                &order,
+                trade,
+                channel.map(|c| c.as_str()),
+                *paid_at,
+                actor,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn record_payment(
+    state: &AppState,
+    tx: &mut Tx,
+    order: &OrderRow,
+    trade: &Trade,
+    channel: Option<&str>,
+    paid_at: DateTime<Utc>,
+    actor: &str,
+) -> sqlx::Result<()> {
+    let now = state.clock.now();
+    let paid = store::orders::mark_paid(
+        tx,
+        &order.order_no,
+        &trade.trade_no,
+        channel,
+        to_ms(paid_at),
+        to_ms(now),
+    )
+    .await?;
+    if !paid {
+        return Ok(());
+    }
+    let late = order.status == OrderStatus::Closed.as_str();
+    audit(
+        tx,
+        now,
+        actor,
+        "order",
+        &order.order_no,
+        "order.paid",
+        json!({ "trade_no": trade.trade_no, "late": late }),
+    )
+    .await?;
+    let earlier =
+        store::orders::other_paid_orders_for_fees(tx, &order.order_no, &order.candidate_id).await?;
+    if earlier.is_empty() {
+        let payer = store::candidates::name_in(tx, &order.candidate_id).await?;
+        let receipt = receipts::issue(
+            tx,
+            &state.payments.receipt_key,
+            &order.order_no,
+            payer,
+            order.amount_fen,
+            now,
+        )
+        .await?;
+        let detail = json!({ "receipt_no": receipt.receipt_no });
+        audit(
+            tx,
+            now,
+            actor,
+            "order",
+            &order.order_no,
+            "receipt.issued",
+            detail,
+        )
+        .await?;
+    } else {
+        // The fee was paid by another order first: this money goes back, no review.
+        refunds::open_automatic(tx, order, &earlier, now).await?;
+    }
+    Ok(())
+}
+
+async fn flag_amount_mismatch(
+    state: &AppState,
+    actor: &str,
+    order: &OrderRow,
+    platform_fen: i64,
+) -> sqlx::Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let detail =
+        json!({ "platform_amount_fen": platform_fen, "order_amount_fen": order.amount_fen });
+    audit(
+        &mut tx,
+        now,
+        actor,
+        "order",
+        &order.order_no,
+        "order.amount_mismatch",
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::error!(order_no = %order.order_no, platform_fen, "platform amount differs from the order's");
+    Ok(())
+}
+
+impl From<ApplyError> for ApiError {
+    fn from(e: ApplyError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<PlatformError> for ApiError {
+    fn from(e: PlatformError) -> Self {
+        tracing::warn!(error = %e, "payment platform call failed");
+        ApiError::PlatformUnavailable
+    }
+}

@@ -1,0 +1,100 @@
+//! What ExamFee needs of a payment platform. The API owns this trait; the sandbox's
+//! adapter implements it, and a real platform's adapter would sit beside it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use examfee_shared::{Fen, PayChannel};
+
+#[derive(Debug, Clone)]
+pub struct TradeRequest {
+    pub order_no: String,
+    pub amount: Fen,
+    pub subject: String,
+    pub notify_url: String,
+    pub return_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TradeState {
+    Waiting,
+    /// The money arrived, whatever happened later (refunds are tracked apart).
+    Paid {
+        channel: Option<PayChannel>,
+        paid_at: DateTime<Utc>,
+    },
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Trade {
+    pub order_no: String,
+    pub trade_no: String,
+    pub amount: Fen,
+    pub cashier_url: String,
+    pub state: TradeState,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundCall {
+    pub order_no: String,
+    pub refund_no: String,
+    pub amount: Fen,
+    pub reason: String,
+}
+
+/// A notification that passed verification.
+#[derive(Debug, Clone)]
+pub enum PlatformEvent {
+    TradePaid {
+        notify_id: String,
+        trade: Trade,
+    },
+    RefundSucceeded {
+        notify_id: String,
+        order_no: String,
+        refund_no: String,
+    },
+}
+
+impl PlatformEvent {
+    pub fn notify_id(&self) -> &str {
+        match self {
+            PlatformEvent::TradePaid { notify_id, .. }
+            | PlatformEvent::RefundSucceeded { notify_id, .. } => notify_id,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The outcome is unknown or the platform is down: the same call may succeed later.
+    #[error("payment platform unavailable: {0}")]
+    Unavailable(String),
+    /// The platform answered and said no.
+    #[error("payment platform refused ({code}): {detail}")]
+    Refused { code: String, detail: String },
+    #[error("notification refused: {0}")]
+    BadNotification(String),
+}
+
+#[async_trait]
+pub trait PaymentPlatform: Send + Sync + 'static {
+    /// Idempotent on the order number: the same request gives the same trade.
+    async fn create_trade(&self, request: &TradeRequest) -> Result<Trade, PlatformError>;
+    /// `None`: the platform has no trade for this order.
+    async fn query_trade(&self, order_no: &str) -> Result<Option<Trade>, PlatformError>;
+    /// Closes an unpaid trade; a paid one stays paid and is returned as such.
+    async fn close_trade(&self, order_no: &str) -> Result<Trade, PlatformError>;
+    /// Idempotent on the refund number. `Ok` means the money went back.
+    async fn refund(&self, call: &RefundCall) -> Result<(), PlatformError>;
+    /// Checks a notification's signature over the raw body; `header` looks up a header
+    /// by lower-case name.
+    fn verify_notification(
+        &self,
+        header: &(dyn Fn(&str) -> Option<String> + Sync),
+        body: &[u8],
+    ) -> Result<PlatformEvent, PlatformError>;
+    /// The body the platform expects once a notification is stored.
+    fn acknowledgement(&self) -> &'static str;
+}

@@ -1,0 +1,154 @@
+//! The sandbox platform behind [`PaymentPlatform`], through the sandbox's own client.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use examfee_sandbox::client::{ClientConfig, ClientError, NOTIFY_ACK_BODY, PlatformClient};
+use examfee_sandbox::protocol::{self, CreateRefund, CreateTrade, NotificationEvent, TradeStatus};
+use secrecy::SecretString;
+
+use super::platform::{
+    PaymentPlatform, PlatformError, PlatformEvent, RefundCall, Trade, TradeRequest, TradeState,
+};
+use crate::clock::Clock;
+
+/// Lends ExamFee's clock to the sandbox client, so signatures carry ExamFee's time.
+pub struct SharedClock(pub Arc<dyn Clock>);
+
+impl examfee_sandbox::clock::Clock for SharedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.now()
+    }
+}
+
+pub struct SandboxPlatform {
+    client: PlatformClient,
+}
+
+impl SandboxPlatform {
+    pub fn new(
+        base_url: &str,
+        merchant_id: &str,
+        secret: SecretString,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let mut config = ClientConfig::new(base_url, merchant_id, "");
+        config.secret = secret;
+        config.clock = Arc::new(SharedClock(clock));
+        Ok(SandboxPlatform {
+            client: PlatformClient::new(config)?,
+        })
+    }
+}
+
+fn trade(t: protocol::Trade) -> Trade {
+    let state = match (t.status, t.paid_at) {
+        (TradeStatus::Waiting, _) => TradeState::Waiting,
+        (TradeStatus::Success | TradeStatus::Refunded, Some(paid_at)) => TradeState::Paid {
+            channel: t.channel,
+            paid_at,
+        },
+        (TradeStatus::Success | TradeStatus::Refunded, None) => TradeState::Paid {
+            channel: t.channel,
+            paid_at: t.created_at,
+        },
+        (TradeStatus::Closed, _) => TradeState::Closed,
+    };
+    Trade {
+        order_no: t.out_trade_no,
+        trade_no: t.trade_no,
+        amount: t.amount_fen,
+        cashier_url: t.cashier_url,
+        state,
+    }
+}
+
+impl From<ClientError> for PlatformError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Rejected {
+                status,
+                code,
+                detail,
+            } if status < 500 => PlatformError::Refused { code, detail },
+            other => PlatformError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentPlatform for SandboxPlatform {
+    async fn create_trade(&self, request: &TradeRequest) -> Result<Trade, PlatformError> {
+        let create = CreateTrade {
+            out_trade_no: request.order_no.clone(),
+            amount_fen: request.amount,
+            subject: request.subject.clone(),
+            notify_url: request.notify_url.clone(),
+            return_url: request.return_url.clone(),
+            expires_at: Some(request.expires_at),
+        };
+        Ok(trade(self.client.create_trade(&create).await?))
+    }
+
+    async fn query_trade(&self, order_no: &str) -> Result<Option<Trade>, PlatformError> {
+        match self.client.query_trade(order_no).await {
+            Ok(t) => Ok(Some(trade(t))),
+            Err(e) if e.code() == Some("trade_not_found") => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn close_trade(&self, order_no: &str) -> Result<Trade, PlatformError> {
+        match self.client.close_trade(order_no).await {
+            Ok(t) => Ok(trade(t)),
+            // Paid before we could close it: report the paid trade.
+            Err(e) if e.code() == Some("trade_already_paid") => self
+                .query_trade(order_no)
+                .await?
+                .ok_or_else(|| PlatformError::Unavailable("trade vanished".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn refund(&self, call: &RefundCall) -> Result<(), PlatformError> {
+        let create = CreateRefund {
+            out_trade_no: call.order_no.clone(),
+            out_refund_no: call.refund_no.clone(),
+            amount_fen: call.amount,
+            reason: call.reason.clone(),
+        };
+        self.client.refund(&create).await?;
+        Ok(())
+    }
+
+    fn verify_notification(
+        &self,
+        header: &(dyn Fn(&str) -> Option<String> + Sync),
+        body: &[u8],
+    ) -> Result<PlatformEvent, PlatformError> {
+        let n = self
+            .client
+            .verify_notification(header, body)
+            .map_err(|e| PlatformError::BadNotification(e.to_string()))?;
+        Ok(match (n.event, n.refund) {
+            (NotificationEvent::TradeSuccess, _) => PlatformEvent::TradePaid {
+                notify_id: n.notify_id,
+                trade: trade(n.trade),
+            },
+            (NotificationEvent::RefundSuccess, Some(refund)) => PlatformEvent::RefundSucceeded {
+                notify_id: n.notify_id,
+                order_no: refund.out_trade_no,
+                refund_no: refund.out_refund_no,
+            },
+            (NotificationEvent::RefundSuccess, None) => {
+                return Err(PlatformError::BadNotification(
+                    "refund notification without its refund".into(),
+                ));
+            }
+        })
+    }
+
+    fn acknowledgement(&self) -> &'static str {
+        NOTIFY_ACK_BODY
+    }
+}

@@ -1,0 +1,253 @@
+//! A candidate's orders: 提交缴费, the state of a payment, 重新查询, the receipt and
+//! 申请退费; and the public receipt check.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use examfee_shared::dto::{
+    CreateOrderRequest, OrderView, Problem, ReceiptVerification, ReceiptView, RefundRequest,
+    RefundView,
+};
+use examfee_shared::{Fen, IdNumber};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use crate::auth::principal::CandidateAuth;
+use crate::clock::from_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::payments::{orders, receipts, refunds, sync};
+use crate::state::AppState;
+use crate::store;
+
+/// Pay fees
+///
+/// 提交缴费: creates an order for unpaid fee items inside their payment window and its
+/// trade at the payment platform, and returns the cashier URL to open. An open order
+/// for the same fees is returned (200) instead of a new one. An `Idempotency-Key`
+/// header makes retries safe: the same key gives the same order.
+#[utoipa::path(
+    tag = "candidate",
+    request_body = CreateOrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any string unique to this attempt")),
+    responses(
+        (status = 201, description = "A new order", body = OrderView),
+        (status = 200, description = "The open order for the same fees", body = OrderView),
+        (status = 409, description = "`fee_already_paid` or `fee_in_open_order`", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "The platform cannot be reached; the order is kept and the next attempt completes it",
+            body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/orders")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+    req: HttpRequest,
+    body: web::Json<CreateOrderRequest>,
+) -> ApiResult<HttpResponse> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned());
+    let key = key.filter(|k| !k.is_empty() && k.len() <= 128);
+    let (order, new) = orders::create_order(
+        &state,
+        &auth.0.subject_id,
+        body.into_inner().fee_item_codes,
+        key,
+    )
+    .await?;
+    Ok(if new {
+        HttpResponse::Created().json(order)
+    } else {
+        HttpResponse::Ok().json(order)
+    })
+}
+
+/// An order
+///
+/// A pending order is checked with the platform first when it was not checked in the
+/// last few seconds, so a payment whose notification was lost still shows.
+#[utoipa::path(
+    tag = "candidate",
+    params(("order_no" = String, Path, description = "The order number")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 404, description = "No such order of this candidate", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/orders/{order_no}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    let mut order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
+    if sync::sync_if_due(&state, &order, sync::VIEW_SYNC_GAP, "sync:view").await {
+        order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
+    }
+    Ok(web::Json(orders::ensure_trade(&state, order).await?))
+}
+
+/// Ask the platform now
+///
+/// 重新查询: asks the platform about the order at once and returns it.
+#[utoipa::path(
+    tag = "candidate",
+    params(("order_no" = String, Path, description = "The order number")),
+    responses(
+        (status = 200, description = "The order after asking", body = OrderView),
+        (status = 404, description = "No such order of this candidate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The platform cannot be reached", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/orders/{order_no}/sync")]
+pub async fn sync_now(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
+    if order.status == examfee_shared::OrderStatus::Pending.as_str() {
+        sync::sync_order(&state, &order, "sync:request")
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "sync on request failed");
+                ApiError::PlatformUnavailable
+            })?;
+    }
+    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
+    Ok(web::Json(orders::view(&state, order).await?))
+}
+
+/// The receipt of an order
+///
+/// 查看票据: the electronic receipt of a paid order, `reversed` (红冲) once refunded.
+#[utoipa::path(
+    tag = "candidate",
+    params(("order_no" = String, Path, description = "The order number")),
+    responses(
+        (status = 200, description = "The receipt", body = ReceiptView),
+        (status = 404, description = "No such order of this candidate, or it has no receipt", body = Problem,
+            content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/orders/{order_no}/receipt")]
+pub async fn receipt(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<ReceiptView>> {
+    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
+    let receipt = store::receipts::of_order(&state.db, &order.order_no)
+        .await?
+        .ok_or(ApiError::NotFound("receipt"))?;
+    let candidate = store::candidates::get(&state.db, &order.candidate_id)
+        .await?
+        .ok_or(ApiError::NotFound("candidate"))?;
+    let items = orders::view(&state, order).await?.items;
+    Ok(web::Json(ReceiptView {
+        status: receipt.status.parse().map_err(anyhow::Error::from)?,
+        payer_id_number_masked: IdNumber::parse(&candidate.id_number)
+            .map_err(anyhow::Error::from)?
+            .masked(),
+        amount_display: Fen(receipt.amount_fen).to_string(),
+        amount_fen: Fen(receipt.amount_fen),
+        issued_at: from_ms(receipt.issued_at),
+        reversed_at: receipt.reversed_at.map(from_ms),
+        issuer: state.payments.issuer.clone(),
+        items,
+        receipt_no: receipt.receipt_no,
+        check_code: receipt.check_code,
+        payer_name: receipt.payer_name,
+        order_no: receipt.order_no,
+    }))
+}
+
+/// Ask for a refund
+///
+/// 申请退费: for a paid order, before its fees' refund deadline, once. An operator
+/// reviews it.
+#[utoipa::path(
+    tag = "candidate",
+    params(("order_no" = String, Path, description = "The order number")),
+    request_body = RefundRequest,
+    responses(
+        (status = 201, description = "Requested", body = RefundView),
+        (status = 404, description = "No such order of this candidate", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`order_not_paid`, `refund_period_over` or `refund_exists`", body = Problem,
+            content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/orders/{order_no}/refund")]
+pub async fn refund(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+    path: web::Path<String>,
+    body: web::Json<RefundRequest>,
+) -> ApiResult<HttpResponse> {
+    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
+    let refund = refunds::request(&state, &order, &body.reason).await?;
+    Ok(HttpResponse::Created().json(refund))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct VerifyQuery {
+    /// The receipt number printed on the receipt.
+    receipt_no: String,
+    /// The check code printed on the receipt.
+    check_code: String,
+}
+
+/// Verify a receipt
+///
+/// Public: anyone holding a receipt can check it is genuine and whether it was
+/// reversed. A wrong number or code answers `valid: false` and nothing else.
+#[utoipa::path(
+    tag = "receipts",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "The verdict", body = ReceiptVerification,
+            example = json!({"valid": true, "status": "issued", "amount_fen": 15000, "issued_at": "2026-03-05T02:10:00Z", "issuer": "ExamFee 考试院"})),
+        Malformed, ServerError,
+    ),
+    security(()),
+)]
+#[get("/receipts/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    query: web::Query<VerifyQuery>,
+) -> ApiResult<web::Json<ReceiptVerification>> {
+    let found = store::receipts::get(&state.db, query.receipt_no.trim()).await?;
+    let verdict = match found {
+        Some(r)
+            if receipts::check_code_matches(&state.payments.receipt_key, &r, &query.check_code) =>
+        {
+            ReceiptVerification {
+                valid: true,
+                status: Some(r.status.parse().map_err(anyhow::Error::from)?),
+                amount_fen: Some(Fen(r.amount_fen)),
+                issued_at: Some(from_ms(r.issued_at)),
+                issuer: Some(state.payments.issuer.clone()),
+            }
+        }
+        _ => ReceiptVerification {
+            valid: false,
+            status: None,
+            amount_fen: None,
+            issued_at: None,
+            issuer: None,
+        },
+    };
+    Ok(web::Json(verdict))
+}

@@ -1,0 +1,353 @@
+//! Orders and their items.
+
+use sqlx::{FromRow, Row};
+
+use super::{Db, Tx, placeholder_list, values_placeholders};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderRow {
+    pub order_no: String,
+    pub candidate_id: String,
+    pub status: String,
+    pub amount_fen: i64,
+    pub fee_key: String,
+    pub idempotency_key: Option<String>,
+    pub platform_trade_no: Option<String>,
+    pub cashier_url: Option<String>,
+    pub pay_channel: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub paid_at: Option<i64>,
+    pub synced_at: i64,
+}
+
+const COLUMNS: &str = "order_no, candidate_id, status, amount_fen, fee_key, idempotency_key, platform_trade_no, \
+                       cashier_url, pay_channel, created_at, expires_at, paid_at, synced_at";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderItemRow {
+    pub order_no: String,
+    pub fee_item_code: String,
+    pub title: String,
+    pub amount_fen: i64,
+}
+
+pub async fn get(db: &Db, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1"))
+        .bind(order_no)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+pub async fn get_in(tx: &mut Tx, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1"))
+        .bind(order_no)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub async fn find_by_idempotency_key(
+    db: &Db,
+    candidate_id: &str,
+    key: &str,
+) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE candidate_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(candidate_id)
+    .bind(key)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+pub async fn find_pending_for_fees(
+    tx: &mut Tx,
+    candidate_id: &str,
+    fee_key: &str,
+) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE candidate_id = $1 AND fee_key = $2 AND status = 'pending'"
+    ))
+    .bind(candidate_id)
+    .bind(fee_key)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE candidate_id = $1 ORDER BY created_at"
+    ))
+    .bind(candidate_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub async fn items(db: &Db, order_no: &str) -> sqlx::Result<Vec<OrderItemRow>> {
+    sqlx::query_as(
+        "SELECT i.order_no, i.fee_item_code, f.title, i.amount_fen FROM order_items i
+         JOIN fee_items f ON f.code = i.fee_item_code WHERE i.order_no = $1 ORDER BY i.fee_item_code",
+    )
+    .bind(order_no)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Every item of every order of the candidate, for deriving fee statuses.
+pub async fn items_of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<OrderItemRow>> {
+    sqlx::query_as(
+        "SELECT i.order_no, i.fee_item_code, f.title, i.amount_fen FROM order_items i
+         JOIN fee_items f ON f.code = i.fee_item_code WHERE i.candidate_id = $1",
+    )
+    .bind(candidate_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub struct NewOrder<'a> {
+    pub order_no: &'a str,
+    pub candidate_id: &'a str,
+    pub amount_fen: i64,
+    pub fee_key: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub expires_at: i64,
+    /// `(fee_item_code, amount_fen)`
+    pub items: &'a [(String, i64)],
+}
+
+pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO orders (order_no, candidate_id, status, amount_fen, fee_key, idempotency_key,
+                             created_at, expires_at, synced_at, updated_at)
+         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6)",
+    )
+    .bind(order.order_no)
+    .bind(order.candidate_id)
+    .bind(order.amount_fen)
+    .bind(order.fee_key)
+    .bind(order.idempotency_key)
+    .bind(now_ms)
+    .bind(order.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    let sql = format!(
+        "INSERT INTO order_items (order_no, fee_item_code, candidate_id, amount_fen, open) VALUES {}",
+        values_placeholders(order.items.len(), 5)
+    );
+    let mut query = sqlx::query(&sql);
+    for (code, amount) in order.items {
+        query = query
+            .bind(order.order_no)
+            .bind(code.as_str())
+            .bind(order.candidate_id)
+            .bind(*amount)
+            .bind(1_i64);
+    }
+    query.execute(&mut **tx).await.map(drop)
+}
+
+/// Records the platform's trade once; a second writer changes nothing.
+pub async fn set_trade(
+    db: &Db,
+    order_no: &str,
+    trade_no: &str,
+    cashier_url: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET platform_trade_no = $2, cashier_url = $3, updated_at = $4
+         WHERE order_no = $1 AND cashier_url IS NULL",
+    )
+    .bind(order_no)
+    .bind(trade_no)
+    .bind(cashier_url)
+    .bind(now_ms)
+    .execute(&db.pool)
+    .await
+    .map(drop)
+}
+
+/// `pending`/`closed` → `paid`; false when the order was paid already.
+pub async fn mark_paid(
+    tx: &mut Tx,
+    order_no: &str,
+    trade_no: &str,
+    channel: Option<&str>,
+    paid_at_ms: i64,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = 'paid', platform_trade_no = $2, pay_channel = $3, paid_at = $4,
+                synced_at = $5, updated_at = $5
+         WHERE order_no = $1 AND status IN ('pending', 'closed')",
+    )
+    .bind(order_no)
+    .bind(trade_no)
+    .bind(channel)
+    .bind(paid_at_ms)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    release_fees(tx, order_no).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `pending` → `closed`; false when the order was not pending.
+pub async fn mark_closed(tx: &mut Tx, order_no: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = 'closed', closed_at = $2, synced_at = $2, updated_at = $2
+         WHERE order_no = $1 AND status = 'pending'",
+    )
+    .bind(order_no)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    release_fees(tx, order_no).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The order no longer holds its fees: another order may take them.
+async fn release_fees(tx: &mut Tx, order_no: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE order_items SET open = 0 WHERE order_no = $1 AND open = 1")
+        .bind(order_no)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Claims the right to ask the platform about a pending order now: succeeds for one
+/// caller (request, worker, replica) per `min_gap_ms`.
+pub async fn claim_sync(
+    db: &Db,
+    order_no: &str,
+    now_ms: i64,
+    min_gap_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET synced_at = $2 WHERE order_no = $1 AND status = 'pending' AND synced_at <= $3",
+    )
+    .bind(order_no)
+    .bind(now_ms)
+    .bind(now_ms - min_gap_ms)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pending orders that expired, or were not synced for `stale_ms`.
+pub async fn due_for_sync(
+    db: &Db,
+    now_ms: i64,
+    stale_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT order_no FROM orders WHERE status = 'pending' AND (expires_at <= $1 OR synced_at <= $2)
+         ORDER BY expires_at LIMIT $3",
+    )
+    .bind(now_ms)
+    .bind(now_ms - stale_ms)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Other paid orders of the candidate holding one of these fees, without a refund
+/// that gave the money back: finding one makes this payment a duplicate.
+pub async fn other_paid_orders_for_fees(
+    tx: &mut Tx,
+    order_no: &str,
+    candidate_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT o.order_no FROM order_items mine
+         JOIN order_items theirs ON theirs.candidate_id = mine.candidate_id
+              AND theirs.fee_item_code = mine.fee_item_code AND theirs.order_no <> mine.order_no
+         JOIN orders o ON o.order_no = theirs.order_no AND o.status = 'paid'
+         WHERE mine.order_no = $1 AND mine.candidate_id = $2
+           AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_no = o.order_no AND r.status <> 'failed' AND r.status <> 'rejected')",
+    )
+    .bind(order_no)
+    .bind(candidate_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+/// One line per (fee, order) of the candidate, with what the fee status derives from.
+#[derive(Debug, Clone, FromRow)]
+pub struct FeeOrderRow {
+    pub fee_item_code: String,
+    pub order_no: String,
+    pub status: String,
+    pub created_at: i64,
+    pub refund_status: Option<String>,
+    pub refund_no: Option<String>,
+    pub receipt_no: Option<String>,
+}
+
+pub async fn fee_orders_of_candidate(
+    db: &Db,
+    candidate_id: &str,
+) -> sqlx::Result<Vec<FeeOrderRow>> {
+    sqlx::query_as(
+        "SELECT i.fee_item_code, o.order_no, o.status, o.created_at,
+                (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
+                (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
+                (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no
+         FROM order_items i JOIN orders o ON o.order_no = i.order_no
+         WHERE i.candidate_id = $1",
+    )
+    .bind(candidate_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Of these fees, the ones held open by a pending order, with that order.
+pub async fn open_orders_for_fees(
+    tx: &mut Tx,
+    candidate_id: &str,
+    codes: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    let sql = format!(
+        "SELECT fee_item_code, order_no FROM order_items WHERE candidate_id = $1 AND open = 1 AND fee_item_code IN ({})",
+        placeholder_list(2, codes.len())
+    );
+    let mut query = sqlx::query(&sql).bind(candidate_id);
+    for code in codes {
+        query = query.bind(code.as_str());
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Of these fees, the ones paid by an order whose money was not given back.
+pub async fn paid_fees(
+    tx: &mut Tx,
+    candidate_id: &str,
+    codes: &[String],
+) -> sqlx::Result<Vec<String>> {
+    let sql = format!(
+        "SELECT DISTINCT i.fee_item_code FROM order_items i JOIN orders o ON o.order_no = i.order_no
+         WHERE i.candidate_id = $1 AND o.status = 'paid' AND i.fee_item_code IN ({})
+           AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_no = o.order_no AND r.status = 'succeeded')",
+        placeholder_list(2, codes.len())
+    );
+    let mut query = sqlx::query(&sql).bind(candidate_id);
+    for code in codes {
+        query = query.bind(code.as_str());
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+/// The earliest refund deadline among the order's fee items.
+pub async fn refundable_until(db: &Db, order_no: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT MIN(f.refundable_until) FROM order_items i JOIN fee_items f ON f.code = i.fee_item_code
+         WHERE i.order_no = $1",
+    )
+    .bind(order_no)
+    .fetch_one(&db.pool)
+    .await
+}

@@ -1,0 +1,113 @@
+use sqlx::FromRow;
+
+use super::{Db, Tx};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RefundRow {
+    pub refund_no: String,
+    pub order_no: String,
+    pub status: String,
+    pub amount_fen: i64,
+    pub reason: String,
+    pub automatic: i64,
+    pub review_note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "refund_no, order_no, status, amount_fen, reason, automatic, review_note, created_at, updated_at";
+
+/// Inserts a refund unless the order already has one (that did not fail); false then.
+pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(&refund.refund_no)
+    .bind(&refund.order_no)
+    .bind(&refund.status)
+    .bind(refund.amount_fen)
+    .bind(&refund.reason)
+    .bind(refund.automatic)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn get(db: &Db, refund_no: &str) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM refunds WHERE refund_no = $1"
+    ))
+    .bind(refund_no)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// The order's refund that counts: the newest one.
+pub async fn latest_of_order(db: &Db, order_no: &str) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM refunds WHERE order_no = $1 ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(order_no)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+pub async fn with_status(
+    db: &Db,
+    status: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<RefundRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM refunds WHERE ($1 IS NULL OR status = $1) ORDER BY created_at LIMIT $2"
+    ))
+    .bind(status)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Moves a refund from `from` to `to`; false when another actor moved it first.
+pub async fn transition(
+    tx: &mut Tx,
+    refund_no: &str,
+    from: &str,
+    to: &str,
+    note: Option<&str>,
+    actor: Option<&str>,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE refunds SET status = $3, review_note = COALESCE($4, review_note),
+                reviewed_by = COALESCE($5, reviewed_by), updated_at = $6
+         WHERE refund_no = $1 AND status = $2",
+    )
+    .bind(refund_no)
+    .bind(from)
+    .bind(to)
+    .bind(note)
+    .bind(actor)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Refunds that must reach the platform: approved, or processing for `stale_ms`
+/// (a crash between claiming and calling).
+pub async fn due_at_platform(
+    db: &Db,
+    now_ms: i64,
+    stale_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT refund_no FROM refunds WHERE status = 'approved' OR (status = 'processing' AND updated_at <= $1)
+         ORDER BY created_at LIMIT $2",
+    )
+    .bind(now_ms - stale_ms)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
