@@ -9,6 +9,7 @@ pub mod money;
 pub mod password;
 pub mod phone;
 pub mod states;
+pub mod webhooks;
 
 pub use id_number::IdNumber;
 pub use money::Fen;

@@ -9,6 +9,7 @@ pub mod receipts;
 pub mod refunds;
 pub mod sandbox_platform;
 pub mod sync;
+pub mod webhooks;
 
 use std::sync::Arc;
 

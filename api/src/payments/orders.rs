@@ -10,7 +10,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::platform::{PlatformError, Trade, TradeRequest, TradeState};
-use super::{audit, receipts, refunds};
+use super::{audit, receipts, refunds, webhooks};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -344,7 +344,7 @@ async fn record_payment(
     let earlier =
         store::orders::other_paid_orders_for_fees(tx, &order.order_no, &order.candidate_id).await?;
     if earlier.is_empty() {
-        let payer = store::candidates::name_in(tx, &order.candidate_id).await?;
+        let (id_number, payer) = store::candidates::identity_in(tx, &order.candidate_id).await?;
         let receipt = receipts::issue(
             tx,
             &state.payments.receipt_key,
@@ -365,6 +365,7 @@ async fn record_payment(
             detail,
         )
         .await?;
+        webhooks::fee_paid(tx, order, id_number, &receipt.receipt_no, now).await?;
     } else {
         // The fee was paid by another order first: this money goes back, no review.
         refunds::open_automatic(tx, order, &earlier, now).await?;

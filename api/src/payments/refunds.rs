@@ -7,8 +7,8 @@ use examfee_shared::dto::RefundView;
 use examfee_shared::{Fen, OrderStatus, RefundStatus};
 use serde_json::json;
 
-use super::audit;
 use super::platform::{PlatformError, RefundCall};
+use super::{audit, webhooks};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -321,6 +321,13 @@ pub async fn complete(state: &AppState, refund_no: &str, actor: &str) -> anyhow:
                 detail,
             )
             .await?;
+            // Only a fee that was paid (it had a receipt) is announced as refunded;
+            // a duplicate payment going back changes nothing for the fee.
+            if let Some(order) = store::orders::get_in(&mut tx, &refund.order_no).await? {
+                let (id_number, _) =
+                    store::candidates::identity_in(&mut tx, &order.candidate_id).await?;
+                webhooks::fee_refunded(&mut tx, &order, id_number, refund_no, now).await?;
+            }
         }
     }
     tx.commit().await?;

@@ -10,6 +10,7 @@ pub mod payments;
 pub mod problems;
 pub mod refunds;
 pub mod web_client;
+pub mod webhooks;
 
 use actix_web::web;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -89,6 +90,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(refunds::list)
                 .service(refunds::approve)
                 .service(refunds::reject)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::deactivate)
+                .service(webhooks::replay)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound("endpoint"))
                 })),

@@ -120,9 +120,11 @@ pub async fn assign_fees(tx: &mut Tx, pairs: &[(&str, &str)], now_ms: i64) -> sq
     Ok(())
 }
 
-pub async fn name_in(tx: &mut Tx, id: &str) -> sqlx::Result<String> {
-    sqlx::query_scalar("SELECT name FROM candidates WHERE id = $1")
+/// `(id_number, name)`, read in the caller's transaction.
+pub async fn identity_in(tx: &mut Tx, id: &str) -> sqlx::Result<(String, String)> {
+    let row = sqlx::query("SELECT id_number, name FROM candidates WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **tx)
-        .await
+        .await?;
+    Ok((row.get(0), row.get(1)))
 }

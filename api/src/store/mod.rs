@@ -14,6 +14,7 @@ pub mod receipts;
 pub mod refunds;
 pub mod server_keys;
 pub mod sessions;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

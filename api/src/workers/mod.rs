@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::to_ms;
-use crate::payments::{refunds, sync};
+use crate::payments::{refunds, sync, webhooks};
 use crate::state::AppState;
 use crate::store;
 
@@ -64,11 +64,16 @@ pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
 
 pub fn spawn_payments(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let http = webhooks::http_client();
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             if let Err(error) = settle_payments(&state).await {
                 tracing::warn!(error = ?error, "payments worker pass failed");
+            }
+            if let Err(error) = webhooks::deliver_due(&state.db, state.clock.as_ref(), &http).await
+            {
+                tracing::warn!(error = ?error, "webhook delivery pass failed");
             }
         }
     })

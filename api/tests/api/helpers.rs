@@ -209,6 +209,13 @@ impl TestApp {
         id
     }
 
+    /// Like [`Self::candidate_with_own_password`], seeding fees with this admin token.
+    pub async fn candidate_with_own_password_after_fees(&self, admin: &str) -> (IdNumber, String) {
+        self.seed_fees(admin).await;
+        let token = self.another_candidate(admin, 1).await;
+        (valid_id(1), token)
+    }
+
     /// A seeded candidate who has replaced the initial password with
     /// [`NEW_PASSWORD`]; returns their ID number and a working token.
     pub async fn candidate_with_own_password(&self) -> (IdNumber, String) {

@@ -9,3 +9,4 @@ mod lockout;
 mod openapi;
 mod operations;
 mod payments;
+mod webhooks;

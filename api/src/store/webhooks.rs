@@ -1,0 +1,170 @@
+//! Webhook endpoints, the events written for them, and their deliveries.
+
+use sqlx::FromRow;
+
+use super::{Db, Tx};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EndpointRow {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub active: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DueDelivery {
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub url: String,
+    pub secret: String,
+    pub payload: String,
+}
+
+pub async fn insert_endpoint(
+    db: &Db,
+    endpoint: &EndpointRow,
+    created_by: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, url, secret, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&endpoint.id)
+    .bind(&endpoint.url)
+    .bind(&endpoint.secret)
+    .bind(endpoint.active)
+    .bind(created_by)
+    .bind(endpoint.created_at)
+    .execute(&db.pool)
+    .await
+    .map(drop)
+}
+
+pub async fn endpoints(db: &Db) -> sqlx::Result<Vec<EndpointRow>> {
+    sqlx::query_as(
+        "SELECT id, url, secret, active, created_at FROM webhook_endpoints ORDER BY created_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Stops new deliveries to the endpoint; false when there is no such active endpoint.
+pub async fn deactivate(db: &Db, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE webhook_endpoints SET active = 0 WHERE id = $1 AND active = 1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes the event and a due delivery to every active endpoint, in the caller's
+/// transaction: the event exists exactly when the change it announces does.
+pub async fn emit(
+    tx: &mut Tx,
+    id: &str,
+    kind: &str,
+    payload: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO webhook_events (id, type, payload, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(payload)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (event_id, endpoint_id, attempts, next_attempt_at)
+         SELECT $1, id, 0, $2 FROM webhook_endpoints WHERE active = 1",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+pub async fn due(db: &Db, now_ms: i64, limit: i64) -> sqlx::Result<Vec<DueDelivery>> {
+    sqlx::query_as(
+        "SELECT d.event_id, d.endpoint_id, d.attempts, d.next_attempt_at, e.url, e.secret, ev.payload
+         FROM webhook_deliveries d
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active = 1
+         JOIN webhook_events ev ON ev.id = d.event_id
+         WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1
+         ORDER BY d.next_attempt_at LIMIT $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Takes a due delivery for `lease_ms`, so that one replica sends it; false when
+/// another took it first.
+pub async fn claim(db: &Db, delivery: &DueDelivery, lease_until_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET next_attempt_at = $4
+         WHERE event_id = $1 AND endpoint_id = $2 AND next_attempt_at = $3",
+    )
+    .bind(&delivery.event_id)
+    .bind(&delivery.endpoint_id)
+    .bind(delivery.next_attempt_at)
+    .bind(lease_until_ms)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records an attempt: delivered (`next_attempt_at` None and no error), or failed
+/// with the time of the next try (None: given up).
+pub async fn record_attempt(
+    db: &Db,
+    delivery: &DueDelivery,
+    delivered_at_ms: Option<i64>,
+    next_attempt_at_ms: Option<i64>,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at = $3, next_attempt_at = $4, last_error = $5
+         WHERE event_id = $1 AND endpoint_id = $2",
+    )
+    .bind(&delivery.event_id)
+    .bind(&delivery.endpoint_id)
+    .bind(delivered_at_ms)
+    .bind(next_attempt_at_ms)
+    .bind(error)
+    .execute(&db.pool)
+    .await
+    .map(drop)
+}
+
+/// Makes every event since `since_ms` due again for the endpoint, including events
+/// from before it was registered; returns how many.
+pub async fn replay(db: &Db, endpoint_id: &str, since_ms: i64, now_ms: i64) -> sqlx::Result<u64> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (event_id, endpoint_id, attempts, next_attempt_at)
+         SELECT id, $1, 0, $3 FROM webhook_events WHERE created_at >= $2 ON CONFLICT DO NOTHING",
+    )
+    .bind(endpoint_id)
+    .bind(since_ms)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET next_attempt_at = $3, attempts = 0, delivered_at = NULL, last_error = NULL
+         WHERE endpoint_id = $1 AND event_id IN (SELECT id FROM webhook_events WHERE created_at >= $2)",
+    )
+    .bind(endpoint_id)
+    .bind(since_ms)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
