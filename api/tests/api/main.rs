@@ -9,4 +9,5 @@ mod lockout;
 mod openapi;
 mod operations;
 mod payments;
+mod replicas;
 mod webhooks;

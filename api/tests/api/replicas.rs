@@ -1,0 +1,194 @@
+//! Two ExamFee processes on one database, as behind a load balancer: nothing is
+//! closed, refunded, notified or numbered twice.
+
+use std::sync::Arc;
+
+use chrono::{Duration, FixedOffset};
+use examfee::clock::ShiftedClock;
+use examfee::payments::sandbox_platform::SharedClock;
+use examfee::startup::Application;
+use examfee::store::Db;
+use examfee_sandbox::client::{ClientConfig, PlatformClient};
+use examfee_sandbox::statement::EntryKind;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn start(config: examfee::config::Config, clock: Arc<ShiftedClock>, db: &Db) -> TestApp {
+    let app = Application::build(config, clock.clone())
+        .await
+        .expect("replica builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        clock,
+        db: db.clone(),
+    }
+}
+
+async fn order_for(app: &TestApp, token: &str) -> String {
+    let response = app
+        .post(
+            "/api/v1/orders",
+            Some(token),
+            &json!({ "fee_item_codes": [FEE_EXAM] }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["order_no"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_database_do_everything_once() {
+    let url = fresh_database_url().await;
+    let clock = Arc::new(ShiftedClock::default());
+    let mut config_a = test_config(url.clone());
+    config_a.sync_interval = std::time::Duration::from_millis(300);
+    let db = Db::connect(&url).await.unwrap();
+    let a = start(config_a, clock.clone(), &db).await;
+    let stored: String =
+        sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = 'sandbox_merchant'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let secret: String = stored.bytes().map(|b| format!("{b:02x}")).collect();
+    let mut config_b = test_config(url.clone());
+    config_b.sync_interval = std::time::Duration::from_millis(300);
+    config_b.platform_url = Some(format!("{}/sandbox", a.base));
+    config_b.platform_secret = Some(SecretString::from(secret.clone()));
+    let b = start(config_b, clock.clone(), &db).await;
+    let replicas = [&a, &b];
+
+    let admin = a.admin_token().await;
+    a.seed_fees(&admin).await;
+    let mut tokens = Vec::new();
+    for n in 1..=12u32 {
+        let replica = replicas[n as usize % 2];
+        tokens.push((replica, replica.another_candidate(&admin, n).await));
+    }
+    let mut orders = Vec::new();
+    for (replica, token) in &tokens {
+        orders.push(order_for(replica, token).await);
+    }
+    // 1–6 pay; 7–9 pay a second order after the first closed, and then the first
+    // one late; 10–12 let their orders expire.
+    for order_no in &orders[..6] {
+        a.pay_at_platform(order_no).await;
+    }
+    let mut late = Vec::new();
+    for (i, order_no) in orders.iter().enumerate().take(9).skip(6) {
+        let (replica, token) = &tokens[i];
+        a.sandbox(
+            Method::POST,
+            &format!("/trades/{order_no}/expire"),
+            &json!({}),
+        )
+        .await;
+        replica
+            .post(
+                &format!("/api/v1/orders/{order_no}/sync"),
+                Some(token),
+                &json!({}),
+            )
+            .await;
+        let second = order_for(replica, token).await;
+        a.pay_at_platform(&second).await;
+        late.push(order_no.clone());
+    }
+    a.set_faults(json!({ "pay_after_close": true })).await;
+    for order_no in &late {
+        a.pay_at_platform(order_no).await;
+    }
+    clock.advance(Duration::minutes(31));
+
+    let mut settled = false;
+    for _ in 0..150 {
+        let pending = count(&db, "SELECT COUNT(*) FROM orders WHERE status = 'pending'").await;
+        let open_refunds = count(
+            &db,
+            "SELECT COUNT(*) FROM refunds WHERE status <> 'succeeded'",
+        )
+        .await;
+        let refunds = count(&db, "SELECT COUNT(*) FROM refunds").await;
+        if pending == 0 && open_refunds == 0 && refunds == 3 {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(settled, "orders and refunds did not settle");
+
+    let changes = count(
+        &db,
+        "SELECT COUNT(*) FROM (SELECT entity_id, action FROM audit_log
+         WHERE action IN ('order.paid', 'order.closed', 'receipt.issued', 'refund.sent', 'refund.succeeded')
+         GROUP BY entity_id, action HAVING COUNT(*) > 1) twice",
+    )
+    .await;
+    assert_eq!(changes, 0, "an order changed state twice");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM orders WHERE status = 'paid'").await,
+        12
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM orders WHERE status = 'closed'").await,
+        3
+    );
+    let mut numbers: Vec<String> =
+        sqlx::query_scalar("SELECT receipt_no FROM receipts ORDER BY receipt_no")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        numbers.len(),
+        9,
+        "one receipt per fee paid, none for duplicates"
+    );
+    let year = &numbers[0][..4].to_owned();
+    let expected: Vec<String> = (1..=9).map(|n| format!("{year}{n:08}")).collect();
+    numbers.dedup();
+    assert_eq!(numbers, expected, "receipt numbers have no gaps or repeats");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'refund.sent'"
+        )
+        .await,
+        3
+    );
+
+    // The platform saw each refund once.
+    let mut client_config = ClientConfig::new(&format!("{}/sandbox", a.base), "examfee", &secret);
+    client_config.clock = Arc::new(SharedClock(clock.clone()));
+    let platform = PlatformClient::new(client_config).unwrap();
+    let beijing = FixedOffset::east_opt(8 * 3600).unwrap();
+    let now = a.clock_now();
+    let mut days = vec![
+        (now - Duration::minutes(40))
+            .with_timezone(&beijing)
+            .date_naive(),
+        now.with_timezone(&beijing).date_naive(),
+    ];
+    days.dedup();
+    let mut refunds_at_platform = 0;
+    for day in days {
+        let statement = platform.statement(day).await.unwrap();
+        refunds_at_platform += statement
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Refund)
+            .count();
+    }
+    assert_eq!(refunds_at_platform, 3);
+}
