@@ -293,11 +293,11 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// Waits (polling, up to ten seconds) until the order reaches `status`; what the
-    /// platform sends arrives asynchronously. Each look moves the clock past the
-    /// view-sync gap, so looking also asks the platform.
+    /// Waits (polling, up to thirty seconds on a slow machine) until the order reaches
+    /// `status`; what the platform sends arrives asynchronously, and looking at a
+    /// pending order also asks the platform every few seconds.
     pub async fn await_order_status(&self, token: &str, order_no: &str, status: &str) -> Value {
-        for _ in 0..100 {
+        for _ in 0..300 {
             let order = self.order(token, order_no).await;
             if order["status"] == status {
                 return order;

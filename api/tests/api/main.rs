@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod faults;
 mod helpers;
 mod import;
 mod lockout;
