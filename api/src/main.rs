@@ -1,12 +1,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use examfee::clock::{Clock, SystemClock};
 use examfee::config::Config;
 use examfee::domain::import;
-use examfee::startup::Application;
+use examfee::payments::reconcile;
+use examfee::startup::{Application, command_state};
 use examfee::store::Db;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -27,6 +28,14 @@ enum Command {
     Migrate,
     /// Import candidates from a CSV (or .json) file, with a progress bar and a report.
     ImportCandidates { file: PathBuf },
+    /// Compare a Beijing-time day with the payment platform's statement, fix what is
+    /// safe (payments ExamFee missed) and print every difference. Without
+    /// EXAMFEE_PLATFORM_URL the in-process sandbox is used: `examfee serve` must run.
+    Reconcile {
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+    },
     /// Write the OpenAPI document generated from the code.
     ExportOpenapi {
         #[arg(default_value = "openapi/openapi.json")]
@@ -47,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportCandidates { file } => import_file(&config, &file).await,
+        Command::Reconcile { date } => reconcile(&config, &date).await,
         Command::ExportOpenapi { out } => {
             let json = examfee::routes::openapi_document().to_pretty_json()?;
             std::fs::write(&out, json + "\n")
@@ -106,6 +116,44 @@ async fn import_file(config: &Config, file: &PathBuf) -> anyhow::Result<()> {
     );
     for error in &report.errors {
         println!("  row {}: {} ({})", error.row, error.message, error.code);
+    }
+    Ok(())
+}
+
+async fn reconcile(config: &Config, date: &str) -> anyhow::Result<()> {
+    let state = command_state(config, Arc::new(SystemClock)).await?;
+    let date = reconcile::parse_date(date, state.clock.now()).map_err(|e| anyhow!("{e}"))?;
+    let report = reconcile::reconcile(&state, date, "cli")
+        .await
+        .map_err(|e| anyhow!("reconciliation failed: {e}"))?;
+    println!(
+        "reconciliation {} of {}: platform {} payments ({} fen), {} refunds ({} fen); ExamFee {} payments ({} fen), {} refunds ({} fen)",
+        report.id,
+        report.date,
+        report.platform.payments,
+        report.platform.payment_fen.0,
+        report.platform.refunds,
+        report.platform.refund_fen.0,
+        report.examfee.payments,
+        report.examfee.payment_fen.0,
+        report.examfee.refunds,
+        report.examfee.refund_fen.0,
+    );
+    println!("{} fixed, {} open", report.fixed, report.open);
+    // The stable snake_case names, as the API reports them.
+    let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    for d in &report.differences {
+        println!(
+            "  {:<6} {:<28} {}{}: {}",
+            name(serde_json::to_value(d.resolution)?),
+            name(serde_json::to_value(d.kind)?),
+            d.order_no,
+            d.refund_no
+                .as_deref()
+                .map(|r| format!(" refund {r}"))
+                .unwrap_or_default(),
+            d.note
+        );
     }
     Ok(())
 }

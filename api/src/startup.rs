@@ -1,7 +1,7 @@
 //! Builds the application: database, keys, state, HTTP server on a bound listener
 //! (port 0 in tests).
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_cors::Cors;
@@ -73,93 +73,130 @@ async fn open_sandbox(
     .await
 }
 
+/// `http://host:port` of a listen address; an unspecified address is reached on
+/// loopback.
+fn local_url(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        listen.ip().to_string()
+    };
+    format!("http://{host}:{}", listen.port())
+}
+
+/// The payment platform's merchant API and ExamFee's secret there: the configured
+/// platform, or else the sandbox mounted in the server at `server_url`.
+async fn platform_endpoint(
+    config: &Config,
+    db: &Db,
+    server_url: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(String, SecretString)> {
+    Ok(match &config.platform_url {
+        Some(url) => {
+            let secret = config
+                .platform_secret
+                .clone()
+                .context("EXAMFEE_PLATFORM_SECRET is not set")?;
+            (url.clone(), secret)
+        }
+        None => {
+            let secret = hex_string(
+                &store::server_keys::get_or_create(db, "sandbox_merchant", to_ms(now)).await?,
+            );
+            (
+                format!("{server_url}{SANDBOX_PREFIX}"),
+                SecretString::from(secret),
+            )
+        }
+    })
+}
+
+/// What the handlers share; `self_url` is where the platform sends notifications.
+async fn app_state(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    db: Db,
+    platform_url: &str,
+    secret: SecretString,
+    self_url: &str,
+) -> anyhow::Result<AppState> {
+    let now = clock.now();
+    let jwt_secret = match &config.jwt_secret {
+        Some(secret) => secret.expose_secret().as_bytes().to_vec(),
+        None => store::server_keys::get_or_create(&db, "jwt", to_ms(now)).await?,
+    };
+    let captcha_key = store::server_keys::get_or_create(&db, "captcha", to_ms(now)).await?;
+    let receipt_key = store::server_keys::get_or_create(&db, "receipt", to_ms(now)).await?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| self_url.to_owned());
+    let platform = SandboxPlatform::new(
+        platform_url,
+        &config.platform_merchant_id,
+        secret,
+        clock.clone(),
+    )?;
+    let payments = Payments {
+        platform: Arc::new(platform),
+        notify_url: format!("{self_url}/api/v1/payments/notify"),
+        return_url: format!("{public_url}/pay/return"),
+        order_ttl: chrono::Duration::from_std(config.order_ttl)?,
+        receipt_key,
+        issuer: config.receipt_issuer.clone(),
+    };
+    Ok(AppState {
+        db,
+        clock,
+        passwords: Passwords::new()?,
+        tokens: TokenKeys::new(&jwt_secret)?,
+        captchas: Captchas::new(captcha_key, config.captcha_test_answer.clone()),
+        rate_limit: LoginRateLimit::per_minute(config.rate_limit_per_ip, config.trusted_proxy_hops),
+        token_ttl: config.token_ttl,
+        secure_cookies: config.production,
+        payments,
+    })
+}
+
+/// The state for a command that runs once beside the server (`examfee reconcile`).
+/// Without a configured platform the sandbox lives in the server's process, so it is
+/// reached at the server's listen address: the server must be running.
+pub async fn command_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = Db::connect_and_migrate(&config.database_url).await?;
+    let self_url = local_url(config.listen);
+    let (platform_url, secret) = platform_endpoint(config, &db, &self_url, clock.now()).await?;
+    app_state(config, clock, db, &platform_url, secret, &self_url).await
+}
+
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let db = Db::connect_and_migrate(&config.database_url).await?;
         let now = clock.now();
-        let jwt_secret = match &config.jwt_secret {
-            Some(secret) => secret.expose_secret().as_bytes().to_vec(),
-            None => store::server_keys::get_or_create(&db, "jwt", to_ms(now)).await?,
-        };
-        let captcha_key = store::server_keys::get_or_create(&db, "captcha", to_ms(now)).await?;
-        let receipt_key = store::server_keys::get_or_create(&db, "receipt", to_ms(now)).await?;
         if config.captcha_test_answer.is_some() {
             tracing::warn!(
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is set: every captcha has the same answer (tests only)"
             );
         }
-        let passwords = Passwords::new()?;
-        if let Some((username, password)) = &config.bootstrap_admin {
-            ensure_operator(&db, &passwords, username, password, now).await?;
-        }
-        let demo_logins = if config.demo {
-            demo::load(&db, now).await?
-        } else {
-            Vec::new()
-        };
-
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let port = listener.local_addr()?.port();
-        let host = if config.listen.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
+        let self_url = local_url(SocketAddr::new(config.listen.ip(), port));
+        let (platform_url, secret) = platform_endpoint(&config, &db, &self_url, now).await?;
+        let sandbox = match &config.platform_url {
+            Some(_) => None,
+            None => Some(open_sandbox(&config, secret.expose_secret(), clock.clone()).await?),
+        };
+        let state = app_state(&config, clock, db, &platform_url, secret, &self_url).await?;
+        if let Some((username, password)) = &config.bootstrap_admin {
+            ensure_operator(&state.db, &state.passwords, username, password, now).await?;
+        }
+        let demo_logins = if config.demo {
+            demo::load(&state.db, now).await?
         } else {
-            config.listen.ip().to_string()
+            Vec::new()
         };
-        let self_url = format!("http://{host}:{port}");
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| self_url.clone());
-
-        let (platform_url, secret, sandbox) = match &config.platform_url {
-            Some(url) => {
-                let secret = config
-                    .platform_secret
-                    .clone()
-                    .context("EXAMFEE_PLATFORM_SECRET is not set")?;
-                (url.clone(), secret, None)
-            }
-            None => {
-                let secret = hex_string(
-                    &store::server_keys::get_or_create(&db, "sandbox_merchant", to_ms(now)).await?,
-                );
-                let sandbox = open_sandbox(&config, &secret, clock.clone()).await?;
-                (
-                    format!("{self_url}{SANDBOX_PREFIX}"),
-                    SecretString::from(secret),
-                    Some(sandbox),
-                )
-            }
-        };
-        let platform = SandboxPlatform::new(
-            &platform_url,
-            &config.platform_merchant_id,
-            secret,
-            clock.clone(),
-        )?;
-        let payments = Payments {
-            platform: Arc::new(platform),
-            notify_url: format!("{self_url}/api/v1/payments/notify"),
-            return_url: format!("{public_url}/pay/return"),
-            order_ttl: chrono::Duration::from_std(config.order_ttl)?,
-            receipt_key,
-            issuer: config.receipt_issuer.clone(),
-        };
-        let state = web::Data::new(AppState {
-            db,
-            clock,
-            passwords,
-            tokens: TokenKeys::new(&jwt_secret)?,
-            captchas: Captchas::new(captcha_key, config.captcha_test_answer.clone()),
-            rate_limit: LoginRateLimit::per_minute(
-                config.rate_limit_per_ip,
-                config.trusted_proxy_hops,
-            ),
-            token_ttl: config.token_ttl,
-            secure_cookies: config.production,
-            payments,
-        });
+        let state = web::Data::new(state);
         let server = serve(listener, state.clone(), sandbox.clone(), &config)?;
         Ok(Application {
             port,

@@ -2,6 +2,7 @@
 //! money-carrying entity, the request and response bodies, and the validation both
 //! sides run so that a candidate sees the same verdict in the browser as from the API.
 
+pub mod admin;
 pub mod dto;
 pub mod fields;
 pub mod id_number;

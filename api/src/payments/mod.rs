@@ -6,6 +6,7 @@ pub mod fees;
 pub mod orders;
 pub mod platform;
 pub mod receipts;
+pub mod reconcile;
 pub mod refunds;
 pub mod sandbox_platform;
 pub mod sync;

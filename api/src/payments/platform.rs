@@ -2,7 +2,7 @@
 //! adapter implements it, and a real platform's adapter would sit beside it.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use examfee_shared::{Fen, PayChannel};
 
 #[derive(Debug, Clone)]
@@ -41,6 +41,28 @@ pub struct RefundCall {
     pub refund_no: String,
     pub amount: Fen,
     pub reason: String,
+}
+
+/// A payment in the platform's daily statement.
+#[derive(Debug, Clone)]
+pub struct StatementPayment {
+    pub order_no: String,
+    pub amount: Fen,
+}
+
+/// A refund in the platform's daily statement; `refund_no` is ExamFee's.
+#[derive(Debug, Clone)]
+pub struct StatementRefund {
+    pub order_no: String,
+    pub refund_no: String,
+    pub amount: Fen,
+}
+
+/// Every payment and refund the platform made for ExamFee on one Beijing-time day.
+#[derive(Debug, Clone, Default)]
+pub struct DailyStatement {
+    pub payments: Vec<StatementPayment>,
+    pub refunds: Vec<StatementRefund>,
 }
 
 /// A notification that passed verification.
@@ -88,6 +110,8 @@ pub trait PaymentPlatform: Send + Sync + 'static {
     async fn close_trade(&self, order_no: &str) -> Result<Trade, PlatformError>;
     /// Idempotent on the refund number. `Ok` means the money went back.
     async fn refund(&self, call: &RefundCall) -> Result<(), PlatformError>;
+    /// The statement (对账单) of one Beijing-time day.
+    async fn statement(&self, date: NaiveDate) -> Result<DailyStatement, PlatformError>;
     /// Checks a notification's signature over the raw body; `header` looks up a header
     /// by lower-case name.
     fn verify_notification(

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use examfee_sandbox::client::{ClientConfig, ClientError, NOTIFY_ACK_BODY, PlatformClient};
 use examfee_sandbox::protocol::{self, CreateRefund, CreateTrade, NotificationEvent, TradeStatus};
+use examfee_sandbox::statement::EntryKind;
 use secrecy::SecretString;
 
 use super::platform::{
-    PaymentPlatform, PlatformError, PlatformEvent, RefundCall, Trade, TradeRequest, TradeState,
+    DailyStatement, PaymentPlatform, PlatformError, PlatformEvent, RefundCall, StatementPayment,
+    StatementRefund, Trade, TradeRequest, TradeState,
 };
 use crate::clock::Clock;
 
@@ -119,6 +121,29 @@ impl PaymentPlatform for SandboxPlatform {
         };
         self.client.refund(&create).await?;
         Ok(())
+    }
+
+    async fn statement(&self, date: chrono::NaiveDate) -> Result<DailyStatement, PlatformError> {
+        let mut day = DailyStatement::default();
+        for entry in self.client.statement(date).await?.entries {
+            match (entry.kind, entry.out_refund_no) {
+                (EntryKind::Payment, _) => day.payments.push(StatementPayment {
+                    order_no: entry.out_trade_no,
+                    amount: entry.amount_fen,
+                }),
+                (EntryKind::Refund, Some(refund_no)) => day.refunds.push(StatementRefund {
+                    order_no: entry.out_trade_no,
+                    refund_no,
+                    amount: entry.amount_fen,
+                }),
+                (EntryKind::Refund, None) => {
+                    return Err(PlatformError::Unavailable(
+                        "statement refund without the merchant's refund number".into(),
+                    ));
+                }
+            }
+        }
+        Ok(day)
     }
 
     fn verify_notification(

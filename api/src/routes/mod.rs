@@ -2,6 +2,7 @@
 //! document is generated from these same registrations, so it cannot drift.
 
 pub mod admin;
+pub mod admin_views;
 pub mod auth;
 pub mod health;
 pub mod me;
@@ -32,6 +33,7 @@ use crate::error::ApiError;
         (name = "candidate auth", description = "Captcha, login, password change, logout"),
         (name = "candidate", description = "The logged-in candidate's details and fees"),
         (name = "operator", description = "Exam authority staff (role `operator`)"),
+        (name = "reconciliation", description = "Operators: the payment platform's daily statement against ExamFee's ledger"),
         (name = "receipts", description = "Public receipt verification"),
         (name = "platform", description = "Called by the payment platform"),
         (name = "operations", description = "Health checks"),
@@ -90,6 +92,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(refunds::list)
                 .service(refunds::approve)
                 .service(refunds::reject)
+                .service(admin_views::reconcile_day)
+                .service(admin_views::list_runs)
+                .service(admin_views::get_run)
+                .service(admin_views::audit_log)
+                .service(admin_views::search_orders)
                 .service(webhooks::create)
                 .service(webhooks::list)
                 .service(webhooks::deactivate)

@@ -1,6 +1,9 @@
 //! The audit log: who or what caused each change, written in the change's transaction.
 
-use super::Tx;
+use sqlx::FromRow;
+
+use super::pages::{Cursor, Filters, Window};
+use super::{Db, Tx};
 
 pub struct AuditEntry<'a> {
     /// `candidate:<id>`, `operator:<id>`, `system` or `platform`.
@@ -25,4 +28,49 @@ pub async fn record(tx: &mut Tx, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Res
     .execute(&mut **tx)
     .await
     .map(drop)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditRow {
+    pub id: String,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub detail: String,
+}
+
+/// What operators filter the log by; every field is optional.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// One page of the log, newest first, and the cursor of the next page.
+pub async fn page(
+    db: &Db,
+    filter: AuditFilter,
+    window: Window,
+) -> sqlx::Result<(Vec<AuditRow>, Option<String>)> {
+    let mut filters = Filters::default();
+    filters.text("entity = $?", filter.entity);
+    filters.text("entity_id = $?", filter.entity_id);
+    filters.text("actor = $?", filter.actor);
+    filters.text("action = $?", filter.action);
+    filters
+        .fetch_page(
+            db,
+            "SELECT id, at, actor, action, entity, entity_id, detail FROM audit_log",
+            ("at", "id"),
+            window,
+            |row: &AuditRow| Cursor {
+                time: row.at,
+                key: row.id.clone(),
+            },
+        )
+        .await
 }

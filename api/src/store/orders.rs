@@ -351,3 +351,83 @@ pub async fn refundable_until(db: &Db, order_no: &str) -> sqlx::Result<Option<i6
     .fetch_one(&db.pool)
     .await
 }
+
+/// An order as operators search it, with its candidate, receipt and latest refund.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderSearchRow {
+    pub order_no: String,
+    pub status: String,
+    pub amount_fen: i64,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub pay_channel: Option<String>,
+    pub candidate_name: String,
+    pub candidate_id_number: String,
+    pub receipt_no: Option<String>,
+    pub refund_no: Option<String>,
+    pub refund_status: Option<String>,
+}
+
+/// The operators' order search; every field is optional.
+#[derive(Debug, Default)]
+pub struct OrderSearch {
+    pub status: Option<String>,
+    pub order_no: Option<String>,
+    pub id_number: Option<String>,
+    pub fee_item_code: Option<String>,
+}
+
+/// One page of matching orders, newest first by creation, and the cursor of the next
+/// page.
+pub async fn search(
+    db: &Db,
+    search: OrderSearch,
+    window: super::pages::Window,
+) -> sqlx::Result<(Vec<OrderSearchRow>, Option<String>)> {
+    use super::pages::{Cursor, Filters};
+
+    let mut filters = Filters::default();
+    filters.text("o.status = $?", search.status);
+    filters.text("o.order_no = $?", search.order_no);
+    filters.text("c.id_number = $?", search.id_number);
+    filters.text(
+        "EXISTS (SELECT 1 FROM order_items i WHERE i.order_no = o.order_no AND i.fee_item_code = $?)",
+        search.fee_item_code,
+    );
+    filters
+        .fetch_page(
+            db,
+            "SELECT o.order_no, o.status, o.amount_fen, o.created_at, o.paid_at, o.pay_channel,
+                    c.name AS candidate_name, c.id_number AS candidate_id_number,
+                    (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no,
+                    (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no
+                     ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
+                    (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no
+                     ORDER BY r.created_at DESC LIMIT 1) AS refund_status
+             FROM orders o JOIN candidates c ON c.id = o.candidate_id",
+            ("o.created_at", "o.order_no"),
+            window,
+            |row: &OrderSearchRow| Cursor {
+                time: row.created_at,
+                key: row.order_no.clone(),
+            },
+        )
+        .await
+}
+
+/// The items of several orders at once, for a page of search results.
+pub async fn items_of_orders(db: &Db, order_nos: &[String]) -> sqlx::Result<Vec<OrderItemRow>> {
+    if order_nos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT i.order_no, i.fee_item_code, f.title, i.amount_fen FROM order_items i
+         JOIN fee_items f ON f.code = i.fee_item_code WHERE i.order_no IN ({}) ORDER BY i.fee_item_code",
+        placeholder_list(1, order_nos.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for order_no in order_nos {
+        query = query.bind(order_no.as_str());
+    }
+    query.fetch_all(&db.pool).await
+}

@@ -9,6 +9,7 @@ mod import;
 mod lockout;
 mod openapi;
 mod operations;
+mod operator_views;
 mod payments;
 mod replicas;
 mod webhooks;

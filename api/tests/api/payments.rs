@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn fee<'a>(fees: &'a [Value], code: &str) -> &'a Value {
+pub(crate) fn fee<'a>(fees: &'a [Value], code: &str) -> &'a Value {
     fees.iter().find(|f| f["fee_item_code"] == code).unwrap()
 }
 
@@ -19,7 +19,7 @@ async fn create_order(app: &TestApp, token: &str, codes: &[&str]) -> reqwest::Re
     .await
 }
 
-async fn new_order(app: &TestApp, token: &str, codes: &[&str]) -> String {
+pub(crate) async fn new_order(app: &TestApp, token: &str, codes: &[&str]) -> String {
     let response = create_order(app, token, codes).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let order: Value = response.json().await.unwrap();
@@ -261,13 +261,18 @@ async fn a_late_payment_of_a_paid_fee_is_refunded_automatically() {
     );
 }
 
-async fn ask_refund(app: &TestApp, token: &str, order_no: &str, reason: &str) -> reqwest::Response {
+pub(crate) async fn ask_refund(
+    app: &TestApp,
+    token: &str,
+    order_no: &str,
+    reason: &str,
+) -> reqwest::Response {
     let path = format!("/api/v1/orders/{order_no}/refund");
     app.post(&path, Some(token), &json!({ "reason": reason }))
         .await
 }
 
-async fn paid_order(app: &TestApp, token: &str) -> String {
+pub(crate) async fn paid_order(app: &TestApp, token: &str) -> String {
     let order_no = new_order(app, token, &[FEE_EXAM, FEE_REG]).await;
     app.pay_at_platform(&order_no).await;
     app.await_order_status(token, &order_no, "paid").await;

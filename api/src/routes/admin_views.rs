@@ -1,0 +1,342 @@
+//! What operators look at: reconciliation runs against the platform's statement, the
+//! audit log and the order search. Lists page newest first with an opaque cursor.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::DateTime;
+use examfee_shared::admin::{
+    AdminOrderPage, AdminOrderView, AuditEntryView, AuditPage, ReconcileRequest,
+    ReconciliationReport, ReconciliationSummary,
+};
+use examfee_shared::dto::{OrderItemView, Problem};
+use examfee_shared::{Fen, IdNumber, OrderStatus, PayChannel};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use crate::auth::principal::OperatorAuth;
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::payments::reconcile;
+use crate::state::AppState;
+use crate::store;
+use crate::store::audit::AuditFilter;
+use crate::store::orders::{OrderSearch, OrderSearchRow};
+use crate::store::pages::{Cursor, Window};
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+fn page_limit(limit: Option<u32>) -> i64 {
+    i64::from(limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE))
+}
+
+/// A filter left empty in a form counts as not given.
+fn given(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// An RFC 3339 time as epoch milliseconds.
+fn time_param(field: &'static str, value: Option<String>) -> ApiResult<Option<i64>> {
+    given(value)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| to_ms(t.to_utc()))
+                .map_err(|_| ApiError::Invalid {
+                    field,
+                    code: "time_invalid",
+                    zh: "时间应为RFC 3339格式，例如2026-11-30T08:00:00Z",
+                    en: "Times are RFC 3339, e.g. 2026-11-30T08:00:00Z.",
+                })
+        })
+        .transpose()
+}
+
+/// The time range and page of a list, beside its own filters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// At or after this time (RFC 3339): when the entry was written, or the order created.
+    from: Option<String>,
+    /// Before this time (RFC 3339).
+    to: Option<String>,
+    /// At most this many (default 50, at most 200).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    fn window(self) -> ApiResult<Window> {
+        let before = given(self.cursor)
+            .map(|v| {
+                Cursor::decode(&v).ok_or(ApiError::Invalid {
+                    field: "cursor",
+                    code: "cursor_invalid",
+                    zh: "分页标记无效，请从第一页重新查询",
+                    en: "The cursor is not one this API gave; start again from the first page.",
+                })
+            })
+            .transpose()?;
+        Ok(Window {
+            from_ms: time_param("from", self.from)?,
+            until_ms: time_param("to", self.to)?,
+            before,
+            limit: page_limit(self.limit),
+        })
+    }
+}
+
+/// Reconcile a day
+///
+/// Fetches the payment platform's statement (对账单) of a Beijing-time day and compares
+/// it both ways with ExamFee's paid orders and succeeded refunds of that day. Every
+/// difference is reported with a stable `kind`; a payment ExamFee missed is applied
+/// the normal way (receipt, or automatic refund of a duplicate) and marked `fixed`,
+/// everything else is left `open` for an operator. The run is stored and audited.
+#[utoipa::path(
+    tag = "reconciliation",
+    request_body(content = ReconcileRequest, example = json!({"date": "2026-11-30"})),
+    responses(
+        (status = 201, description = "The run's report", body = ReconciliationReport,
+            example = json!({"id": "0b6c1f1e-5f0e-4a53-9d5c-3f1b2a7c9e10", "date": "2026-11-30",
+                "ran_at": "2026-12-01T01:00:00Z", "actor": "operator:7d0e4c1a",
+                "platform": {"payments": 2, "payment_fen": 27000, "refunds": 0, "refund_fen": 0},
+                "examfee": {"payments": 1, "payment_fen": 15000, "refunds": 0, "refund_fen": 0},
+                "fixed": 1, "open": 0, "differences": [{"kind": "payment_missing_here",
+                "resolution": "fixed", "order_no": "EF20261130093012345678",
+                "platform_amount_fen": 12000, "examfee_amount_fen": 12000, "examfee_status": "pending",
+                "note": "applied the platform's payment (receipt, or refund of a duplicate, as usual)"}]})),
+        (status = 503, description = "The platform's statement cannot be fetched now", body = Problem,
+            content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/admin/reconciliations")]
+pub async fn reconcile_day(
+    state: web::Data<AppState>,
+    auth: OperatorAuth,
+    body: web::Json<ReconcileRequest>,
+) -> ApiResult<HttpResponse> {
+    let date = reconcile::parse_date(&body.date, state.clock.now())?;
+    let report = reconcile::reconcile(&state, date, &auth.0.actor()).await?;
+    Ok(HttpResponse::Created().json(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RunFilter {
+    /// At most this many (default 50, at most 200).
+    limit: Option<u32>,
+}
+
+/// List reconciliation runs
+#[utoipa::path(
+    tag = "reconciliation",
+    params(RunFilter),
+    responses(
+        (status = 200, description = "Runs, newest first, without their differences", body = Vec<ReconciliationSummary>,
+            example = json!([{"id": "0b6c1f1e-5f0e-4a53-9d5c-3f1b2a7c9e10", "date": "2026-11-30",
+                "ran_at": "2026-12-01T01:00:00Z", "actor": "cli", "fixed": 1, "open": 0}])),
+        Malformed, Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/reconciliations")]
+pub async fn list_runs(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    filter: web::Query<RunFilter>,
+) -> ApiResult<web::Json<Vec<ReconciliationSummary>>> {
+    let rows = store::reconciliations::latest(&state.db, page_limit(filter.limit)).await?;
+    Ok(web::Json(
+        rows.into_iter().map(reconcile::summary).collect(),
+    ))
+}
+
+/// A reconciliation run
+///
+/// The report as it was when the run ended.
+#[utoipa::path(
+    tag = "reconciliation",
+    params(("id" = String, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The run's report", body = ReconciliationReport),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "/problems/not_found", "title": "Not Found", "status": 404,
+                "code": "not_found", "detail": "未找到", "detail_en": "No such reconciliation."})),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/reconciliations/{id}")]
+pub async fn get_run(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<ReconciliationReport>> {
+    let row = store::reconciliations::get(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound("reconciliation"))?;
+    Ok(web::Json(reconcile::report(&row)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// `order`, `refund`, `reconciliation`…
+    entity: Option<String>,
+    /// With `entity`: one order number, refund number…
+    entity_id: Option<String>,
+    /// `operator:<id>`, `platform:notify`, `worker:sync`, `reconciliation`…
+    actor: Option<String>,
+    /// `order.paid`, `refund.approved`…
+    action: Option<String>,
+}
+
+/// The audit log
+///
+/// Every state change of orders, refunds and receipts, with who or what caused it
+/// (operator, notification, sync, worker, reconciliation), newest first. Filters
+/// combine; pages follow `next_cursor`.
+#[utoipa::path(
+    tag = "operator",
+    params(AuditQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page, newest first", body = AuditPage,
+            example = json!({"entries": [{"id": "5e0c9a52-61c1-4f0e-9d8e-2b7f7c1d0a11",
+                "at": "2026-11-30T09:30:12.345Z", "actor": "platform:notify", "action": "order.paid",
+                "entity": "order", "entity_id": "EF20261130093012345678",
+                "detail": "{\"late\":false,\"trade_no\":\"T2026113000000001\"}"}],
+                "next_cursor": "MTc2NDQ5NTAxMjM0NXw1ZTBjOWE1Mg"})),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/audit")]
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    query: web::Query<AuditQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<AuditPage>> {
+    let query = query.into_inner();
+    let filter = AuditFilter {
+        entity: given(query.entity),
+        entity_id: given(query.entity_id),
+        actor: given(query.actor),
+        action: given(query.action),
+    };
+    let window = page.into_inner().window()?;
+    let (rows, next_cursor) = store::audit::page(&state.db, filter, window).await?;
+    Ok(web::Json(AuditPage {
+        entries: rows
+            .into_iter()
+            .map(|row| AuditEntryView {
+                at: from_ms(row.at),
+                id: row.id,
+                actor: row.actor,
+                action: row.action,
+                entity: row.entity,
+                entity_id: row.entity_id,
+                detail: row.detail,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrderQuery {
+    /// Only orders in this state.
+    status: Option<OrderStatus>,
+    /// One order number.
+    order_no: Option<String>,
+    /// The candidate's full ID number (证件号).
+    id_number: Option<String>,
+    /// Orders that pay this fee item.
+    fee_item_code: Option<String>,
+}
+
+/// Search orders
+///
+/// Orders newest first with the candidate (ID number masked), the items, the receipt
+/// number and the latest refund's state. Filters combine; pages follow `next_cursor`.
+#[utoipa::path(
+    tag = "operator",
+    params(OrderQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page, newest first", body = AdminOrderPage,
+            example = json!({"orders": [{"order_no": "EF20261130093012345678", "status": "paid",
+                "amount_fen": 15000, "candidate_name": "张三", "candidate_id_number_masked": "3101**********002X",
+                "items": [{"fee_item_code": "GK2026-EXAM", "title": "考试费", "amount_fen": 12000},
+                          {"fee_item_code": "GK2026-REG", "title": "报名费", "amount_fen": 3000}],
+                "created_at": "2026-11-30T09:30:12.345Z", "paid_at": "2026-11-30T09:31:02.000Z",
+                "pay_channel": "wechat", "receipt_no": "202600000001",
+                "refund_no": "RF20261201101500123456", "refund_status": "requested"}]})),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/orders")]
+pub async fn search_orders(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    query: web::Query<OrderQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<AdminOrderPage>> {
+    let query = query.into_inner();
+    let search = OrderSearch {
+        status: query.status.map(|s| s.as_str().to_owned()),
+        order_no: given(query.order_no),
+        // Typed with a lower-case check letter, the stored number has it upper-case.
+        id_number: given(query.id_number).map(|n| n.to_ascii_uppercase()),
+        fee_item_code: given(query.fee_item_code),
+    };
+    let window = page.into_inner().window()?;
+    let (rows, next_cursor) = store::orders::search(&state.db, search, window).await?;
+    let order_nos: Vec<String> = rows.iter().map(|r| r.order_no.clone()).collect();
+    let items = store::orders::items_of_orders(&state.db, &order_nos).await?;
+    let orders = rows
+        .into_iter()
+        .map(|row| {
+            let items = items
+                .iter()
+                .filter(|i| i.order_no == row.order_no)
+                .map(|i| OrderItemView {
+                    fee_item_code: i.fee_item_code.clone(),
+                    title: i.title.clone(),
+                    amount_fen: Fen(i.amount_fen),
+                })
+                .collect();
+            admin_order_view(row, items)
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(web::Json(AdminOrderPage {
+        orders,
+        next_cursor,
+    }))
+}
+
+fn admin_order_view(row: OrderSearchRow, items: Vec<OrderItemView>) -> ApiResult<AdminOrderView> {
+    Ok(AdminOrderView {
+        status: row.status.parse().map_err(anyhow::Error::from)?,
+        amount_fen: Fen(row.amount_fen),
+        candidate_id_number_masked: IdNumber::parse(&row.candidate_id_number)
+            .map_err(anyhow::Error::from)?
+            .masked(),
+        candidate_name: row.candidate_name,
+        items,
+        created_at: from_ms(row.created_at),
+        paid_at: row.paid_at.map(from_ms),
+        pay_channel: row
+            .pay_channel
+            .as_deref()
+            .and_then(|c| c.parse::<PayChannel>().ok()),
+        receipt_no: row.receipt_no,
+        refund_status: row
+            .refund_status
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(anyhow::Error::from)?,
+        refund_no: row.refund_no,
+        order_no: row.order_no,
+    })
+}

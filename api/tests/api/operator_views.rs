@@ -1,0 +1,420 @@
+//! Operators' views over HTTP: reconciliation against the sandbox's statement, the
+//! audit log and the order search.
+
+use chrono::{Duration, NaiveDate};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::payments::{ask_refund, fee, new_order, paid_order};
+
+/// Today in Beijing at the test clock: the statement's day of what the test paid.
+fn statement_day(app: &TestApp) -> NaiveDate {
+    (app.clock_now() + Duration::hours(8)).date_naive()
+}
+
+async fn reconcile(app: &TestApp, admin: &str) -> Value {
+    let date = statement_day(app).format("%Y-%m-%d").to_string();
+    let response = app
+        .post(
+            "/api/v1/admin/reconciliations",
+            Some(admin),
+            &json!({ "date": date }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get(path, token).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+async fn order_status(app: &TestApp, order_no: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM orders WHERE order_no = $1")
+        .bind(order_no)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn execute(app: &TestApp, sql: &str, order_no: &str) {
+    sqlx::query(sql)
+        .bind(order_no)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+}
+
+fn kinds(report: &Value) -> Vec<(String, String)> {
+    let mut kinds: Vec<_> = report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_owned(),
+                d["resolution"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+fn difference_of<'a>(report: &'a Value, kind: &str) -> &'a Value {
+    report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {report}"))
+}
+
+#[tokio::test]
+async fn payments_and_a_refund_reconcile_without_differences() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let order_no = paid_order(&app, &token).await;
+    let refund: Value = ask_refund(&app, &token, &order_no, "因故无法参加考试")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin = app.admin_token().await;
+    let approve = format!(
+        "/api/v1/admin/refunds/{}/approve",
+        refund["refund_no"].as_str().unwrap()
+    );
+    let approved: Value = app
+        .post(&approve, Some(&admin), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["status"], "succeeded");
+
+    let report = reconcile(&app, &admin).await;
+    assert_eq!(report["differences"], json!([]), "{report}");
+    let day = json!({ "payments": 1, "payment_fen": 15000, "refunds": 1, "refund_fen": 15000 });
+    assert_eq!(report["platform"], day);
+    assert_eq!(report["examfee"], day);
+    assert_eq!(
+        (report["fixed"].as_u64(), report["open"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let id = report["id"].as_str().unwrap();
+    let stored = get_json(&app, &format!("/api/v1/admin/reconciliations/{id}"), &admin).await;
+    assert_eq!(stored, report);
+    let runs = get_json(&app, "/api/v1/admin/reconciliations", &admin).await;
+    assert_eq!(runs[0]["id"], id);
+    assert_eq!(runs[0]["actor"], report["actor"]);
+    let audit = get_json(
+        &app,
+        &format!("/api/v1/admin/audit?entity=reconciliation&entity_id={id}"),
+        &admin,
+    )
+    .await;
+    assert_eq!(audit["entries"][0]["action"], "reconciliation.run");
+
+    let missing = app
+        .get("/api/v1/admin/reconciliations/no-such-run", &admin)
+        .await;
+    assert_problem(missing, StatusCode::NOT_FOUND, "not_found").await;
+    for date in ["2026-02-30", "yesterday", "2999-01-01"] {
+        let response = app
+            .post(
+                "/api/v1/admin/reconciliations",
+                Some(&admin),
+                &json!({ "date": date }),
+            )
+            .await;
+        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "date_invalid").await;
+    }
+}
+
+#[tokio::test]
+async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
+    // The worker must not find the payment first: it waits an hour between passes.
+    let app = spawn_app_with(|c| c.sync_interval = std::time::Duration::from_secs(3600)).await;
+    let (_, token) = app.candidate_with_own_password().await;
+    app.set_faults(json!({ "notify_drop_rate": 1.0 })).await;
+    let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
+    app.pay_at_platform(&order_no).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(order_status(&app, &order_no).await, "pending");
+
+    let admin = app.admin_token().await;
+    let report = reconcile(&app, &admin).await;
+    assert_eq!(
+        kinds(&report),
+        [("payment_missing_here".to_owned(), "fixed".to_owned())]
+    );
+    let difference = &report["differences"][0];
+    assert_eq!(difference["order_no"], order_no.as_str());
+    assert_eq!(difference["examfee_status"], "pending");
+    assert_eq!(difference["platform_amount_fen"], 12000);
+    assert_eq!(report["platform"]["payments"], 1);
+    assert_eq!(report["examfee"]["payments"], 0);
+    assert_eq!(
+        (report["fixed"].as_u64(), report["open"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    let exam_fee = fee(&app.fees(&token).await, FEE_EXAM).clone();
+    assert_eq!(exam_fee["status"], "paid");
+    assert!(exam_fee["receipt_no"].as_str().is_some(), "{exam_fee}");
+    let audit = get_json(
+        &app,
+        &format!("/api/v1/admin/audit?entity_id={order_no}&action=order.paid"),
+        &admin,
+    )
+    .await;
+    assert_eq!(audit["entries"][0]["actor"], "reconciliation");
+
+    let again = reconcile(&app, &admin).await;
+    assert_eq!(again["differences"], json!([]), "{again}");
+}
+
+#[tokio::test]
+async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let paid = new_order(&app, &token, &[FEE_EXAM]).await;
+    app.pay_at_platform(&paid).await;
+    app.await_order_status(&token, &paid, "paid").await;
+    let unpaid = new_order(&app, &token, &[FEE_REG]).await;
+
+    // ExamFee's records drift from the platform's: an amount changed, an order marked
+    // paid that nobody paid, a refund the platform never made.
+    execute(
+        &app,
+        "UPDATE orders SET amount_fen = amount_fen + 1 WHERE order_no = $1",
+        &paid,
+    )
+    .await;
+    sqlx::query("UPDATE orders SET status = 'paid', paid_at = $2 WHERE order_no = $1")
+        .bind(&unpaid)
+        .bind(app.clock_now().timestamp_millis())
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at)
+         VALUES ('RFCRAFTED', $1, 'succeeded', 100, 'crafted', 0, $2, $2)",
+    )
+    .bind(&paid)
+    .bind(app.clock_now().timestamp_millis())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+
+    let admin = app.admin_token().await;
+    let report = reconcile(&app, &admin).await;
+    let open = |kind: &str| (kind.to_owned(), "open".to_owned());
+    assert_eq!(
+        kinds(&report),
+        [
+            open("payment_amount_mismatch"),
+            open("payment_missing_at_platform"),
+            open("refund_missing_at_platform"),
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        (report["fixed"].as_u64(), report["open"].as_u64()),
+        (Some(0), Some(3))
+    );
+    let mismatch = difference_of(&report, "payment_amount_mismatch");
+    assert_eq!(mismatch["order_no"], paid.as_str());
+    assert_eq!(
+        (
+            mismatch["platform_amount_fen"].as_i64(),
+            mismatch["examfee_amount_fen"].as_i64()
+        ),
+        (Some(12000), Some(12001))
+    );
+    let refund = difference_of(&report, "refund_missing_at_platform");
+    assert_eq!(refund["refund_no"], "RFCRAFTED");
+    // Listed, not touched.
+    assert_eq!(order_status(&app, &unpaid).await, "paid");
+    let changes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'reconciliation'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(changes, 0);
+}
+
+async fn audit_page(app: &TestApp, admin: &str, query: &str) -> Value {
+    get_json(app, &format!("/api/v1/admin/audit?{query}"), admin).await
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_and_filters() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let order_no = paid_order(&app, &token).await;
+    let admin = app.admin_token().await;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(total >= 3);
+
+    let mut seen = Vec::new();
+    let mut query = "limit=2".to_owned();
+    loop {
+        let page = audit_page(&app, &admin, &query).await;
+        let entries = page["entries"].as_array().unwrap();
+        assert!(entries.len() <= 2);
+        seen.extend(entries.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, total);
+    let ids: std::collections::HashSet<_> = seen.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(ids.len(), seen.len(), "no entry on two pages");
+    let times: Vec<_> = seen
+        .iter()
+        .map(|e| chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+
+    let of_order = audit_page(&app, &admin, &format!("entity=order&entity_id={order_no}")).await;
+    let mut actions: Vec<_> = of_order["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    actions.sort();
+    assert_eq!(actions, ["order.created", "order.paid", "receipt.issued"]);
+    let paid = audit_page(&app, &admin, "action=order.paid").await;
+    assert_eq!(paid["entries"].as_array().unwrap().len(), 1);
+    let actor = paid["entries"][0]["actor"].as_str().unwrap().to_owned();
+    let by_actor = audit_page(&app, &admin, &format!("actor={actor}")).await;
+    assert!(
+        by_actor["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == actor.as_str())
+    );
+    let later =
+        (app.clock_now() + Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let none = audit_page(&app, &admin, &format!("from={later}")).await;
+    assert_eq!(none["entries"], json!([]));
+    let all = audit_page(&app, &admin, &format!("to={later}&limit=200")).await;
+    assert_eq!(all["entries"].as_array().unwrap().len() as i64, total);
+
+    let response = app.get("/api/v1/admin/audit?from=yesterday", &admin).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "time_invalid").await;
+    assert_eq!(problem["field"], "from");
+    let response = app.get("/api/v1/admin/audit?cursor=bm9wZQ", &admin).await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "cursor_invalid").await;
+}
+
+async fn search(app: &TestApp, admin: &str, query: &str) -> Value {
+    get_json(app, &format!("/api/v1/admin/orders?{query}"), admin).await
+}
+
+fn order_nos(page: &Value) -> Vec<String> {
+    page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_no"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_order_search_filters_and_pages() {
+    let app = spawn_app().await;
+    let (id, token) = app.candidate_with_own_password().await;
+    let paid = paid_order(&app, &token).await;
+    let admin = app.admin_token().await;
+    let other = app.another_candidate(&admin, 2).await;
+    let pending = new_order(&app, &other, &[FEE_EXAM]).await;
+    let refund = ask_refund(&app, &token, &paid, "因故无法参加考试").await;
+    assert_eq!(refund.status(), StatusCode::CREATED);
+
+    let all = search(&app, &admin, "").await;
+    assert_eq!(order_nos(&all), [pending.as_str(), paid.as_str()]);
+    assert!(all.get("next_cursor").is_none());
+    let found = search(&app, &admin, "status=paid").await;
+    assert_eq!(order_nos(&found), [paid.as_str()]);
+    let order = &found["orders"][0];
+    assert_eq!(order["candidate_name"], "张三");
+    assert_eq!(order["candidate_id_number_masked"], id.masked());
+    assert_eq!(order["amount_fen"], 15000);
+    assert_eq!(order["items"].as_array().unwrap().len(), 2);
+    assert!(order["receipt_no"].as_str().is_some());
+    assert_eq!(order["refund_status"], "requested");
+    assert_eq!(order["pay_channel"], "wechat");
+
+    let query = format!("id_number={}", valid_id(2).as_str().to_lowercase());
+    assert_eq!(
+        order_nos(&search(&app, &admin, &query).await),
+        [pending.as_str()]
+    );
+    let query = format!("fee_item_code={FEE_REG}");
+    assert_eq!(
+        order_nos(&search(&app, &admin, &query).await),
+        [paid.as_str()]
+    );
+    let query = format!("order_no={pending}&status=pending");
+    assert_eq!(
+        order_nos(&search(&app, &admin, &query).await),
+        [pending.as_str()]
+    );
+    let later =
+        (app.clock_now() + Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        search(&app, &admin, &format!("from={later}")).await["orders"],
+        json!([])
+    );
+
+    let first = search(&app, &admin, "limit=1").await;
+    assert_eq!(order_nos(&first), [pending]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = search(&app, &admin, &format!("limit=1&cursor={cursor}")).await;
+    assert_eq!(order_nos(&second), [paid]);
+    assert!(second.get("next_cursor").is_none());
+
+    let response = app.get("/api/v1/admin/orders?status=unpaid", &admin).await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "malformed_request").await;
+    let response = app.get("/api/v1/admin/orders?to=2026-13-01", &admin).await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "time_invalid").await;
+}
+
+#[tokio::test]
+async fn candidates_cannot_reach_the_operator_views() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    for path in [
+        "/api/v1/admin/reconciliations",
+        "/api/v1/admin/reconciliations/any",
+        "/api/v1/admin/audit",
+        "/api/v1/admin/orders",
+    ] {
+        assert_problem(
+            app.get(path, &token).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        let anonymous = app.client.get(app.url(path)).send().await.unwrap();
+        assert_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+    let body = json!({ "date": "2026-11-30" });
+    let response = app
+        .post("/api/v1/admin/reconciliations", Some(&token), &body)
+        .await;
+    assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+}
