@@ -12,4 +12,5 @@ mod operations;
 mod operator_views;
 mod payments;
 mod replicas;
+mod stress;
 mod webhooks;
