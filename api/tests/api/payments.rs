@@ -469,3 +469,97 @@ async fn an_idempotency_key_gives_the_same_order() {
     )
     .await;
 }
+
+/// Posts a notification signed with ExamFee's merchant secret, as the platform would.
+async fn post_notification(
+    app: &TestApp,
+    notification: &examfee_sandbox::protocol::Notification,
+    key: &str,
+) -> reqwest::Response {
+    use examfee_sandbox::signing::{
+        HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Message, MessageKind,
+        new_nonce,
+    };
+    let body = serde_json::to_vec(notification).unwrap();
+    let nonce = new_nonce();
+    let timestamp = app.clock_now().timestamp();
+    let message = Message {
+        kind: MessageKind::Notification,
+        method: "POST",
+        path_and_query: "",
+        timestamp,
+        nonce: &nonce,
+        body: &body,
+    };
+    app.client
+        .post(app.url("/api/v1/payments/notify"))
+        .header(HEADER_MERCHANT, "examfee")
+        .header(HEADER_TIMESTAMP, timestamp.to_string())
+        .header(HEADER_NONCE, &nonce)
+        .header(HEADER_SIGNATURE, message.sign(key.as_bytes()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_notification_with_another_amount_or_signature_is_refused_and_flagged() {
+    use examfee_sandbox::client::{ClientConfig, PlatformClient};
+    use examfee_sandbox::protocol::{Notification, NotificationEvent, TradeStatus};
+
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
+    let stored: String =
+        sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = 'sandbox_merchant'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let key: String = stored.bytes().map(|b| format!("{b:02x}")).collect();
+    let mut config = ClientConfig::new(&app.url("/sandbox"), "examfee", &key);
+    config.clock = std::sync::Arc::new(examfee::payments::sandbox_platform::SharedClock(
+        app.clock.clone(),
+    ));
+    let mut trade = PlatformClient::new(config)
+        .unwrap()
+        .query_trade(&order_no)
+        .await
+        .unwrap();
+    trade.status = TradeStatus::Success;
+    trade.paid_at = Some(app.clock_now());
+    trade.amount_fen = examfee_shared::Fen(1);
+    let notification = Notification {
+        notify_id: "forged-amount".into(),
+        event: NotificationEvent::TradeSuccess,
+        created_at: app.clock_now(),
+        trade,
+        refund: None,
+    };
+
+    let response = post_notification(&app, &notification, "not-the-merchant-secret").await;
+    assert_problem(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "notification_unverified",
+    )
+    .await;
+    let response = post_notification(&app, &notification, &key).await;
+    assert_problem(response, StatusCode::CONFLICT, "notification_rejected").await;
+
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE order_no = $1")
+        .bind(&order_no)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "pending");
+    let flagged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'order.amount_mismatch' AND entity_id = $1",
+    )
+    .bind(&order_no)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(flagged, 1);
+}
