@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use examfee::clock::{Clock, SystemClock};
 use examfee::config::Config;
 use examfee::domain::import;
+use examfee::error::ApiError;
 use examfee::payments::reconcile;
 use examfee::startup::{Application, command_state};
 use examfee::store::Db;
@@ -122,10 +123,16 @@ async fn import_file(config: &Config, file: &PathBuf) -> anyhow::Result<()> {
 
 async fn reconcile(config: &Config, date: &str) -> anyhow::Result<()> {
     let state = command_state(config, Arc::new(SystemClock)).await?;
-    let date = reconcile::parse_date(date, state.clock.now()).map_err(|e| anyhow!("{e}"))?;
+    let date = reconcile::parse_date(date, state.clock.now())
+        .map_err(|e| anyhow!(e.problem().detail_en))?;
     let report = reconcile::reconcile(&state, date, "cli")
         .await
-        .map_err(|e| anyhow!("reconciliation failed: {e}"))?;
+        .map_err(|e| match e {
+            ApiError::PlatformUnavailable => anyhow!(
+                "the platform's statement cannot be fetched: is `examfee serve` running (or EXAMFEE_PLATFORM_URL set)?"
+            ),
+            other => anyhow::Error::from(other).context("reconciliation failed"),
+        })?;
     println!(
         "reconciliation {} of {}: platform {} payments ({} fen), {} refunds ({} fen); ExamFee {} payments ({} fen), {} refunds ({} fen)",
         report.id,
