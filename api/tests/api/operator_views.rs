@@ -77,24 +77,8 @@ fn difference_of<'a>(report: &'a Value, kind: &str) -> &'a Value {
 async fn payments_and_a_refund_reconcile_without_differences() {
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
-    let order_no = paid_order(&app, &token).await;
-    let refund: Value = ask_refund(&app, &token, &order_no, "因故无法参加考试")
-        .await
-        .json()
-        .await
-        .unwrap();
     let admin = app.admin_token().await;
-    let approve = format!(
-        "/api/v1/admin/refunds/{}/approve",
-        refund["refund_no"].as_str().unwrap()
-    );
-    let approved: Value = app
-        .post(&approve, Some(&admin), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(approved["status"], "succeeded");
+    refunded_order(&app, &token, &admin).await;
 
     let report = reconcile(&app, &admin).await;
     assert_eq!(report["differences"], json!([]), "{report}");
@@ -247,6 +231,88 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
             .await
             .unwrap();
     assert_eq!(changes, 0);
+}
+
+/// A paid order refunded through review; returns `(order_no, refund_no)`.
+async fn refunded_order(app: &TestApp, token: &str, admin: &str) -> (String, String) {
+    let order_no = paid_order(app, token).await;
+    let refund: Value = ask_refund(app, token, &order_no, "因故无法参加考试")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refund_no = refund["refund_no"].as_str().unwrap().to_owned();
+    let approve = format!("/api/v1/admin/refunds/{refund_no}/approve");
+    let approved: Value = app
+        .post(&approve, Some(admin), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["status"], "succeeded");
+    (order_no, refund_no)
+}
+
+async fn refund_status(app: &TestApp, refund_no: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM refunds WHERE refund_no = $1")
+        .bind(refund_no)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_refund_the_platform_made_completes_here_and_a_failed_one_is_listed() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let admin = app.admin_token().await;
+    let (answered, lost) = refunded_order(&app, &token, &admin).await;
+    let other = app.another_candidate(&admin, 2).await;
+    let (_, failed) = refunded_order(&app, &other, &admin).await;
+
+    // The platform's answer to the first refund was lost (ExamFee still waits for
+    // it); the second was taken for failed although the platform made it.
+    execute(
+        &app,
+        "UPDATE refunds SET status = 'processing' WHERE refund_no = $1",
+        &lost,
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE receipts SET status = 'issued', reversed_at = NULL WHERE order_no = $1",
+        &answered,
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE refunds SET status = 'failed' WHERE refund_no = $1",
+        &failed,
+    )
+    .await;
+
+    let report = reconcile(&app, &admin).await;
+    assert_eq!(
+        kinds(&report),
+        [
+            ("refund_missing_here".to_owned(), "fixed".to_owned()),
+            ("refund_missing_here".to_owned(), "open".to_owned()),
+        ],
+        "{report}"
+    );
+    assert_eq!(report["platform"]["refunds"], 2);
+    assert_eq!(refund_status(&app, &lost).await, "succeeded");
+    assert_eq!(refund_status(&app, &failed).await, "failed");
+    let receipt: Value =
+        get_json(&app, &format!("/api/v1/orders/{answered}/receipt"), &token).await;
+    assert_eq!(receipt["status"], "reversed");
+    let audit = audit_page(
+        &app,
+        &admin,
+        &format!("entity=refund&entity_id={lost}&action=refund.succeeded"),
+    )
+    .await;
+    assert_eq!(audit["entries"][0]["actor"], "reconciliation");
 }
 
 async fn audit_page(app: &TestApp, admin: &str, query: &str) -> Value {
