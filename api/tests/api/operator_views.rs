@@ -32,9 +32,15 @@ async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn order_status(app: &TestApp, order_no: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM orders WHERE order_no = $1")
-        .bind(order_no)
+/// The stored state of an order or refund, read past the API.
+async fn stored_status(app: &TestApp, table: &str, key: &str) -> String {
+    let column = if table == "orders" {
+        "order_no"
+    } else {
+        "refund_no"
+    };
+    sqlx::query_scalar(&format!("SELECT status FROM {table} WHERE {column} = $1"))
+        .bind(key)
         .fetch_one(&app.db.pool)
         .await
         .unwrap()
@@ -129,7 +135,7 @@ async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
     let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
     app.pay_at_platform(&order_no).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(order_status(&app, &order_no).await, "pending");
+    assert_eq!(stored_status(&app, "orders", &order_no).await, "pending");
 
     let admin = app.admin_token().await;
     let report = reconcile(&app, &admin).await;
@@ -224,7 +230,7 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     let refund = difference_of(&report, "refund_missing_at_platform");
     assert_eq!(refund["refund_no"], "RFCRAFTED");
     // Listed, not touched.
-    assert_eq!(order_status(&app, &unpaid).await, "paid");
+    assert_eq!(stored_status(&app, "orders", &unpaid).await, "paid");
     let changes: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'reconciliation'")
             .fetch_one(&app.db.pool)
@@ -251,14 +257,6 @@ async fn refunded_order(app: &TestApp, token: &str, admin: &str) -> (String, Str
         .unwrap();
     assert_eq!(approved["status"], "succeeded");
     (order_no, refund_no)
-}
-
-async fn refund_status(app: &TestApp, refund_no: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM refunds WHERE refund_no = $1")
-        .bind(refund_no)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -301,8 +299,8 @@ async fn a_refund_the_platform_made_completes_here_and_a_failed_one_is_listed() 
         "{report}"
     );
     assert_eq!(report["platform"]["refunds"], 2);
-    assert_eq!(refund_status(&app, &lost).await, "succeeded");
-    assert_eq!(refund_status(&app, &failed).await, "failed");
+    assert_eq!(stored_status(&app, "refunds", &lost).await, "succeeded");
+    assert_eq!(stored_status(&app, "refunds", &failed).await, "failed");
     let receipt: Value =
         get_json(&app, &format!("/api/v1/orders/{answered}/receipt"), &token).await;
     assert_eq!(receipt["status"], "reversed");
