@@ -6,7 +6,7 @@
 //! Everything else is listed for an operator: changing it automatically could be
 //! wrong. Each run is stored with its report and audited.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use examfee_shared::admin::{
@@ -23,7 +23,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use crate::store::reconciliations::{LedgerRow, RunRow};
+use crate::store::reconciliations::{RunRow, StoredState};
 
 /// How the audit log names the changes reconciliation makes.
 pub const ACTOR: &str = "reconciliation";
@@ -66,6 +66,10 @@ fn difference(kind: DifferenceKind, order_no: &str, note: String) -> Difference 
     }
 }
 
+fn by_key(rows: Vec<StoredState>) -> HashMap<String, StoredState> {
+    rows.into_iter().map(|row| (row.key.clone(), row)).collect()
+}
+
 fn totals(payments: &[Fen], refunds: &[Fen]) -> LedgerTotals {
     LedgerTotals {
         payments: payments.len() as u64,
@@ -87,12 +91,29 @@ pub async fn reconcile(
     let our_payments = store::reconciliations::payments_between(&state.db, from, until).await?;
     let our_refunds = store::reconciliations::refunds_between(&state.db, from, until).await?;
 
+    let mut order_nos: Vec<&str> = (statement.payments.iter().map(|p| p.order_no.as_str()))
+        .chain(statement.refunds.iter().map(|r| r.order_no.as_str()))
+        .collect();
+    order_nos.sort_unstable();
+    order_nos.dedup();
+    let refund_nos: Vec<&str> = statement
+        .refunds
+        .iter()
+        .map(|r| r.refund_no.as_str())
+        .collect();
+    let orders = by_key(store::reconciliations::orders_with_numbers(&state.db, &order_nos).await?);
+    let refunds =
+        by_key(store::reconciliations::refunds_with_numbers(&state.db, &refund_nos).await?);
+
     let mut differences = Vec::new();
     for payment in &statement.payments {
-        differences.extend(check_payment(state, payment).await?);
+        let order = orders.get(&payment.order_no);
+        differences.extend(check_payment(state, payment, order).await?);
     }
     for refund in &statement.refunds {
-        differences.extend(check_refund(state, refund).await?);
+        let ours = refunds.get(&refund.refund_no);
+        let order_known = orders.contains_key(&refund.order_no);
+        differences.extend(check_refund(state, refund, ours, order_known).await?);
     }
     let paid_there: HashSet<&str> = statement
         .payments
@@ -104,9 +125,10 @@ pub async fn reconcile(
         .iter()
         .map(|r| r.refund_no.as_str())
         .collect();
-    let missing_there = |row: &LedgerRow, kind: DifferenceKind, note: &str| Difference {
-        refund_no: (!row.refund_no.is_empty()).then(|| row.refund_no.clone()),
+    let missing_there = |row: &StoredState, kind: DifferenceKind, note: &str| Difference {
+        refund_no: (kind == DifferenceKind::RefundMissingAtPlatform).then(|| row.key.clone()),
         examfee_amount_fen: Some(Fen(row.amount_fen)),
+        examfee_status: Some(row.status.clone()),
         ..difference(kind, &row.order_no, note.to_owned())
     };
     differences.extend(
@@ -124,7 +146,7 @@ pub async fn reconcile(
     differences.extend(
         our_refunds
             .iter()
-            .filter(|row| !refunded_there.contains(row.refund_no.as_str()))
+            .filter(|row| !refunded_there.contains(row.key.as_str()))
             .map(|row| {
                 missing_there(
                     row,
@@ -134,7 +156,7 @@ pub async fn reconcile(
             }),
     );
 
-    let amounts = |rows: &[LedgerRow]| rows.iter().map(|r| Fen(r.amount_fen)).collect::<Vec<_>>();
+    let amounts = |rows: &[StoredState]| rows.iter().map(|r| Fen(r.amount_fen)).collect::<Vec<_>>();
     let fixed = differences
         .iter()
         .filter(|d| d.resolution == Resolution::Fixed)
@@ -197,8 +219,9 @@ async fn store_run(state: &AppState, report: &ReconciliationReport) -> ApiResult
 async fn check_payment(
     state: &AppState,
     payment: &StatementPayment,
+    order: Option<&StoredState>,
 ) -> ApiResult<Option<Difference>> {
-    let Some(order) = store::orders::get(&state.db, &payment.order_no).await? else {
+    let Some(order) = order else {
         return Ok(Some(Difference {
             platform_amount_fen: Some(payment.amount),
             ..difference(
@@ -268,17 +291,19 @@ async fn apply_missed_payment(state: &AppState, order_no: &str) -> ApiResult<(Re
 }
 
 /// A refund in the statement, against the refund at ExamFee.
-async fn check_refund(state: &AppState, refund: &StatementRefund) -> ApiResult<Option<Difference>> {
+async fn check_refund(
+    state: &AppState,
+    refund: &StatementRefund,
+    ours: Option<&StoredState>,
+    order_known: bool,
+) -> ApiResult<Option<Difference>> {
     let base = |kind, note: String| Difference {
         refund_no: Some(refund.refund_no.clone()),
         platform_amount_fen: Some(refund.amount),
         ..difference(kind, &refund.order_no, note)
     };
-    let Some(ours) = store::refunds::get(&state.db, &refund.refund_no).await? else {
-        let kind = if store::orders::get(&state.db, &refund.order_no)
-            .await?
-            .is_some()
-        {
+    let Some(ours) = ours else {
+        let kind = if order_known {
             DifferenceKind::RefundMissingHere
         } else {
             DifferenceKind::UnknownOrder
@@ -305,12 +330,15 @@ async fn check_refund(state: &AppState, refund: &StatementRefund) -> ApiResult<O
     if ours.status != RefundStatus::Processing.as_str() {
         return Ok(Some(compared(
             DifferenceKind::RefundMissingHere,
-            "refunded at the platform while ExamFee's refund was not sent: check it".into(),
+            format!(
+                "refunded at the platform while ExamFee's refund is {}: check it",
+                ours.status
+            ),
         )));
     }
     // Sent and done at the platform: only its answer was lost.
-    refunds::complete(state, &ours.refund_no, ACTOR).await?;
-    let done = store::refunds::get(&state.db, &ours.refund_no)
+    refunds::complete(state, &ours.key, ACTOR).await?;
+    let done = store::refunds::get(&state.db, &ours.key)
         .await?
         .is_some_and(|r| r.status == RefundStatus::Succeeded.as_str());
     Ok(Some(if done {

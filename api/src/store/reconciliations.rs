@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, Tx};
+use super::{Db, Tx, placeholder_list};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RunRow {
@@ -53,25 +53,28 @@ pub async fn latest(db: &Db, limit: i64) -> sqlx::Result<Vec<RunRow>> {
     .await
 }
 
-/// A paid order or a succeeded refund, as reconciliation compares it.
+/// An order or a refund as reconciliation compares it with the platform's.
 #[derive(Debug, Clone, FromRow)]
-pub struct LedgerRow {
+pub struct StoredState {
+    /// The order's number, or the refund's.
+    pub key: String,
     pub order_no: String,
-    /// The refund number for refunds; empty for payments.
-    pub refund_no: String,
+    pub status: String,
     pub amount_fen: i64,
 }
+
+const ORDERS: &str = "SELECT order_no AS key, order_no, status, amount_fen FROM orders";
+const REFUNDS: &str = "SELECT refund_no AS key, order_no, status, amount_fen FROM refunds";
 
 /// Orders whose payment the platform dated in `[from_ms, until_ms)`.
 pub async fn payments_between(
     db: &Db,
     from_ms: i64,
     until_ms: i64,
-) -> sqlx::Result<Vec<LedgerRow>> {
-    sqlx::query_as(
-        "SELECT order_no, '' AS refund_no, amount_fen FROM orders
-         WHERE status = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at",
-    )
+) -> sqlx::Result<Vec<StoredState>> {
+    sqlx::query_as(&format!(
+        "{ORDERS} WHERE status = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at"
+    ))
     .bind(from_ms)
     .bind(until_ms)
     .fetch_all(&db.pool)
@@ -80,13 +83,50 @@ pub async fn payments_between(
 
 /// Refunds that succeeded in `[from_ms, until_ms)`: a succeeded refund never changes
 /// again, so its last update is when the money went back.
-pub async fn refunds_between(db: &Db, from_ms: i64, until_ms: i64) -> sqlx::Result<Vec<LedgerRow>> {
-    sqlx::query_as(
-        "SELECT order_no, refund_no, amount_fen FROM refunds
-         WHERE status = 'succeeded' AND updated_at >= $1 AND updated_at < $2 ORDER BY updated_at",
-    )
+pub async fn refunds_between(
+    db: &Db,
+    from_ms: i64,
+    until_ms: i64,
+) -> sqlx::Result<Vec<StoredState>> {
+    sqlx::query_as(&format!(
+        "{REFUNDS} WHERE status = 'succeeded' AND updated_at >= $1 AND updated_at < $2 ORDER BY updated_at"
+    ))
     .bind(from_ms)
     .bind(until_ms)
     .fetch_all(&db.pool)
     .await
+}
+
+/// Numbers a query: well below SQLite's and PostgreSQL's bound-parameter limits.
+const CHUNK: usize = 500;
+
+/// The rows of `select` whose key is one of `keys`, a few queries for a whole day's
+/// statement instead of one a line.
+async fn with_keys(
+    db: &Db,
+    select: &str,
+    column: &str,
+    keys: &[&str],
+) -> sqlx::Result<Vec<StoredState>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(CHUNK) {
+        let sql = format!(
+            "{select} WHERE {column} IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let mut query = sqlx::query_as(&sql);
+        for key in chunk {
+            query = query.bind(*key);
+        }
+        found.extend(query.fetch_all(&db.pool).await?);
+    }
+    Ok(found)
+}
+
+pub async fn orders_with_numbers(db: &Db, order_nos: &[&str]) -> sqlx::Result<Vec<StoredState>> {
+    with_keys(db, ORDERS, "order_no", order_nos).await
+}
+
+pub async fn refunds_with_numbers(db: &Db, refund_nos: &[&str]) -> sqlx::Result<Vec<StoredState>> {
+    with_keys(db, REFUNDS, "refund_no", refund_nos).await
 }
