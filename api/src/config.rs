@@ -33,6 +33,10 @@ pub struct Config {
     /// Origins allowed to call the API from a browser; empty: CORS off.
     pub cors_origins: Vec<String>,
     pub workers: Option<usize>,
+    /// argon2 threads (default: one per core) and how many logins may wait for one
+    /// (default: 32 per thread) before login answers 503 `server_busy`.
+    pub hash_threads: Option<usize>,
+    pub hash_queue: Option<usize>,
     /// The payment platform's merchant API; unset: the sandbox, mounted in-process
     /// under `/sandbox/`.
     pub platform_url: Option<String>,
@@ -138,6 +142,14 @@ impl Config {
             sync_interval: Duration::from_secs(number("EXAMFEE_SYNC_INTERVAL_SECS", 10)?.max(1)),
             receipt_issuer: get("EXAMFEE_RECEIPT_ISSUER")
                 .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
+            hash_threads: get("EXAMFEE_HASH_THREADS")
+                .map(|v| v.parse())
+                .transpose()
+                .context("EXAMFEE_HASH_THREADS is a number")?,
+            hash_queue: get("EXAMFEE_HASH_QUEUE")
+                .map(|v| v.parse())
+                .transpose()
+                .context("EXAMFEE_HASH_QUEUE is a number")?,
             workers: get("EXAMFEE_WORKERS")
                 .map(|v| v.parse())
                 .transpose()

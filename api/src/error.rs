@@ -50,6 +50,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("payment platform unavailable")]
     PlatformUnavailable,
+    #[error("at capacity")]
+    ServerBusy,
     #[error("platform notification failed verification")]
     Unverified,
     #[error("unsupported media type")]
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::PlatformUnavailable => "platform_unavailable",
+            ApiError::ServerBusy => "server_busy",
             ApiError::Unverified => "notification_unverified",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Internal(_) => "internal_error",
@@ -138,6 +141,10 @@ impl ApiError {
             ),
             ApiError::NotFound(what) => ("未找到".to_owned(), format!("No such {what}.")),
             ApiError::PayloadTooLarge => pair("请求内容过大", "The request body is too large."),
+            ApiError::ServerBusy => pair(
+                "登录人数较多，请稍后几秒再试",
+                "Many people are logging in right now; try again in a few seconds.",
+            ),
             ApiError::Unverified => pair("通知验签失败", "The notification failed verification."),
             ApiError::PlatformUnavailable => pair(
                 "支付平台暂时无法访问，请稍后重试",
@@ -191,7 +198,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::PlatformUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PlatformUnavailable | ApiError::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unverified => StatusCode::UNAUTHORIZED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -207,10 +214,25 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         ));
-        if let ApiError::RateLimited { retry_after_secs } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        match self {
+            ApiError::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::ServerBusy => {
+                response.insert_header((header::RETRY_AFTER, "2"));
+            }
+            _ => {}
         }
         response.json(self.problem())
+    }
+}
+
+impl From<crate::auth::passwords::PasswordError> for ApiError {
+    fn from(e: crate::auth::passwords::PasswordError) -> Self {
+        match e {
+            crate::auth::passwords::PasswordError::Busy => ApiError::ServerBusy,
+            crate::auth::passwords::PasswordError::Failed(cause) => ApiError::Internal(cause),
+        }
     }
 }
 

@@ -149,7 +149,7 @@ async fn app_state(
     Ok(AppState {
         db,
         clock,
-        passwords: Passwords::new()?,
+        passwords: Passwords::for_this_machine(config.hash_threads, config.hash_queue)?,
         tokens: TokenKeys::new(&jwt_secret)?,
         captchas: Captchas::new(captcha_key, config.captcha_test_answer.clone()),
         rate_limit: LoginRateLimit::per_minute(config.rate_limit_per_ip, config.trusted_proxy_hops),

@@ -30,7 +30,7 @@ pub const IMPORT_LIMIT_BYTES: usize = 32 * 1024 * 1024;
     request_body = AdminLoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        CaptchaInvalid, InvalidCredentials, Invalid, Locked, RateLimited, ServerError,
+        CaptchaInvalid, InvalidCredentials, Invalid, Locked, RateLimited, Busy, ServerError,
     ),
     security(()),
 )]

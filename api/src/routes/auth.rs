@@ -60,7 +60,7 @@ pub async fn captcha(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the token also comes as an HttpOnly cookie", body = TokenResponse),
-        CaptchaInvalid, InvalidCredentials, Invalid, Locked, RateLimited, ServerError,
+        CaptchaInvalid, InvalidCredentials, Invalid, Locked, RateLimited, Busy, ServerError,
     ),
     security(()),
 )]
@@ -111,7 +111,7 @@ pub async fn login(
                 "type": "/problems/password_no_digit", "title": "Unprocessable Entity", "status": 422,
                 "code": "password_no_digit", "detail": "密码须包含数字和英文字母",
                 "detail_en": "A password contains both digits and letters.", "field": "new_password"})),
-        Unauthenticated, Forbidden, ServerError,
+        Unauthenticated, Forbidden, Busy, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]

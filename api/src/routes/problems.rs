@@ -77,6 +77,15 @@ pub struct Locked(Problem);
 }))]
 pub struct RateLimited(Problem);
 
+/// Password checking is at capacity (the login rush): retry after `Retry-After`.
+#[derive(IntoResponses)]
+#[response(status = 503, content_type = "application/problem+json", example = json!({
+    "type": "/problems/server_busy", "title": "Service Unavailable", "status": 503,
+    "code": "server_busy", "detail": "登录人数较多，请稍后几秒再试",
+    "detail_en": "Many people are logging in right now; try again in a few seconds."
+}))]
+pub struct Busy(Problem);
+
 /// Something with this code exists already.
 #[derive(IntoResponses)]
 #[response(status = 409, content_type = "application/problem+json", example = json!({

@@ -74,3 +74,40 @@ async fn unknown_id_numbers_lock_like_known_ones() {
     }
     assert_eq!(last["code"], "account_locked");
 }
+
+#[tokio::test]
+async fn a_login_rush_beyond_the_hashing_queue_is_told_to_retry() {
+    let app = spawn_app_with(|config| {
+        config.hash_threads = Some(1);
+        config.hash_queue = Some(1);
+    })
+    .await;
+    let app = std::sync::Arc::new(app);
+    let rush: Vec<_> = (0..20)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move { app.login(valid_id(500 + n).as_str(), "000000").await })
+        })
+        .collect();
+    let mut busy = 0;
+    for attempt in rush {
+        let response = attempt.await.unwrap();
+        match response.status() {
+            reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(response.headers()["retry-after"], "2");
+                assert_problem(
+                    response,
+                    reqwest::StatusCode::SERVICE_UNAVAILABLE,
+                    "server_busy",
+                )
+                .await;
+                busy += 1;
+            }
+            status => assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED),
+        }
+    }
+    assert!(
+        busy > 0,
+        "twenty logins at once never filled a queue of one"
+    );
+}
