@@ -87,9 +87,9 @@ pub async fn reconcile(
 ) -> ApiResult<ReconciliationReport> {
     let statement = state.payments.platform.statement(date).await?;
     let (from, until) = beijing_day(date);
-    let (from, until) = (to_ms(from), to_ms(until));
-    let our_payments = store::reconciliations::payments_between(&state.db, from, until).await?;
-    let our_refunds = store::reconciliations::refunds_between(&state.db, from, until).await?;
+    let day = (to_ms(from), to_ms(until));
+    let our_payments = store::reconciliations::payments_between(&state.db, day).await?;
+    let our_refunds = store::reconciliations::refunds_between(&state.db, day).await?;
 
     let mut order_nos: Vec<&str> = (statement.payments.iter().map(|p| p.order_no.as_str()))
         .chain(statement.refunds.iter().map(|r| r.order_no.as_str()))

@@ -66,14 +66,15 @@ pub struct StoredState {
 const ORDERS: &str = "SELECT order_no AS key, order_no, status, amount_fen FROM orders";
 const REFUNDS: &str = "SELECT refund_no AS key, order_no, status, amount_fen FROM refunds";
 
-/// Orders whose payment the platform dated in `[from_ms, until_ms)`.
-pub async fn payments_between(
+/// Rows of `select` whose `column` (a time) falls in `[from_ms, until_ms)`.
+async fn dated_between(
     db: &Db,
-    from_ms: i64,
-    until_ms: i64,
+    select: &str,
+    column: &str,
+    (from_ms, until_ms): (i64, i64),
 ) -> sqlx::Result<Vec<StoredState>> {
     sqlx::query_as(&format!(
-        "{ORDERS} WHERE status = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at"
+        "{select} AND {column} >= $1 AND {column} < $2 ORDER BY {column}"
     ))
     .bind(from_ms)
     .bind(until_ms)
@@ -81,20 +82,17 @@ pub async fn payments_between(
     .await
 }
 
+/// Orders whose payment the platform dated in `[from_ms, until_ms)`.
+pub async fn payments_between(db: &Db, day: (i64, i64)) -> sqlx::Result<Vec<StoredState>> {
+    let select = format!("{ORDERS} WHERE status = 'paid'");
+    dated_between(db, &select, "paid_at", day).await
+}
+
 /// Refunds that succeeded in `[from_ms, until_ms)`: a succeeded refund never changes
 /// again, so its last update is when the money went back.
-pub async fn refunds_between(
-    db: &Db,
-    from_ms: i64,
-    until_ms: i64,
-) -> sqlx::Result<Vec<StoredState>> {
-    sqlx::query_as(&format!(
-        "{REFUNDS} WHERE status = 'succeeded' AND updated_at >= $1 AND updated_at < $2 ORDER BY updated_at"
-    ))
-    .bind(from_ms)
-    .bind(until_ms)
-    .fetch_all(&db.pool)
-    .await
+pub async fn refunds_between(db: &Db, day: (i64, i64)) -> sqlx::Result<Vec<StoredState>> {
+    let select = format!("{REFUNDS} WHERE status = 'succeeded'");
+    dated_between(db, &select, "updated_at", day).await
 }
 
 /// Numbers a query: well below SQLite's and PostgreSQL's bound-parameter limits.
