@@ -44,8 +44,14 @@ pub struct Application {
 /// Where the in-process sandbox is mounted.
 pub const SANDBOX_PREFIX: &str = "/sandbox";
 
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// ExamFee's merchant secret at the in-process sandbox: random, kept in the database
+/// so that restarts and every replica agree on it.
+pub async fn sandbox_merchant_secret(
+    db: &Db,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    let key = store::server_keys::get_or_create(db, "sandbox_merchant", to_ms(now)).await?;
+    Ok(String::from_utf8(key)?)
 }
 
 /// The sandbox platform inside this process, with ExamFee as its one merchant. Its
@@ -101,9 +107,7 @@ async fn platform_endpoint(
             (url.clone(), secret)
         }
         None => {
-            let secret = hex_string(
-                &store::server_keys::get_or_create(db, "sandbox_merchant", to_ms(now)).await?,
-            );
+            let secret = sandbox_merchant_secret(db, now).await?;
             (
                 format!("{server_url}{SANDBOX_PREFIX}"),
                 SecretString::from(secret),

@@ -512,12 +512,9 @@ async fn a_notification_with_another_amount_or_signature_is_refused_and_flagged(
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
     let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
-    let stored: String =
-        sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = 'sandbox_merchant'")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-    let key: String = stored.bytes().map(|b| format!("{b:02x}")).collect();
+    let key = examfee::startup::sandbox_merchant_secret(&app.db, chrono::Utc::now())
+        .await
+        .unwrap();
     let mut config = ClientConfig::new(&app.url("/sandbox"), "examfee", &key);
     config.clock = std::sync::Arc::new(examfee::payments::sandbox_platform::SharedClock(
         app.clock.clone(),

@@ -57,12 +57,9 @@ async fn two_replicas_on_one_database_do_everything_once() {
     config_a.sync_interval = std::time::Duration::from_millis(300);
     let db = Db::connect(&url).await.unwrap();
     let a = start(config_a, clock.clone(), &db).await;
-    let stored: String =
-        sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = 'sandbox_merchant'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    let secret: String = stored.bytes().map(|b| format!("{b:02x}")).collect();
+    let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now())
+        .await
+        .unwrap();
     let mut config_b = test_config(url.clone());
     config_b.sync_interval = std::time::Duration::from_millis(300);
     config_b.platform_url = Some(format!("{}/sandbox", a.base));

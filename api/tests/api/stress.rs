@@ -262,12 +262,9 @@ async fn a_crash_in_the_middle_of_a_payment_rush_loses_nothing() {
     assert_eq!(receipts, i64::from(CANDIDATES));
 
     // ...equals the platform's statement, entry for entry.
-    let stored: String =
-        sqlx::query_scalar("SELECT secret FROM server_keys WHERE name = 'sandbox_merchant'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    let secret: String = stored.bytes().map(|b| format!("{b:02x}")).collect();
+    let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now())
+        .await
+        .unwrap();
     let platform = PlatformClient::new(ClientConfig::new(
         &format!("{base}/sandbox"),
         "examfee",

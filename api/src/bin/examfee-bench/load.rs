@@ -1,0 +1,96 @@
+//! Closed-loop load: `concurrency` clients each send their next request as soon as the
+//! previous one answers, until `total` requests were sent.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct Sample {
+    pub ok: usize,
+    pub errors: usize,
+    pub elapsed: Duration,
+    /// Sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl Sample {
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * (self.latencies.len() - 1) as f64).round() as usize;
+        self.latencies[rank]
+    }
+}
+
+/// Runs `request(i)` for i in 0..total on `concurrency` tasks; `request` says whether
+/// the answer was the expected one.
+pub async fn drive<F, Fut>(concurrency: usize, total: usize, request: F) -> Sample
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let next = next.clone();
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        return seen;
+                    }
+                    let sent = Instant::now();
+                    let ok = request(i).await;
+                    seen.push((sent.elapsed(), ok));
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(total);
+    let mut errors = 0;
+    for worker in workers {
+        for (latency, ok) in worker.await.expect("a load task panicked") {
+            if ok {
+                latencies.push(latency);
+            } else {
+                errors += 1;
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Sample {
+        ok: latencies.len(),
+        errors,
+        elapsed,
+        latencies,
+    }
+}
+
+/// Runs `work` `total` times spread over `threads` OS threads: the ceiling of CPU-bound
+/// work done without any server around it.
+pub fn on_threads(threads: usize, total: usize, work: impl Fn() + Send + Sync + 'static) -> f64 {
+    let work = Arc::new(work);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let work = work.clone();
+            let share = total / threads + usize::from(t < total % threads);
+            std::thread::spawn(move || (0..share).for_each(|_| work()))
+        })
+        .collect();
+    handles
+        .into_iter()
+        .for_each(|h| h.join().expect("a ceiling thread panicked"));
+    total as f64 / started.elapsed().as_secs_f64()
+}

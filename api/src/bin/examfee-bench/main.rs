@@ -1,0 +1,292 @@
+//! `examfee-bench`: ExamFee's figures beside the machine's own ceilings, measured in
+//! one run on the same machine, so that runs on different machines compare by ratio.
+//!
+//!   cargo run --release -p examfee --bin examfee-bench -- [--out docs/bench]
+//!
+//! SQLite in a temporary folder by default; `DATABASE_URL=postgres://…` (an empty
+//! database) measures PostgreSQL.
+
+mod ceilings;
+mod load;
+mod report;
+mod setup;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use examfee::store::Db;
+use examfee_sandbox::client::{ClientConfig, PlatformClient};
+use examfee_sandbox::protocol::{Notification, NotificationEvent, TradeStatus};
+use examfee_sandbox::signing::{
+    HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Message, MessageKind,
+    new_nonce,
+};
+use examfee_shared::PayChannel;
+use serde_json::json;
+
+use load::Sample;
+use report::Row;
+use setup::{Bench, FEES, id_number};
+
+#[derive(Parser)]
+struct Args {
+    /// Where `latest.md` and `latest.json` are written.
+    #[arg(long, default_value = "docs/bench")]
+    out: PathBuf,
+    /// Clients sending at once for the request figures.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Logins in the login figure (each costs one argon2 verification).
+    #[arg(long, default_value_t = 240)]
+    logins: usize,
+    /// Orders in the order and notification figures.
+    #[arg(long, default_value_t = 120)]
+    orders: usize,
+    /// Requests in each read figure.
+    #[arg(long, default_value_t = 4000)]
+    reads: usize,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let bench = Arc::new(Bench::start().await?);
+    // Candidates: [0, logins) log in once; then `orders` who pay; then a login storm.
+    let storm = args.logins;
+    let payers = args.logins;
+    let stormers = args.logins + args.orders;
+    bench.seed(args.logins + args.orders + storm).await?;
+    eprintln!("seeded; measuring with {threads} cores");
+    let mut rows = Vec::new();
+
+    // 1. Login against raw argon2.
+    let login_captchas = captchas(&bench, args.logins).await?;
+    let b = bench.clone();
+    let logins = load::drive(args.concurrency, args.logins, move |i| {
+        let (b, captcha) = (b.clone(), login_captchas[i].clone());
+        async move {
+            let id = id_number(i);
+            matches!(
+                b.login(&id, id.initial_password(), &captcha).await,
+                Ok((200, _))
+            )
+        }
+    })
+    .await;
+    let argon2 = ceilings::argon2_verify(threads, args.logins.min(200));
+    rows.push(Row::rate(
+        "login (first, initial password)",
+        &logins,
+        argon2,
+        "argon2id verify, same threads",
+        0.9,
+    ));
+
+    // 2. The fee list against a bare JSON handler.
+    let mut tokens = Vec::new();
+    for n in payers..payers + args.orders {
+        tokens.push(bench.ready_candidate(n).await?);
+    }
+    let tokens = Arc::new(tokens);
+    let fees = fee_list(&bench, &tokens, args.concurrency, args.reads).await;
+    let b = bench.clone();
+    let bare = load::drive(args.concurrency, args.reads, move |_| {
+        let b = b.clone();
+        async move {
+            b.http
+                .get(b.url("/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    rows.push(Row::against(
+        "GET /api/v1/me/fees",
+        &fees,
+        &bare,
+        "GET /healthz (bare JSON)",
+        0.5,
+    ));
+
+    // 3. Order creation (with the platform call) against raw commits.
+    let b = bench.clone();
+    let t = tokens.clone();
+    let orders = load::drive(args.concurrency.min(args.orders), args.orders, move |i| {
+        let (b, t) = (b.clone(), t.clone());
+        async move {
+            let body = json!({ "fee_item_codes": FEES });
+            matches!(
+                b.post("/api/v1/orders", Some(&t[i]), &body).await,
+                Ok((201, _))
+            )
+        }
+    })
+    .await;
+    let commits = ceilings::commits(
+        &bench.database_url,
+        args.concurrency.min(args.orders),
+        args.orders * 10,
+    )
+    .await?;
+    rows.push(Row::against(
+        "POST /api/v1/orders",
+        &orders,
+        &commits,
+        "single-row commits, same database",
+        0.5,
+    ));
+
+    // 4. The fee list during a login storm against quiet.
+    let storm_captchas = captchas(&bench, storm).await?;
+    let b = bench.clone();
+    let storm_load = tokio::spawn(load::drive(args.concurrency, storm, move |i| {
+        let (b, captcha) = (b.clone(), storm_captchas[i].clone());
+        async move {
+            let id = id_number(stormers + i);
+            b.login(&id, id.initial_password(), &captcha).await.is_ok()
+        }
+    }));
+    let stormy = fee_list(&bench, &tokens, args.concurrency, args.reads).await;
+    storm_load.await?;
+    rows.push(Row::latency(
+        "GET /api/v1/me/fees p99 during a login storm",
+        &stormy,
+        &fees,
+        3.0,
+    ));
+
+    // 5. Notifications against raw HMAC verification.
+    let notifications = notifications(&bench, args.orders).await?;
+    let body_len = notifications.first().map_or(600, |(_, body)| body.len());
+    let b = bench.clone();
+    let notifications = Arc::new(notifications);
+    let n = notifications.clone();
+    let handled = load::drive(args.concurrency.min(args.orders), args.orders, move |i| {
+        let (b, n) = (b.clone(), n.clone());
+        async move {
+            let (headers, body) = &n[i];
+            let mut request = b
+                .http
+                .post(b.url("/api/v1/payments/notify"))
+                .header("content-type", "application/json");
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            request
+                .body(body.clone())
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    let hmac = ceilings::hmac_verify(threads, 200_000, vec![b'x'; body_len]);
+    rows.push(Row::rate(
+        "POST /api/v1/payments/notify (pays the order)",
+        &handled,
+        hmac,
+        "HMAC-SHA256 verify, same threads",
+        0.0,
+    ));
+
+    let machine = report::Machine::here(threads, &bench.database_url);
+    report::print(&machine, &rows);
+    report::write(&args.out, &machine, &rows)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+async fn captchas(bench: &Bench, count: usize) -> anyhow::Result<Arc<Vec<String>>> {
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        ids.push(bench.captcha().await?);
+    }
+    Ok(Arc::new(ids))
+}
+
+async fn fee_list(
+    bench: &Arc<Bench>,
+    tokens: &Arc<Vec<String>>,
+    concurrency: usize,
+    total: usize,
+) -> Sample {
+    let (b, t) = (bench.clone(), tokens.clone());
+    load::drive(concurrency, total, move |i| {
+        let (b, t) = (b.clone(), t.clone());
+        async move {
+            let response = b
+                .http
+                .get(b.url("/api/v1/me/fees"))
+                .bearer_auth(&t[i % t.len()])
+                .send()
+                .await;
+            response.is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await
+}
+
+/// One signed `trade.success` notification per pending order, as the platform would
+/// send once the payer paid.
+async fn notifications(
+    bench: &Bench,
+    count: usize,
+) -> anyhow::Result<Vec<(Vec<(String, String)>, Vec<u8>)>> {
+    let db = Db::connect(&bench.database_url).await?;
+    let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now()).await?;
+    let platform = PlatformClient::new(ClientConfig::new(
+        &bench.url("/sandbox"),
+        "examfee",
+        &secret,
+    ))?;
+    let orders: Vec<String> =
+        sqlx::query_scalar("SELECT order_no FROM orders WHERE status = 'pending' LIMIT $1")
+            .bind(count as i64)
+            .fetch_all(&db.pool)
+            .await?;
+    let mut signed = Vec::with_capacity(orders.len());
+    for order_no in orders {
+        let mut trade = platform
+            .query_trade(&order_no)
+            .await
+            .context("querying a trade")?;
+        let now = chrono::Utc::now();
+        trade.status = TradeStatus::Success;
+        trade.channel = Some(PayChannel::Wechat);
+        trade.paid_at = Some(now);
+        let notification = Notification {
+            notify_id: uuid::Uuid::new_v4().to_string(),
+            event: NotificationEvent::TradeSuccess,
+            created_at: now,
+            trade,
+            refund: None,
+        };
+        let body = serde_json::to_vec(&notification)?;
+        let nonce = new_nonce();
+        let timestamp = now.timestamp();
+        let message = Message {
+            kind: MessageKind::Notification,
+            method: "POST",
+            path_and_query: "",
+            timestamp,
+            nonce: &nonce,
+            body: &body,
+        };
+        let headers = vec![
+            (HEADER_MERCHANT.to_owned(), "examfee".to_owned()),
+            (HEADER_TIMESTAMP.to_owned(), timestamp.to_string()),
+            (HEADER_NONCE.to_owned(), nonce.clone()),
+            (HEADER_SIGNATURE.to_owned(), message.sign(secret.as_bytes())),
+        ];
+        signed.push((headers, body));
+    }
+    Ok(signed)
+}

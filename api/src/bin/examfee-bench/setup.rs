@@ -1,0 +1,176 @@
+//! Starts ExamFee in this process (SQLite in a temporary folder unless DATABASE_URL
+//! says otherwise) with the in-process sandbox, and prepares candidates.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::{Duration, Utc};
+use examfee::clock::SystemClock;
+use examfee::config::Config;
+use examfee::startup::Application;
+use examfee_shared::IdNumber;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const CAPTCHA: &str = "bench";
+const ADMIN: (&str, &str) = ("bench", "Bench12345");
+pub const NEW_PASSWORD: &str = "Bench2026pay";
+pub const FEES: [&str; 2] = ["BENCH-REG", "BENCH-EXAM"];
+
+pub struct Bench {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub database_url: String,
+    pub dir: PathBuf,
+}
+
+/// The `n`th of a series of distinct valid ID numbers.
+pub fn id_number(n: usize) -> IdNumber {
+    let birth = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).expect("a date")
+        + Duration::days((n / 1000) as i64);
+    IdNumber::with_check_char(&format!("310104{}{:03}", birth.format("%Y%m%d"), n % 1000))
+        .expect("a valid number")
+}
+
+impl Bench {
+    pub async fn start() -> anyhow::Result<Bench> {
+        let dir =
+            std::env::temp_dir().join(format!("examfee_bench_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let database_url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.display()));
+        let mut config = Config::from_lookup(|_| None)?;
+        config.listen = "127.0.0.1:0".parse()?;
+        config.database_url = database_url.clone();
+        config.captcha_test_answer = Some(CAPTCHA.to_owned());
+        config.rate_limit_per_ip = 0;
+        config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
+        config.sandbox_db = dir.join("sandbox.db");
+        let app = Application::build(config, Arc::new(SystemClock)).await?;
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?;
+        Ok(Bench {
+            base,
+            http,
+            database_url,
+            dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn captcha(&self) -> anyhow::Result<String> {
+        let (_, body) = self.post("/api/v1/auth/captcha", None, &json!({})).await?;
+        body["captcha_id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no captcha")
+    }
+
+    pub async fn login(
+        &self,
+        id: &IdNumber,
+        password: &str,
+        captcha_id: &str,
+    ) -> anyhow::Result<(u16, Value)> {
+        let body = json!({ "id_number": id.as_str(), "password": password, "captcha_id": captcha_id, "captcha_answer": CAPTCHA });
+        self.post("/api/v1/auth/login", None, &body).await
+    }
+
+    /// One exam, two fee items open now, and `count` candidates with both.
+    pub async fn seed(&self, count: usize) -> anyhow::Result<String> {
+        let captcha_id = self.captcha().await?;
+        let body = json!({ "username": ADMIN.0, "password": ADMIN.1, "captcha_id": captcha_id, "captcha_answer": CAPTCHA });
+        let (status, login) = self.post("/api/v1/admin/login", None, &body).await?;
+        if status != 200 {
+            bail!("operator login failed: {login}");
+        }
+        let admin = login["access_token"]
+            .as_str()
+            .context("no token")?
+            .to_owned();
+        self.post(
+            "/api/v1/admin/exams",
+            Some(&admin),
+            &json!({ "code": "BENCH", "name": "基准测试考试" }),
+        )
+        .await?;
+        let now = Utc::now();
+        for (code, amount) in [(FEES[0], 3000), (FEES[1], 12000)] {
+            let item = json!({ "exam_code": "BENCH", "code": code, "title": code, "amount_fen": amount,
+                "pay_from": now - Duration::days(1), "pay_until": now + Duration::days(30),
+                "refundable_until": now + Duration::days(20) });
+            self.post("/api/v1/admin/fee-items", Some(&admin), &item)
+                .await?;
+        }
+        for chunk in (0..count).collect::<Vec<_>>().chunks(5000) {
+            let rows: Vec<Value> = chunk
+                .iter()
+                .map(|n| {
+                    json!({ "id_number": id_number(*n).as_str(), "name": format!("考生{n}"),
+                                 "phone": "13800000000", "fee_item_codes": FEES })
+                })
+                .collect();
+            let (status, report) = self
+                .post(
+                    "/api/v1/admin/candidates/import",
+                    Some(&admin),
+                    &Value::Array(rows),
+                )
+                .await?;
+            if status != 200 || !report["errors"].as_array().is_some_and(Vec::is_empty) {
+                bail!("import failed: {report}");
+            }
+        }
+        Ok(admin)
+    }
+
+    /// Logs candidate `n` in, replaces the initial password and logs in again: the
+    /// token of a candidate who may pay.
+    pub async fn ready_candidate(&self, n: usize) -> anyhow::Result<String> {
+        let id = id_number(n);
+        let (_, first) = self
+            .login(&id, id.initial_password(), &self.captcha().await?)
+            .await?;
+        let token = first["access_token"]
+            .as_str()
+            .context("first login failed")?;
+        let change = json!({ "old_password": id.initial_password(), "new_password": NEW_PASSWORD });
+        self.post("/api/v1/auth/password", Some(token), &change)
+            .await?;
+        let (_, again) = self
+            .login(&id, NEW_PASSWORD, &self.captcha().await?)
+            .await?;
+        again["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("second login failed")
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
