@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Runs every check ExamFee has: formatting, lints, the shared crate on wasm, the
-# compose file, and all tests on SQLite and then the API tests on PostgreSQL.
-# Installs what it needs (the wasm target) and skips what is there already.
+# compose file, all tests on SQLite and then the API tests on PostgreSQL, the web
+# client's lints and release build, and the browser tests.
+# Installs what it needs (the wasm target, wasm-bindgen-cli, wasm-opt, Chromium,
+# the browser-test packages) and skips what is there already.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+apt_install() {
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
 export EXAMFEE_TEST_PG_URL="${EXAMFEE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 
@@ -23,21 +29,22 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
-cargo clippy --locked --workspace --all-targets -- -D warnings
+# The web client builds for wasm32 only; it is linted for that target below.
+cargo clippy --locked --workspace --exclude examfee-web --all-targets -- -D warnings
+
+step "web client: clippy -D warnings on wasm32"
+cargo clippy --locked -p examfee-web --target wasm32-unknown-unknown -- -D warnings
 
 step "shared crate on wasm32"
 cargo check --locked -p examfee-shared --target wasm32-unknown-unknown
 
 step "docker-compose.yml"
 # No container engine runs on these machines; validating the file is what can be done.
-if ! command -v docker-compose >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
-fi
+command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 docker-compose -f docker-compose.yml config -q
 
 step "tests on SQLite"
-run_tests --workspace
+run_tests --workspace --exclude examfee-web
 
 step "API tests on PostgreSQL (${EXAMFEE_TEST_PG_URL})"
 if command -v psql >/dev/null 2>&1; then
@@ -47,5 +54,18 @@ if command -v psql >/dev/null 2>&1; then
     while read -r name; do psql "${EXAMFEE_TEST_PG_URL}/postgres" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null; done
 fi
 EXAMFEE_TEST_DB=postgres run_tests -p examfee --test api
+
+step "web client: release build"
+scripts/build-web.sh
+
+step "browser tests (e2e/, headless Chromium)"
+# Debian's Chromium, and a Chinese font so that screenshots do not show boxes; npm's
+# Playwright cannot download a browser here.
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then
+  apt_install chromium fonts-wqy-microhei
+fi
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+cargo build --locked -p examfee
+(cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error && npx playwright test)
 
 step "all checks passed"

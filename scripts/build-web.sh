@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the candidate web client (web/) into web/dist, where `examfee serve` serves it
+# (EXAMFEE_WEB_DIR): release, size-optimised (opt-level "z", LTO, wasm-opt -Oz), with
+# content-hashed asset names so browsers may cache them for good. Prints the WASM's
+# gzip size. Installs what it needs and skips what is there: the wasm32 target,
+# wasm-bindgen-cli of exactly the version web/ pins, and binaryen's wasm-opt from npm
+# into target/tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130 # = the `wasm-bindgen` pin in Cargo.toml
+BINARYEN_VERSION=132
+TOOLS=target/tools
+STAGE=target/web-build
+OUT=web/dist
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  # Not --locked: this version's own lock file does not build on the current toolchain.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+WASM_OPT="$TOOLS/binaryen/node_modules/.bin/wasm-opt"
+if [ "$("$WASM_OPT" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSION" ]; then
+  # npm's binaryen: Debian's (108) writes a bundle that fails to load in the browser.
+  npm install --prefix "$TOOLS/binaryen" --no-save --no-audit --no-fund --loglevel=error \
+    "binaryen@$BINARYEN_VERSION"
+fi
+
+cargo build --locked -p examfee-web --target wasm32-unknown-unknown --profile wasm-release
+
+rm -rf "$STAGE"
+mkdir -p "$STAGE/dist/assets"
+wasm-bindgen --target web --no-typescript --out-dir "$STAGE" --out-name app \
+  target/wasm32-unknown-unknown/wasm-release/examfee-web.wasm
+# The features rustc's wasm32 target emits by default; names and producers are dropped
+# here rather than by cargo's `strip`, which would hide those features from wasm-bindgen.
+"$WASM_OPT" -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$STAGE/app_bg.wasm" -o "$STAGE/app.wasm"
+
+hashed() { # FILE NAME EXT → copies FILE to assets/NAME-<hash>.EXT, prints that name
+  local name
+  name="$2-$(sha256sum "$1" | cut -c1-16).$3"
+  cp "$1" "$STAGE/dist/assets/$name"
+  echo "$name"
+}
+wasm=$(hashed "$STAGE/app.wasm" app wasm)
+js=$(hashed "$STAGE/app.js" app js)
+css=$(hashed web/style.css style css)
+sed -e "s/{{WASM}}/$wasm/g" -e "s/{{JS}}/$js/g" -e "s/{{STYLE}}/$css/g" web/index.html \
+  >"$STAGE/dist/index.html"
+
+# Swapped in whole, so a running server never serves half a build.
+rm -rf "$OUT"
+mv "$STAGE/dist" "$OUT"
+raw=$(stat -c %s "$OUT/assets/$wasm")
+gz=$(gzip -9 -c "$OUT/assets/$wasm" | wc -c)
+echo "web client built into $OUT: $wasm $((raw / 1024)) KiB, gzip $((gz / 1024)) KiB ($gz bytes)"

@@ -1,0 +1,144 @@
+//! The ExamFee API, one function per endpoint, with the request and response types of
+//! `shared`. Requests go to the same origin, so the browser sends the HttpOnly session
+//! cookie by itself; no token is ever held in script.
+
+use examfee_shared::dto::{
+    CaptchaResponse, ChangePasswordRequest, CreateOrderRequest, FeeView, LoginRequest, MeResponse,
+    OrderView, Problem, ReceiptVerification, ReceiptView, RefundRequest, RefundView, TokenResponse,
+};
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+
+use crate::i18n::Text;
+use crate::session;
+
+/// Why a request failed, for the candidate.
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// The API's answer: a problem+json with a stable code and messages in both languages.
+    Problem(Box<Problem>),
+    /// No answer, or one that was not the API's (a proxy's error page, say).
+    Unreachable,
+}
+
+impl ApiError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Problem(p) => Some(&p.code),
+            ApiError::Unreachable => None,
+        }
+    }
+
+    /// The input field the API blamed, with `validation_failed`-style answers.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Problem(p) => p.field.as_deref(),
+            ApiError::Unreachable => None,
+        }
+    }
+
+    pub fn text(&self) -> Text {
+        match self {
+            ApiError::Problem(p) => Text::of_problem(p),
+            ApiError::Unreachable => Text::new(
+                "网络连接失败，请检查网络后重试",
+                "The server cannot be reached; check the connection and try again.",
+            ),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+fn url(path: &str) -> String {
+    format!("/api/v1{path}")
+}
+
+/// Path segments come from the API or the address bar; encoding keeps them one segment.
+fn segment(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
+}
+
+async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> {
+    let response = request
+        .map_err(|_| ApiError::Unreachable)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Unreachable)?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let problem: Problem = response.json().await.map_err(|_| ApiError::Unreachable)?;
+    // Every screen behind the login reacts to these two alike, so it happens here.
+    match problem.code.as_str() {
+        "unauthenticated" => session::ended(),
+        "password_change_required" => session::password_change_required(),
+        _ => {}
+    }
+    Err(ApiError::Problem(Box::new(problem)))
+}
+
+async fn json<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> ApiResult<T> {
+    send(request)
+        .await?
+        .json()
+        .await
+        .map_err(|_| ApiError::Unreachable)
+}
+
+async fn empty(request: Result<Request, gloo_net::Error>) -> ApiResult<()> {
+    send(request).await.map(drop)
+}
+
+pub async fn captcha() -> ApiResult<CaptchaResponse> {
+    json(Request::post(&url("/auth/captcha")).build()).await
+}
+
+pub async fn login(body: &LoginRequest) -> ApiResult<TokenResponse> {
+    json(Request::post(&url("/auth/login")).json(body)).await
+}
+
+pub async fn change_password(body: &ChangePasswordRequest) -> ApiResult<()> {
+    empty(Request::post(&url("/auth/password")).json(body)).await
+}
+
+pub async fn logout() -> ApiResult<()> {
+    empty(Request::post(&url("/auth/logout")).build()).await
+}
+
+pub async fn me() -> ApiResult<MeResponse> {
+    json(Request::get(&url("/me")).build()).await
+}
+
+pub async fn my_fees() -> ApiResult<Vec<FeeView>> {
+    json(Request::get(&url("/me/fees")).build()).await
+}
+
+pub async fn create_order(body: &CreateOrderRequest) -> ApiResult<OrderView> {
+    json(Request::post(&url("/orders")).json(body)).await
+}
+
+/// The API asks the platform first when its last look is a few seconds old.
+pub async fn order(order_no: &str) -> ApiResult<OrderView> {
+    json(Request::get(&url(&format!("/orders/{}", segment(order_no)))).build()).await
+}
+
+/// 重新查询: the API asks the platform now.
+pub async fn sync_order(order_no: &str) -> ApiResult<OrderView> {
+    json(Request::post(&url(&format!("/orders/{}/sync", segment(order_no)))).build()).await
+}
+
+pub async fn receipt(order_no: &str) -> ApiResult<ReceiptView> {
+    json(Request::get(&url(&format!("/orders/{}/receipt", segment(order_no)))).build()).await
+}
+
+pub async fn request_refund(order_no: &str, body: &RefundRequest) -> ApiResult<RefundView> {
+    json(Request::post(&url(&format!("/orders/{}/refund", segment(order_no)))).json(body)).await
+}
+
+pub async fn verify_receipt(receipt_no: &str, check_code: &str) -> ApiResult<ReceiptVerification> {
+    let request = Request::get(&url("/receipts/verify"))
+        .query([("receipt_no", receipt_no), ("check_code", check_code)])
+        .build();
+    json(request).await
+}

@@ -1,0 +1,72 @@
+//! ExamFee's candidate web client: the user manual's journey, screen by screen, in its
+//! words — 登录, 修改密码, 个人信息, 网上缴费, the payment platform's cashier and back,
+//! 电子票据, 申请退费 — in Chinese with an English switch.
+
+mod api;
+mod browser;
+mod components;
+mod format;
+mod i18n;
+mod pages;
+mod session;
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::layout::{SiteFooter, SiteHeader, page_title};
+use crate::i18n::{Text, t};
+use crate::pages::{fees, login, password, pay_return, profile, receipt, refund, verify};
+use crate::session::use_session;
+
+pub fn mount() {
+    leptos::mount::mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    i18n::provide_lang();
+    session::provide_session();
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">{t("跳到主要内容", "Skip to content")}</a>
+            <SiteHeader/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Home/>
+                    <Route path=path!("/login") view=login::LoginPage/>
+                    <Route path=path!("/password") view=password::PasswordPage/>
+                    <Route path=path!("/profile") view=profile::ProfilePage/>
+                    <Route path=path!("/fees") view=fees::FeesPage/>
+                    <Route path=path!("/pay/return") view=pay_return::PayReturnPage/>
+                    <Route path=path!("/receipt/:order_no") view=receipt::ReceiptPage/>
+                    <Route path=path!("/refund/:order_no") view=refund::RefundPage/>
+                    <Route path=path!("/verify") view=verify::VerifyPage/>
+                </Routes>
+            </main>
+            <SiteFooter/>
+        </Router>
+    }
+}
+
+/// `/`: the candidate's details when logged in, else 登录.
+#[component]
+fn Home() -> impl IntoView {
+    let target = if use_session().signed_in() {
+        "/profile"
+    } else {
+        "/login"
+    };
+    view! { <Redirect path=target/> }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    page_title(Text::new("页面不存在", "Page not found"));
+    view! {
+        <section class="card narrow">
+            <h1>{t("页面不存在", "Page not found")}</h1>
+            <p><A href="/">{t("返回主页", "Home")}</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,139 @@
+//! 修改密码 at first login: the policy of `shared` checked live as the candidate
+//! types; after 确定 every session of the account has ended, so the candidate goes
+//! 回到登录页 and logs in with the new password, as the manual shows.
+
+use examfee_shared::dto::ChangePasswordRequest;
+use examfee_shared::password::check_new_password;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api;
+use crate::components::form::{ErrorAlert, Field, SubmitButton, focus, focus_first_error};
+use crate::components::layout::page_title;
+use crate::i18n::{Text, t, use_lang};
+use crate::session::use_session;
+
+const MISMATCH: Text = Text::new("两次输入的新密码不一致", "The two new passwords differ.");
+const REQUIRED: Text = Text::new("请输入原密码", "Enter the current password.");
+
+#[component]
+pub fn PasswordPage() -> impl IntoView {
+    page_title(Text::new("修改密码", "Change password"));
+    let old = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let repeat = RwSignal::new(String::new());
+    let old_error = RwSignal::new(None);
+    let new_error = RwSignal::new(None);
+    let repeat_error = RwSignal::new(None);
+    let form_error = RwSignal::new(None);
+    let done = RwSignal::new(false);
+    let session = use_session();
+
+    let change = Action::new_local(move |request: &ChangePasswordRequest| {
+        let request = request.clone();
+        async move {
+            match api::change_password(&request).await {
+                Ok(()) => {
+                    // The server ended every session of the account with this change.
+                    session.end();
+                    done.set(true);
+                    focus("password-done");
+                }
+                Err(e) => match (e.code(), e.field()) {
+                    (Some("old_password_wrong"), _) => {
+                        old_error.set(Some(e.text()));
+                        focus("old_password");
+                    }
+                    (Some("password_unchanged"), _) | (_, Some("new_password")) => {
+                        new_error.set(Some(e.text()));
+                        focus("new_password");
+                    }
+                    _ => form_error.set(Some(e.text())),
+                },
+            }
+        }
+    });
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        form_error.set(None);
+        old_error.set(old.with_untracked(String::is_empty).then_some(REQUIRED));
+        new_error
+            .set(new.with_untracked(|p| check_new_password(p).err().map(|e| Text::of_rule(&e))));
+        repeat_error.set((new.get_untracked() != repeat.get_untracked()).then_some(MISMATCH));
+        if focus_first_error(&[
+            ("old_password", old_error),
+            ("new_password", new_error),
+            ("repeat_password", repeat_error),
+        ]) {
+            return;
+        }
+        change.dispatch(ChangePasswordRequest {
+            old_password: old.get_untracked(),
+            new_password: new.get_untracked(),
+        });
+    };
+
+    view! {
+        <section class="card narrow" aria-labelledby="password-title">
+            <h1 id="password-title">{t("重新设置密码", "Set a new password")}</h1>
+            <Show when=move || !done.get() fallback=PasswordChanged>
+                <p class="lead">{t("考生首次登录后，需要重新设置密码。",
+                    "At your first login you must set a new password.")}</p>
+                <ErrorAlert error=form_error/>
+                <form on:submit=submit novalidate>
+                    <Field id="old_password" label=Text::new("原密码", "Current password") value=old error=old_error
+                        hint=Text::new("初始密码为身份证后六位", "The initial password is the last six characters of the ID number.")
+                        kind="password" autocomplete="current-password"/>
+                    <Field id="new_password" label=Text::new("新密码", "New password") value=new error=new_error
+                        kind="password" autocomplete="new-password"/>
+                    <PolicyCheck password=new/>
+                    <Field id="repeat_password" label=Text::new("确认新密码", "Repeat the new password")
+                        value=repeat error=repeat_error kind="password" autocomplete="new-password"/>
+                    <SubmitButton label=Text::new("确定", "OK") busy_label=Text::new("正在提交…", "Saving…")
+                        busy=change.pending()/>
+                </form>
+            </Show>
+        </section>
+    }
+}
+
+/// The policy, and whether what is typed meets it, updated on every keystroke.
+#[component]
+fn PolicyCheck(password: RwSignal<String>) -> impl IntoView {
+    let lang = use_lang();
+    let verdict = move || {
+        password.with(|p| {
+            if p.is_empty() {
+                return None;
+            }
+            Some(check_new_password(p).map_err(|e| Text::of_rule(&e)))
+        })
+    };
+    view! {
+        <div class="policy" id="password-policy">
+            <p>{t("密码格式：8-16 位字符，须包含数字和英文字母，英文字母区分大小写。",
+                "Format: 8 to 16 characters with both digits and letters; letters are case-sensitive.")}</p>
+            <p class="policy-verdict" aria-live="polite">
+                {move || match verdict() {
+                    None => view! { <span class="muted">{t("请输入新密码", "Type the new password")}</span> }.into_any(),
+                    Some(Ok(())) => view! { <span class="ok">"✓ "{t("密码符合要求", "The password meets the rules")}</span> }.into_any(),
+                    Some(Err(e)) => view! { <span class="bad">"✗ "{e.get(lang.get()).to_owned()}</span> }.into_any(),
+                }}
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn PasswordChanged() -> impl IntoView {
+    view! {
+        <div class="result success" role="status">
+            <h2 id="password-done" tabindex="-1">{t("密码重置成功", "Password changed")}</h2>
+            <p>{t("请点击“回到登录页”，使用新密码重新登录。",
+                "Go back to the login page and log in with the new password.")}</p>
+            <A href="/login?password_changed=1" attr:class="button primary">{t("回到登录页", "Back to login")}</A>
+        </div>
+    }
+}
