@@ -56,16 +56,21 @@ async function expectFeeStatus(page, status, timeout = 30_000) {
   }
 }
 
-/** In the platform's cashier window: channel → 确认支付 → scan → back after 5 s. */
-async function payAtCashier(cashier, channel, shot) {
+/** In the platform's cashier window: choose the channel, 确认支付, then scan the QR code. */
+async function confirmAndScan(cashier, channel, shot) {
   await cashier.waitForURL(/\/sandbox\/cashier\//);
   await expect(cashier.getByText('¥150.00')).toBeVisible();
   await cashier.getByLabel(channel).check();
-  await shot('cashier', cashier);
+  if (shot) await shot('cashier', cashier);
   await cashier.getByRole('button', { name: '确认支付' }).click();
   await expect(cashier.getByText(`请使用${channel}扫码支付`)).toBeVisible();
   await cashier.getByRole('link', { name: '模拟扫码支付' }).click();
   await expect(cashier.getByRole('heading', { name: '支付成功' })).toBeVisible();
+}
+
+/** The whole cashier visit: pay, then back to ExamFee after 5 s, and on to the fee list. */
+async function payAtCashier(cashier, channel, shot) {
+  await confirmAndScan(cashier, channel, shot);
   // The platform sends the payer back to ExamFee's return page after about 5 s …
   await cashier.waitForURL(/\/pay\/return\?order_no=/, { timeout: 15_000 });
   await expect(cashier.getByRole('heading', { name: '缴费成功' })).toBeVisible();
@@ -75,6 +80,15 @@ async function payAtCashier(cashier, channel, shot) {
   await expectFeeStatus(cashier, '已缴费');
 }
 
+/** 个人信息 → 进入缴费 → 提交缴费; answers the cashier window (or null when blocked). */
+async function submitPayment(page) {
+  await page.getByRole('link', { name: '进入缴费' }).click();
+  await expectFeeStatus(page, '未缴费');
+  const popup = page.waitForEvent('popup', { timeout: 5_000 }).catch(() => null);
+  await page.getByRole('button', { name: '提交缴费' }).click();
+  return popup;
+}
+
 /** The order number the payment panel shows while waiting for the payment. */
 async function waitingOrderNo(page) {
   await expect(page.getByRole('heading', { name: '等待支付' })).toBeVisible();
@@ -82,5 +96,6 @@ async function waitingOrderNo(page) {
 }
 
 module.exports = {
-  NEW_PASSWORD, fillLogin, login, firstLogin, feeRow, expectFeeStatus, payAtCashier, waitingOrderNo,
+  NEW_PASSWORD, fillLogin, login, firstLogin, feeRow, expectFeeStatus, confirmAndScan, payAtCashier,
+  submitPayment, waitingOrderNo,
 };

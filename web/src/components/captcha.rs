@@ -44,6 +44,11 @@ impl Captcha {
         });
     }
 
+    /// While a new image is on its way: no answer can be sent meanwhile.
+    pub fn loading(self) -> Signal<bool> {
+        self.loading.into()
+    }
+
     /// The id to send with the answer; none while a new image is on its way.
     pub fn id(self) -> Option<String> {
         if self.loading.get_untracked() {
@@ -54,8 +59,9 @@ impl Captcha {
     }
 }
 
-/// The captcha image as a button: a click (or Enter) fetches a new one. Its box has the
-/// image's size, so nothing moves while it loads.
+/// The captcha image as a button: a click (or Enter) fetches a new one. The old image
+/// goes at once, so nobody types its answer for the new one; the box keeps the image's
+/// size, so nothing moves while it loads.
 #[component]
 pub fn CaptchaImage(captcha: Captcha) -> impl IntoView {
     let label = t(
@@ -66,7 +72,10 @@ pub fn CaptchaImage(captcha: Captcha) -> impl IntoView {
         <button type="button" class="captcha" title=label aria-label=label
             aria-busy=move || captcha.loading.get().to_string()
             on:click=move |_| captcha.refresh()>
-            {move || captcha.image.get().map(|src| view! { <img src=src alt="" width="160" height="60"/> })}
+            {move || {
+                captcha.image.get().filter(|_| !captcha.loading.get())
+                    .map(|src| view! { <img src=src alt="" width="160" height="60"/> })
+            }}
         </button>
     }
 }

@@ -156,6 +156,10 @@ pub fn PaymentPanel(payment: Payment) -> impl IntoView {
         error,
         ..
     } = payment;
+    let open_label = t("打开支付页面", "Open the payment page");
+    let continue_label = t("继续缴费", "Continue paying");
+    let checking_label = t("正在查询…", "Checking…");
+    let recheck_label = t("重新查询", "Check again");
     let recheck = move |_| {
         if let Some(no) = order.with_untracked(|o| o.as_ref().map(|o| o.order_no.clone())) {
             payment.look(no, true);
@@ -188,15 +192,15 @@ pub fn PaymentPanel(payment: Payment) -> impl IntoView {
                             {o.cashier_url.clone().map(|url| view! {
                                 <a class="button primary" href=url target=CASHIER_WINDOW>
                                     {move || if popup_blocked.get() {
-                                        t("打开支付页面", "Open the payment page")()
+                                        open_label()
                                     } else {
-                                        t("继续缴费", "Continue paying")()
+                                        continue_label()
                                     }}
                                 </a>
                             })}
                             <button type="button" class="button" on:click=recheck disabled=move || checking.get()
                                 aria-busy=move || checking.get().to_string()>
-                                {move || if checking.get() { t("正在查询…", "Checking…")() } else { t("重新查询", "Check again")() }}
+                                {move || if checking.get() { checking_label() } else { recheck_label() }}
                             </button>
                         </div>
                     </section>

@@ -38,6 +38,8 @@ pub fn FeesPage() -> impl IntoView {
         }
     };
     let busy = payment.starting();
+    let submit_label = t("提交缴费", "Submit payment");
+    let submitting = t("正在提交…", "Submitting…");
 
     view! {
         <section class="card wide" aria-labelledby="fees-title">
@@ -48,18 +50,27 @@ pub fn FeesPage() -> impl IntoView {
             }}
             <FeeTable fees=list/>
             <div class="submit-bar">
-                <p class="total">
-                    {t("应缴合计", "To pay")}" "
-                    <strong>{move || match due() {
-                        Some(due) => total(&due).to_string().into_any(),
-                        None => view! { <Placeholder width="5em"/> }.into_any(),
-                    }}</strong>
-                </p>
-                <button type="button" class="button primary" on:click=submit
-                    disabled=move || busy.get() || due().is_none_or(|d| d.is_empty())
-                    aria-busy=move || busy.get().to_string()>
-                    {move || if busy.get() { t("正在提交…", "Submitting…")() } else { t("提交缴费", "Submit payment")() }}
-                </button>
+                {move || match due() {
+                    Some(due) if due.is_empty() => view! {
+                        <p class="muted">{t("没有待缴纳的费用", "Nothing to pay")}</p>
+                    }
+                    .into_any(),
+                    due => view! {
+                        <p class="total">
+                            {t("应缴合计", "To pay")}" "
+                            <strong>{match &due {
+                                Some(due) => total(due).to_string().into_any(),
+                                None => view! { <Placeholder width="5em"/> }.into_any(),
+                            }}</strong>
+                        </p>
+                        <button type="button" class="button primary" on:click=submit
+                            disabled=move || busy.get() || due.is_none()
+                            aria-busy=move || busy.get().to_string()>
+                            {move || if busy.get() { submitting() } else { submit_label() }}
+                        </button>
+                    }
+                    .into_any(),
+                }}
             </div>
             <PaymentPanel payment=payment/>
         </section>

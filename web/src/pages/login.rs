@@ -136,7 +136,7 @@ pub fn LoginPage() -> impl IntoView {
                     <CaptchaImage captcha=captcha/>
                 </Field>
                 <SubmitButton label=Text::new("登录", "Log in") busy_label=Text::new("正在登录…", "Logging in…")
-                    busy=login.pending()/>
+                    busy=login.pending() disabled=captcha.loading()/>
             </form>
             <p class="aside"><a href="/verify">{t("电子票据查验", "Verify an e-receipt")}</a></p>
         </section>
