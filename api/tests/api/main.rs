@@ -11,6 +11,7 @@ mod openapi;
 mod operations;
 mod operator_views;
 mod payments;
+mod peak;
 mod replicas;
 mod stress;
 mod webhooks;

@@ -2,12 +2,14 @@
 //! one run on the same machine, so that runs on different machines compare by ratio.
 //!
 //!   cargo run --release -p examfee --bin examfee-bench -- [--out docs/bench]
+//!   cargo run --release -p examfee --bin examfee-bench -- peak --candidates 50000
 //!
 //! SQLite in a temporary folder by default; `DATABASE_URL=postgres://…` (an empty
 //! database) measures PostgreSQL.
 
 mod ceilings;
 mod load;
+mod peak;
 mod report;
 mod setup;
 
@@ -32,6 +34,8 @@ use setup::{Bench, FEES, id_number};
 
 #[derive(Parser)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Where `latest.md` and `latest.json` are written.
     #[arg(long, default_value = "docs/bench")]
     out: PathBuf,
@@ -49,6 +53,19 @@ struct Args {
     reads: usize,
 }
 
+#[derive(clap::Subcommand)]
+enum Command {
+    /// The peak day: every candidate logs in, changes the password, pays and waits
+    /// for 已缴费; fails unless all did and the ledger equals the platform's statement.
+    Peak {
+        #[arg(long, default_value_t = 1000)]
+        candidates: usize,
+        /// Candidates on their way at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -56,6 +73,13 @@ fn ms(d: std::time::Duration) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Peak {
+        candidates,
+        concurrency,
+    }) = args.command
+    {
+        return peak::run(candidates, concurrency, &args.out).await;
+    }
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let bench = Arc::new(Bench::start().await?);
     // Candidates: [0, logins) log in once; then `orders` who pay; then a login storm.

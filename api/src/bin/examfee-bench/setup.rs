@@ -98,8 +98,8 @@ impl Bench {
         self.post("/api/v1/auth/login", None, &body).await
     }
 
-    /// One exam, two fee items open now, and `count` candidates with both.
-    pub async fn seed(&self, count: usize) -> anyhow::Result<String> {
+    /// One exam and two fee items open now; returns an operator token.
+    pub async fn catalog(&self) -> anyhow::Result<String> {
         let captcha_id = self.captcha().await?;
         let body = json!({ "username": ADMIN.0, "password": ADMIN.1, "captcha_id": captcha_id, "captcha_answer": CAPTCHA });
         let (status, login) = self.post("/api/v1/admin/login", None, &body).await?;
@@ -124,6 +124,12 @@ impl Bench {
             self.post("/api/v1/admin/fee-items", Some(&admin), &item)
                 .await?;
         }
+        Ok(admin)
+    }
+
+    /// Imports candidates `0..count` with both fee items through the import API, in
+    /// requests of 5,000.
+    pub async fn import(&self, admin: &str, count: usize) -> anyhow::Result<()> {
         for chunk in (0..count).collect::<Vec<_>>().chunks(5000) {
             let rows: Vec<Value> = chunk
                 .iter()
@@ -135,7 +141,7 @@ impl Bench {
             let (status, report) = self
                 .post(
                     "/api/v1/admin/candidates/import",
-                    Some(&admin),
+                    Some(admin),
                     &Value::Array(rows),
                 )
                 .await?;
@@ -143,6 +149,13 @@ impl Bench {
                 bail!("import failed: {report}");
             }
         }
+        Ok(())
+    }
+
+    /// The catalog and `count` candidates.
+    pub async fn seed(&self, count: usize) -> anyhow::Result<String> {
+        let admin = self.catalog().await?;
+        self.import(&admin, count).await?;
         Ok(admin)
     }
 
