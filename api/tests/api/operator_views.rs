@@ -177,9 +177,16 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     app.pay_at_platform(&paid).await;
     app.await_order_status(&token, &paid, "paid").await;
     let unpaid = new_order(&app, &token, &[FEE_REG]).await;
+    let admin = app.admin_token().await;
+    let other = app.another_candidate(&admin, 2).await;
+    app.set_faults(json!({ "notify_drop_rate": 1.0 })).await;
+    let lost = new_order(&app, &other, &[FEE_EXAM]).await;
+    app.pay_at_platform(&lost).await;
 
     // ExamFee's records drift from the platform's: an amount changed, an order marked
-    // paid that nobody paid, a refund the platform never made.
+    // paid that nobody paid, a refund the platform never made, a paid order gone.
+    execute(&app, "DELETE FROM order_items WHERE order_no = $1", &lost).await;
+    execute(&app, "DELETE FROM orders WHERE order_no = $1", &lost).await;
     execute(
         &app,
         "UPDATE orders SET amount_fen = amount_fen + 1 WHERE order_no = $1",
@@ -202,7 +209,6 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     .await
     .unwrap();
 
-    let admin = app.admin_token().await;
     let report = reconcile(&app, &admin).await;
     let open = |kind: &str| (kind.to_owned(), "open".to_owned());
     assert_eq!(
@@ -211,12 +217,13 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
             open("payment_amount_mismatch"),
             open("payment_missing_at_platform"),
             open("refund_missing_at_platform"),
+            open("unknown_order"),
         ],
         "{report}"
     );
     assert_eq!(
         (report["fixed"].as_u64(), report["open"].as_u64()),
-        (Some(0), Some(3))
+        (Some(0), Some(4))
     );
     let mismatch = difference_of(&report, "payment_amount_mismatch");
     assert_eq!(mismatch["order_no"], paid.as_str());
@@ -229,6 +236,9 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     );
     let refund = difference_of(&report, "refund_missing_at_platform");
     assert_eq!(refund["refund_no"], "RFCRAFTED");
+    let unknown = difference_of(&report, "unknown_order");
+    assert_eq!(unknown["order_no"], lost.as_str());
+    assert_eq!(unknown["platform_amount_fen"], 12000);
     // Listed, not touched.
     assert_eq!(stored_status(&app, "orders", &unpaid).await, "paid");
     let changes: i64 =
