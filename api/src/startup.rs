@@ -19,6 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::captcha::Captchas;
 use crate::auth::passwords::Passwords;
 use crate::auth::rate_limit::LoginRateLimit;
+use crate::auth::session_cache::SessionCache;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::{Clock, to_ms};
 use crate::config::Config;
@@ -160,6 +161,7 @@ async fn app_state(
         token_ttl: config.token_ttl,
         secure_cookies: config.production,
         payments,
+        sessions: SessionCache::default(),
     })
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 use crate::auth::captcha::Captchas;
 use crate::auth::passwords::Passwords;
 use crate::auth::rate_limit::LoginRateLimit;
+use crate::auth::session_cache::SessionCache;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::payments::Payments;
@@ -21,4 +22,5 @@ pub struct AppState {
     /// Production sends the session cookie only over HTTPS.
     pub secure_cookies: bool,
     pub payments: Payments,
+    pub sessions: SessionCache,
 }

@@ -6,6 +6,7 @@ pub mod login;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
+pub mod session_cache;
 pub mod tokens;
 
 /// The cookie a browser keeps its session in (HttpOnly, SameSite=Strict).

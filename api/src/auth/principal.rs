@@ -60,8 +60,17 @@ impl FromRequest for Principal {
                 .tokens
                 .verify(&token, now)
                 .ok_or(ApiError::Unauthenticated)?;
-            if !store::sessions::is_live(&state.db, &claims.sid, &claims.sub, to_ms(now)).await? {
-                return Err(ApiError::Unauthenticated);
+            let now_ms = to_ms(now);
+            if !state.sessions.is_live(&claims.sid, &claims.sub, now_ms) {
+                if !store::sessions::is_live(&state.db, &claims.sid, &claims.sub, now_ms).await? {
+                    return Err(ApiError::Unauthenticated);
+                }
+                state.sessions.remember(
+                    &claims.sid,
+                    &claims.sub,
+                    now_ms,
+                    claims.exp.saturating_mul(1000),
+                );
             }
             Ok(Principal {
                 role: claims.role,

@@ -170,6 +170,7 @@ pub async fn change_password(
     };
     store::audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
+    state.sessions.forget_subject(&candidate.id);
     tracing::info!("password changed; all sessions of the account revoked");
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))
@@ -190,6 +191,7 @@ pub async fn change_password(
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, principal: Principal) -> ApiResult<HttpResponse> {
     store::sessions::revoke(&state.db, &principal.session_id, to_ms(state.clock.now())).await?;
+    state.sessions.forget(&principal.session_id);
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))
         .finish())
