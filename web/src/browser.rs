@@ -1,7 +1,8 @@
 //! The few browser facilities the app uses directly, each failing softly: a browser
 //! that refuses storage or pop-ups still gets a working app.
 
-use leptos::prelude::window;
+use leptos::prelude::{document, request_animation_frame, window};
+use wasm_bindgen::JsCast;
 
 pub fn local_storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
@@ -20,4 +21,18 @@ pub fn origin() -> String {
 
 pub fn print() {
     let _ = window().print();
+}
+
+/// Moves keyboard focus to the element with `id`, once the screen has been updated:
+/// the element may appear with the very change that asks for the focus.
+pub fn focus(id: &str) {
+    let id = id.to_owned();
+    request_animation_frame(move || {
+        if let Some(el) = document()
+            .get_element_by_id(&id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
 }

@@ -12,6 +12,7 @@ mod session;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::components::layout::{SiteFooter, SiteHeader, page_title};
@@ -30,6 +31,7 @@ fn App() -> impl IntoView {
     view! {
         <Router>
             <a class="skip-link" href="#main">{t("跳到主要内容", "Skip to content")}</a>
+            <FocusOnNavigate/>
             <SiteHeader/>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
@@ -47,6 +49,20 @@ fn App() -> impl IntoView {
             <SiteFooter/>
         </Router>
     }
+}
+
+/// After moving to another screen, keyboard and screen-reader users continue at its
+/// content, not at the link that led there (which is gone).
+#[component]
+fn FocusOnNavigate() -> impl IntoView {
+    let location = use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|p| p != path) {
+            browser::focus("main");
+        }
+        path
+    });
 }
 
 /// `/`: the candidate's details when logged in, else 登录.

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::browser::focus;
 use crate::i18n::{Text, tx, use_lang};
 
 /// One labelled input (or text area). Its hint and error are tied to it with
@@ -104,15 +105,4 @@ pub fn focus_first_error(fields: &[(&str, RwSignal<Option<Text>>)]) -> bool {
         focus(id);
     }
     first.is_some()
-}
-
-/// Moves keyboard focus to the element with `id`.
-pub fn focus(id: &str) {
-    use wasm_bindgen::JsCast;
-    if let Some(el) = document()
-        .get_element_by_id(id)
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
 }

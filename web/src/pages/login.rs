@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
+use crate::browser::focus;
 use crate::components::captcha::{Captcha, CaptchaImage};
-use crate::components::form::{ErrorAlert, Field, SubmitButton, focus, focus_first_error};
+use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
 use crate::i18n::{Text, t, tx};
 use crate::session::use_session;

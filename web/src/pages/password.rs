@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api;
-use crate::components::form::{ErrorAlert, Field, SubmitButton, focus, focus_first_error};
+use crate::browser::focus;
+use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
 use crate::i18n::{Text, t, use_lang};
 use crate::session::use_session;

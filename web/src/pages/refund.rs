@@ -8,7 +8,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api;
-use crate::components::form::{ErrorAlert, Field, SubmitButton, focus};
+use crate::browser::focus;
+use crate::components::form::{ErrorAlert, Field, SubmitButton};
 use crate::components::layout::page_title;
 use crate::components::loading::or_placeholder;
 use crate::format::beijing_time;
