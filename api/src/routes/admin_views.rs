@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::DateTime;
 use examfee_shared::admin::{
     AdminOrderPage, AdminOrderView, AuditEntryView, AuditPage, ReconcileRequest,
-    ReconciliationReport, ReconciliationSummary,
+    ReconciliationPage, ReconciliationReport,
 };
 use examfee_shared::dto::{OrderItemView, Problem};
 use examfee_shared::{Fen, IdNumber, OrderStatus, PayChannel};
@@ -54,7 +54,8 @@ fn time_param(field: &'static str, value: Option<String>) -> ApiResult<Option<i6
 /// The time range and page of a list, beside its own filters.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
-    /// At or after this time (RFC 3339): when the entry was written, or the order created.
+    /// At or after this time (RFC 3339): when the audit entry was written, the order
+    /// created or the reconciliation run.
     from: Option<String>,
     /// Before this time (RFC 3339).
     to: Option<String>,
@@ -124,19 +125,22 @@ pub async fn reconcile_day(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RunFilter {
-    /// At most this many (default 50, at most 200).
-    limit: Option<u32>,
+    /// Only runs of this statement day, `YYYY-MM-DD`.
+    date: Option<String>,
 }
 
 /// List reconciliation runs
+///
+/// Past runs without their differences, newest first; `from`/`to` bound when they
+/// ran. Pages follow `next_cursor`.
 #[utoipa::path(
     tag = "reconciliation",
-    params(RunFilter),
+    params(RunFilter, PageQuery),
     responses(
-        (status = 200, description = "Runs, newest first, without their differences", body = Vec<ReconciliationSummary>,
-            example = json!([{"id": "0b6c1f1e-5f0e-4a53-9d5c-3f1b2a7c9e10", "date": "2026-11-30",
-                "ran_at": "2026-12-01T01:00:00Z", "actor": "cli", "fixed": 1, "open": 0}])),
-        Malformed, Unauthenticated, Forbidden, ServerError,
+        (status = 200, description = "One page, newest first", body = ReconciliationPage,
+            example = json!({"runs": [{"id": "0b6c1f1e-5f0e-4a53-9d5c-3f1b2a7c9e10", "date": "2026-11-30",
+                "ran_at": "2026-12-01T01:00:00Z", "actor": "cli", "fixed": 1, "open": 0}]})),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
@@ -145,11 +149,17 @@ pub async fn list_runs(
     state: web::Data<AppState>,
     _auth: OperatorAuth,
     filter: web::Query<RunFilter>,
-) -> ApiResult<web::Json<Vec<ReconciliationSummary>>> {
-    let rows = store::reconciliations::latest(&state.db, page_limit(filter.limit)).await?;
-    Ok(web::Json(
-        rows.into_iter().map(reconcile::summary).collect(),
-    ))
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<ReconciliationPage>> {
+    let date = given(filter.into_inner().date)
+        .map(|d| reconcile::parse_date(&d, state.clock.now()))
+        .transpose()?;
+    let window = page.into_inner().window()?;
+    let (rows, next_cursor) = store::reconciliations::page(&state.db, date, window).await?;
+    Ok(web::Json(ReconciliationPage {
+        runs: rows.into_iter().map(reconcile::summary).collect(),
+        next_cursor,
+    }))
 }
 
 /// A reconciliation run

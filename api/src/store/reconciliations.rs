@@ -1,8 +1,10 @@
 //! Reconciliation runs, and what reconciliation reads of ExamFee's ledger: the paid
 //! orders and the finished refunds of one day.
 
+use chrono::NaiveDate;
 use sqlx::FromRow;
 
+use super::pages::{Cursor, Filters, Window};
 use super::{Db, Tx, placeholder_list};
 
 #[derive(Debug, Clone, FromRow)]
@@ -43,14 +45,30 @@ pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<RunRow>> {
     .await
 }
 
-/// The newest runs first.
-pub async fn latest(db: &Db, limit: i64) -> sqlx::Result<Vec<RunRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM reconciliations ORDER BY ran_at DESC, id DESC LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await
+/// One page of runs, newest first, of one statement day or all, and the cursor of
+/// the next page.
+pub async fn page(
+    db: &Db,
+    date: Option<NaiveDate>,
+    window: Window,
+) -> sqlx::Result<(Vec<RunRow>, Option<String>)> {
+    let mut filters = Filters::default();
+    filters.text(
+        "statement_date = $?",
+        date.map(|d| d.format("%Y-%m-%d").to_string()),
+    );
+    filters
+        .fetch_page(
+            db,
+            &format!("SELECT {COLUMNS} FROM reconciliations"),
+            ("ran_at", "id"),
+            window,
+            |row: &RunRow| Cursor {
+                time: row.ran_at,
+                key: row.id.clone(),
+            },
+        )
+        .await
 }
 
 /// An order or a refund as reconciliation compares it with the platform's.

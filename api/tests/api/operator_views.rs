@@ -99,9 +99,22 @@ async fn payments_and_a_refund_reconcile_without_differences() {
     let id = report["id"].as_str().unwrap();
     let stored = get_json(&app, &format!("/api/v1/admin/reconciliations/{id}"), &admin).await;
     assert_eq!(stored, report);
-    let runs = get_json(&app, "/api/v1/admin/reconciliations", &admin).await;
-    assert_eq!(runs[0]["id"], id);
-    assert_eq!(runs[0]["actor"], report["actor"]);
+    let date = report["date"].as_str().unwrap();
+    let runs = get_json(
+        &app,
+        &format!("/api/v1/admin/reconciliations?date={date}"),
+        &admin,
+    )
+    .await;
+    assert_eq!(runs["runs"][0]["id"], id);
+    assert_eq!(runs["runs"][0]["actor"], report["actor"]);
+    let other_day = get_json(
+        &app,
+        "/api/v1/admin/reconciliations?date=2026-01-01",
+        &admin,
+    )
+    .await;
+    assert_eq!(other_day["runs"], json!([]));
     let audit = get_json(
         &app,
         &format!("/api/v1/admin/audit?entity=reconciliation&entity_id={id}"),
@@ -167,6 +180,16 @@ async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
 
     let again = reconcile(&app, &admin).await;
     assert_eq!(again["differences"], json!([]), "{again}");
+
+    // Two runs now, newest first, one a page.
+    let first = get_json(&app, "/api/v1/admin/reconciliations?limit=1", &admin).await;
+    assert_eq!(first["runs"][0]["id"], again["id"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let path = format!("/api/v1/admin/reconciliations?limit=1&cursor={cursor}");
+    let second = get_json(&app, &path, &admin).await;
+    assert_eq!(second["runs"][0]["id"], report["id"]);
+    assert_eq!(second["runs"][0]["fixed"], 1);
+    assert!(second.get("next_cursor").is_none());
 }
 
 #[tokio::test]
