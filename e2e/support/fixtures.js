@@ -1,8 +1,9 @@
 // The fixtures every test uses: its own server (`serverEnv` adds settings), the page
-// pointed at it, the sandbox platform's test helpers and the operator API, and `shot`
-// for screenshots of the main screens.
+// pointed at it, the sandbox platform's test helpers and the operator API, and `reached`
+// for the screenshot and accessibility audit of each main screen.
 const path = require('node:path');
 const base = require('@playwright/test');
+const { default: AxeBuilder } = require('@axe-core/playwright');
 const { startServer, SCREENSHOTS } = require('./server');
 
 const test = base.test.extend({
@@ -48,13 +49,22 @@ const test = base.test.extend({
     await request.dispose();
   },
 
-  shot: async ({ page }, use, testInfo) => {
+  /**
+   * A main screen reached: its screenshot, and an accessibility audit (axe-core, WCAG 2
+   * A and AA) that fails the test on any violation. The platform's own cashier pages
+   * are not ExamFee's and get only the screenshot.
+   */
+  reached: async ({ page }, use, testInfo) => {
     const viewport = page.viewportSize();
     const tag = viewport && viewport.width < 640 ? 'phone' : 'desktop';
     await use(async (name, target = page) => {
       const file = path.join(SCREENSHOTS, `${tag}-${name}.png`);
       await target.screenshot({ path: file, fullPage: true });
       testInfo.annotations.push({ type: 'screenshot', description: file });
+      if (new URL(target.url()).pathname.startsWith('/sandbox/')) return;
+      const { violations } = await new AxeBuilder({ page: target }).withTags(['wcag2a', 'wcag2aa']).analyze();
+      const found = violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+      base.expect(found, `accessibility of ${name}`).toEqual([]);
     });
   },
 });

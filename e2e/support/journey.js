@@ -17,12 +17,12 @@ async function login(page, server, idNumber, password) {
 }
 
 /** Initial password → forced change (the policy checked live) → 回到登录页 → new login. */
-async function firstLogin(page, server, candidate, shot) {
+async function firstLogin(page, server, candidate, reached) {
   await page.goto('/');
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('heading', { name: '考生登录' })).toBeVisible();
   await fillLogin(page, server, candidate.idNumber, candidate.password);
-  await shot('login');
+  await reached('login');
   await page.getByRole('button', { name: '登录', exact: true }).click();
 
   await expect(page.getByRole('heading', { name: '重新设置密码' })).toBeVisible();
@@ -35,7 +35,7 @@ async function firstLogin(page, server, candidate, shot) {
   await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
   await expect(verdict).toContainText('密码符合要求');
   await page.getByLabel('确认新密码').fill(NEW_PASSWORD);
-  await shot('password');
+  await reached('password');
   await page.getByRole('button', { name: '确定' }).click();
   await expect(page.getByRole('heading', { name: '密码重置成功' })).toBeVisible();
   await page.getByRole('link', { name: '回到登录页' }).click();
@@ -57,11 +57,11 @@ async function expectFeeStatus(page, status, timeout = 30_000) {
 }
 
 /** In the platform's cashier window: choose the channel, 确认支付, then scan the QR code. */
-async function confirmAndScan(cashier, channel, shot) {
+async function confirmAndScan(cashier, channel, reached) {
   await cashier.waitForURL(/\/sandbox\/cashier\//);
   await expect(cashier.getByText('¥150.00')).toBeVisible();
   await cashier.getByLabel(channel).check();
-  if (shot) await shot('cashier', cashier);
+  if (reached) await reached('cashier', cashier);
   await cashier.getByRole('button', { name: '确认支付' }).click();
   await expect(cashier.getByText(`请使用${channel}扫码支付`)).toBeVisible();
   await cashier.getByRole('link', { name: '模拟扫码支付' }).click();
@@ -69,12 +69,12 @@ async function confirmAndScan(cashier, channel, shot) {
 }
 
 /** The whole cashier visit: pay, then back to ExamFee after 5 s, and on to the fee list. */
-async function payAtCashier(cashier, channel, shot) {
-  await confirmAndScan(cashier, channel, shot);
+async function payAtCashier(cashier, channel, reached) {
+  await confirmAndScan(cashier, channel, reached);
   // The platform sends the payer back to ExamFee's return page after about 5 s …
   await cashier.waitForURL(/\/pay\/return\?order_no=/, { timeout: 15_000 });
   await expect(cashier.getByRole('heading', { name: '缴费成功' })).toBeVisible();
-  await shot('pay-return', cashier);
+  await reached('pay-return', cashier);
   // … which goes on to the fee list after another 5 s.
   await cashier.waitForURL(/\/fees$/, { timeout: 15_000 });
   await expectFeeStatus(cashier, '已缴费');

@@ -12,16 +12,16 @@ for (const device of [
   test.describe(device.name, () => {
     test.use({ viewport: device.viewport, isMobile: !!device.isMobile, hasTouch: !!device.hasTouch });
 
-    test('first login, payment in the cashier window, receipt, refund, logout and login again', async ({ page, server, platform, shot }) => {
+    test('first login, payment in the cashier window, receipt, refund, logout and login again', async ({ page, server, platform, reached }) => {
       const candidate = server.candidates[0];
-      await j.firstLogin(page, server, candidate, shot);
+      await j.firstLogin(page, server, candidate, reached);
 
       // 个人信息: check the details, then 进入缴费.
       const details = page.locator('dl.details');
       await expect(details).toContainText(candidate.name);
       await expect(details).toContainText('138****5678');
       await expect(details).toContainText(`${candidate.idNumber.slice(0, 4)}**********${candidate.idNumber.slice(14)}`);
-      await shot('profile');
+      await reached('profile');
       await page.getByRole('link', { name: '进入缴费' }).click();
 
       // 网上缴费: both fees unpaid; 提交缴费 opens the cashier in a new window.
@@ -30,19 +30,19 @@ for (const device of [
       await expect(j.feeRow(page, '考试费')).toContainText('¥120.00');
       await j.expectFeeStatus(page, '未缴费');
       await expect(page.locator('.submit-bar')).toContainText('¥150.00');
-      await shot('fees-unpaid');
+      await reached('fees-unpaid');
       const popup = page.waitForEvent('popup');
       await page.getByRole('button', { name: '提交缴费' }).click();
       const cashier = await popup;
       await j.waitingOrderNo(page);
-      await shot('fees-waiting');
-      await j.payAtCashier(cashier, '支付宝', shot);
+      await reached('fees-waiting');
+      await j.payAtCashier(cashier, '支付宝', reached);
       await cashier.close();
 
       // The page that opened the cashier sees the payment by itself.
       await j.expectFeeStatus(page, '已缴费');
       await expect(page.getByText('缴费成功')).toBeVisible();
-      await shot('fees-paid');
+      await reached('fees-paid');
 
       // 查看票据, then verify it through the public page its QR code links to.
       await j.feeRow(page, '报名费').getByRole('link', { name: '查看票据' }).click();
@@ -52,16 +52,16 @@ for (const device of [
       await expect(receipt).toContainText(candidate.name);
       await expect(receipt.locator('.qr svg')).toBeVisible();
       const receiptNo = (await receipt.locator('.receipt-no').textContent()).trim();
-      await shot('receipt');
+      await reached('receipt');
       await page.emulateMedia({ media: 'print' });
       await expect(page.getByRole('button', { name: '打印票据' })).toBeHidden();
-      await shot('receipt-print');
+      await reached('receipt-print');
       await page.emulateMedia({ media: 'screen' });
       await page.getByRole('link', { name: '查验票据' }).click();
       await expect(page).toHaveURL(new RegExp(`/verify\\?receipt_no=${receiptNo}&check_code=`));
       await expect(page.getByRole('heading', { name: '票据有效' })).toBeVisible();
       await expect(page.locator('.result')).toContainText('¥150.00');
-      await shot('verify');
+      await reached('verify');
 
       // 申请退费: reason, confirmation, then the refund's status.
       await page.goto('/fees');
@@ -76,14 +76,14 @@ for (const device of [
       await confirm.getByRole('button', { name: '确认退费' }).click();
       await expect(page.getByRole('heading', { name: '退费申请已提交' })).toBeVisible();
       await expect(page.locator('.refund-status')).toHaveText('待审核');
-      await shot('refund');
+      await reached('refund');
       await page.getByRole('link', { name: '返回缴费页面' }).first().click();
       await j.expectFeeStatus(page, '退费中');
 
       // An operator approves it through the API; the page shows 已退费 as it happens.
       expect(await platform.approveRefunds()).toBe(1);
       await j.expectFeeStatus(page, '已退费');
-      await shot('fees-refunded');
+      await reached('fees-refunded');
 
       // 退出 top right, log in again: the same state.
       await page.getByRole('button', { name: '退出' }).click();

@@ -4,7 +4,7 @@
 const { test, expect } = require('../support/fixtures');
 const j = require('../support/journey');
 
-test('the ID number is checked before any request; a wrong captcha is refused with a new image', async ({ page, server, shot }) => {
+test('the ID number is checked before any request; a wrong captcha is refused with a new image', async ({ page, server, reached }) => {
   const logins = [];
   page.on('request', (r) => { if (r.url().endsWith('/api/v1/auth/login')) logins.push(r); });
   const candidate = server.candidates[0];
@@ -21,7 +21,7 @@ test('the ID number is checked before any request; a wrong captcha is refused wi
   await page.getByRole('button', { name: '登录', exact: true }).click();
   await expect(page.locator('#id_number-error')).toHaveText('身份证号应为18位');
   await expect(page.locator('#password-error')).toHaveText('请输入密码');
-  await shot('login-field-errors');
+  await reached('login-field-errors');
   expect(logins).toHaveLength(0);
 
   const image = page.locator('button.captcha img');
@@ -32,7 +32,7 @@ test('the ID number is checked before any request; a wrong captcha is refused wi
   await expect(page.getByRole('textbox', { name: '验证码' })).toHaveValue('');
   await expect(image).not.toHaveAttribute('src', before);
   await expect(page.getByRole('textbox', { name: '验证码' })).toBeFocused();
-  await shot('login-wrong-captcha');
+  await reached('login-wrong-captcha');
   expect(logins).toHaveLength(1);
 
   // The rest by keyboard: type the captcha, Enter submits.
@@ -45,7 +45,7 @@ test.describe('with the rate limit on', () => {
   // The server's default; the other tests turn it off.
   test.use({ serverEnv: { EXAMFEE_RATE_LIMIT_PER_IP: '600' } });
 
-  test('five wrong passwords in a row lock the account', async ({ page, server, shot }) => {
+  test('five wrong passwords in a row lock the account', async ({ page, server, reached }) => {
     const candidate = server.candidates[1];
     await page.goto('/login');
     const alert = page.getByRole('alert').filter({ hasText: /账号或密码错误|账号已锁定/ });
@@ -56,7 +56,7 @@ test.describe('with the rate limit on', () => {
     }
     await j.login(page, server, candidate.idNumber, 'wrong5');
     await expect(alert).toContainText('密码错误次数过多，账号已锁定');
-    await shot('login-locked');
+    await reached('login-locked');
     // Locked means locked: the right password is refused too.
     await j.login(page, server, candidate.idNumber, candidate.password);
     await expect(alert).toContainText('账号已锁定');

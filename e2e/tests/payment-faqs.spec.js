@@ -4,24 +4,24 @@
 const { test, expect } = require('../support/fixtures');
 const j = require('../support/journey');
 
-test('a blocked pop-up is explained and the cashier offered as a direct link (FAQ 1)', async ({ page, server, shot }) => {
+test('a blocked pop-up is explained and the cashier offered as a direct link (FAQ 1)', async ({ page, server, reached }) => {
   // What a browser blocking pop-ups answers to window.open.
   await page.addInitScript(() => { window.open = () => null; });
-  await j.firstLogin(page, server, server.candidates[1], shot);
+  await j.firstLogin(page, server, server.candidates[1], reached);
   await j.submitPayment(page);
 
   const blocked = page.getByRole('alert').filter({ hasText: '支付窗口未能弹出' });
   await expect(blocked).toBeVisible();
   await expect(blocked).toContainText('点击“允许”');
-  await shot('popup-blocked');
+  await reached('popup-blocked');
   const popup = page.waitForEvent('popup');
   await page.getByRole('link', { name: '打开支付页面' }).click();
   await j.confirmAndScan(await popup, '微信支付');
   await j.expectFeeStatus(page, '已缴费');
 });
 
-test('leaving the cashier keeps the order; once the platform closes it, one click pays with a new one (FAQ 2, 3)', async ({ page, server, platform, shot }) => {
-  await j.firstLogin(page, server, server.candidates[1], shot);
+test('leaving the cashier keeps the order; once the platform closes it, one click pays with a new one (FAQ 2, 3)', async ({ page, server, platform, reached }) => {
+  await j.firstLogin(page, server, server.candidates[1], reached);
   const first = await j.submitPayment(page);
   const orderNo = await j.waitingOrderNo(page);
   await first.waitForURL(/\/sandbox\/cashier\//);
@@ -43,7 +43,7 @@ test('leaving the cashier keeps the order; once the platform closes it, one clic
   await cashier.close();
   await expect(page.getByRole('alert').filter({ hasText: '订单已关闭，无法支付' })).toBeVisible();
   await j.expectFeeStatus(page, '未缴费');
-  await shot('order-closed');
+  await reached('order-closed');
 
   const next = page.waitForEvent('popup');
   await page.getByRole('button', { name: '提交缴费' }).click();
