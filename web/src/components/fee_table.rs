@@ -46,15 +46,19 @@ pub fn FeeTable(#[prop(into)] fees: Signal<Option<Vec<FeeView>>>) -> impl IntoVi
                     .into_any(),
                     Some(list) => list
                         .into_iter()
-                        .map(|fee| view! {
+                        .map(|fee| {
+                            let row_actions = fee_actions(&fee);
+                            let none = row_actions.is_none();
+                            view! {
                             <tr>
                                 <td data-label=item>{fee.title.clone()}</td>
                                 <td data-label=amount class="num">{fee.amount_fen.to_string()}</td>
                                 <td data-label=status>
                                     <span class=format!("status status-{}", fee.status)>{tx(fee_status(fee.status))}</span>
                                 </td>
-                                <td data-label=actions><FeeActions fee=fee/></td>
+                                <td data-label=actions class:no-actions=none>{row_actions}</td>
                             </tr>
+                            }
                         })
                         .collect_view()
                         .into_any(),
@@ -64,8 +68,8 @@ pub fn FeeTable(#[prop(into)] fees: Signal<Option<Vec<FeeView>>>) -> impl IntoVi
     }
 }
 
-#[component]
-fn FeeActions(fee: FeeView) -> impl IntoView {
+/// What can be done with a fee in its state; none for a fee being paid.
+fn fee_actions(fee: &FeeView) -> Option<AnyView> {
     let receipt = fee
         .order_no
         .clone()
@@ -81,5 +85,8 @@ fn FeeActions(fee: FeeView) -> impl IntoView {
     let closed = (fee.status == FeeStatus::Unpaid && !fee.payable).then(
         || view! { <span class="muted">{t("不在缴费时间内", "Outside the payment period")}</span> },
     );
-    view! { <div class="row-actions">{refund}{receipt}{closed}</div> }
+    if receipt.is_none() && refund.is_none() && closed.is_none() {
+        return None;
+    }
+    Some(view! { <div class="row-actions">{refund}{receipt}{closed}</div> }.into_any())
 }
