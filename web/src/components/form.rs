@@ -16,6 +16,9 @@ pub fn Field(
     value: RwSignal<String>,
     error: RwSignal<Option<Text>>,
     #[prop(optional)] hint: Option<Text>,
+    /// Another element that explains the field, such as the password policy.
+    #[prop(optional)]
+    described_by: Option<&'static str>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] inputmode: Option<&'static str>,
@@ -25,11 +28,15 @@ pub fn Field(
     let lang = use_lang();
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
-    let described = if hint.is_some() {
-        format!("{hint_id} {error_id}")
-    } else {
-        error_id.clone()
-    };
+    let described = [
+        hint.as_ref().map(|_| hint_id.as_str()),
+        described_by,
+        Some(&error_id),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     let invalid = move || error.with(Option::is_some).to_string();
     // Typing again withdraws the verdict on what was typed before.
     let edited = move |ev| {

@@ -88,7 +88,7 @@ pub fn PasswordPage() -> impl IntoView {
                         hint=Text::new("初始密码为身份证后六位", "The initial password is the last six characters of the ID number.")
                         kind="password" autocomplete="current-password"/>
                     <Field id="new_password" label=Text::new("新密码", "New password") value=new error=new_error
-                        kind="password" autocomplete="new-password"/>
+                        kind="password" autocomplete="new-password" described_by="password-policy"/>
                     <PolicyCheck password=new/>
                     <Field id="repeat_password" label=Text::new("确认新密码", "Repeat the new password")
                         value=repeat error=repeat_error kind="password" autocomplete="new-password"/>
