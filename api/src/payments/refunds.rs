@@ -19,6 +19,10 @@ use crate::store::{self, Tx};
 const REASON_MAX_CHARS: usize = 200;
 /// A refund left `processing` this long is sent to the platform again.
 pub const PROCESSING_RETRY_MS: i64 = 60_000;
+/// After this many sends without the platform confirming (about ten minutes), the
+/// refund is `failed`: an operator sees it, and reconciliation finds it if the
+/// platform did refund after all.
+pub const MAX_SENDS: i64 = 10;
 
 fn new_refund_no(now: DateTime<Utc>) -> String {
     format!("RF{}", &super::orders::new_order_no(now)[2..])
@@ -242,6 +246,20 @@ pub async fn execute(state: &AppState, refund_no: &str) -> anyhow::Result<()> {
     } else if refund.status != RefundStatus::Processing.as_str() {
         return Ok(());
     }
+    let Some(sends) = store::refunds::count_send(&state.db, refund_no, to_ms(now)).await? else {
+        return Ok(());
+    };
+    if sends > MAX_SENDS {
+        let detail = format!("支付平台在{MAX_SENDS}次发送后仍未确认该退费");
+        return fail(
+            state,
+            refund_no,
+            "worker",
+            "platform_never_confirmed",
+            &detail,
+        )
+        .await;
+    }
     let call = RefundCall {
         order_no: refund.order_no.clone(),
         refund_no: refund.refund_no.clone(),
@@ -251,34 +269,47 @@ pub async fn execute(state: &AppState, refund_no: &str) -> anyhow::Result<()> {
     match state.payments.platform.refund(&call).await {
         Ok(()) => complete(state, refund_no, "platform:refund").await,
         Err(PlatformError::Refused { code, detail }) => {
-            let mut tx = state.db.begin_write().await?;
-            if store::refunds::transition(
-                &mut tx,
-                refund_no,
-                "processing",
-                "failed",
-                Some(&detail),
-                None,
-                to_ms(now),
-            )
-            .await?
-            {
-                audit(
-                    &mut tx,
-                    now,
-                    "platform:refund",
-                    "refund",
-                    refund_no,
-                    "refund.failed",
-                    json!({ "code": code, "detail": detail }),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(())
+            fail(state, refund_no, "platform:refund", &code, &detail).await
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// `processing → failed`, with why; the fee shows paid again.
+async fn fail(
+    state: &AppState,
+    refund_no: &str,
+    actor: &str,
+    code: &str,
+    detail: &str,
+) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if store::refunds::transition(
+        &mut tx,
+        refund_no,
+        "processing",
+        "failed",
+        Some(detail),
+        None,
+        to_ms(now),
+    )
+    .await?
+    {
+        let detail = json!({ "code": code, "detail": detail });
+        audit(
+            &mut tx,
+            now,
+            actor,
+            "refund",
+            refund_no,
+            "refund.failed",
+            detail,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// `processing → succeeded`, with the receipt reversed (红冲), in one transaction.

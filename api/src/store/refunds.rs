@@ -111,3 +111,16 @@ pub async fn due_at_platform(
     .fetch_all(&db.pool)
     .await
 }
+
+/// Counts a send of a processing refund (and dates it, which spaces the retries);
+/// `None` when it is no longer processing.
+pub async fn count_send(db: &Db, refund_no: &str, now_ms: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE refunds SET sends = sends + 1, updated_at = $2 WHERE refund_no = $1 AND status = 'processing'
+         RETURNING sends",
+    )
+    .bind(refund_no)
+    .bind(now_ms)
+    .fetch_optional(&db.pool)
+    .await
+}

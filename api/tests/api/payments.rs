@@ -560,3 +560,43 @@ async fn a_notification_with_another_amount_or_signature_is_refused_and_flagged(
     .unwrap();
     assert_eq!(flagged, 1);
 }
+
+#[tokio::test]
+async fn a_refund_the_platform_never_confirms_ends_failed_not_pending_forever() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let order_no = paid_order(&app, &token).await;
+    let refund: Value = ask_refund(&app, &token, &order_no, "不考了")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // As if it had been sent again and again without an answer.
+    sqlx::query(
+        "UPDATE refunds SET status = 'processing', sends = $2, updated_at = 0 WHERE refund_no = $1",
+    )
+    .bind(refund["refund_no"].as_str().unwrap())
+    .bind(examfee::payments::refunds::MAX_SENDS)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let admin = app.admin_token().await;
+    let mut failed = Value::Null;
+    for _ in 0..100 {
+        failed = app
+            .get("/api/v1/admin/refunds?status=failed", &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if !failed.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(failed[0]["refund_no"], refund["refund_no"]);
+    assert_eq!(fee(&app.fees(&token).await, FEE_EXAM)["status"], "paid");
+    // A failed refund does not block asking again.
+    let again = ask_refund(&app, &token, &order_no, "再次申请").await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+}
