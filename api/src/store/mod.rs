@@ -18,22 +18,53 @@ pub mod server_keys;
 pub mod sessions;
 pub mod webhooks;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction. On SQLite it also holds this process's turn to write: SQLite
+/// has one writer at a time, and writers that collide wait in its busy handler, which
+/// sleeps in steps of milliseconds; queueing them here instead hands the lock on the
+/// moment the previous writer commits.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
-    sqlite: bool,
+    /// SQLite only: the turn to write, see [`Tx`].
+    writer: Option<Arc<Mutex<()>>>,
 }
 
 impl Db {
@@ -65,7 +96,10 @@ impl Db {
             .connect_with(options)
             .await
             .context("cannot connect to the database")?;
-        Ok(Db { pool, sqlite })
+        Ok(Db {
+            pool,
+            writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
     }
 
     pub async fn connect_and_migrate(url: &str) -> anyhow::Result<Db> {
@@ -81,13 +115,23 @@ impl Db {
             .context("applying migrations")
     }
 
-    /// A transaction that will write. On SQLite it takes the write lock at once, so two
-    /// writers queue on the busy timeout instead of one failing when it upgrades a read.
+    /// A transaction that will write. On SQLite it waits for this process's turn and
+    /// takes the write lock at once (`BEGIN IMMEDIATE`), so it never fails upgrading a
+    /// read lock; writers of other processes on the same file wait on the busy timeout.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
-        if self.sqlite {
-            self.pool.begin_with("BEGIN IMMEDIATE").await
-        } else {
-            self.pool.begin().await
+        match &self.writer {
+            Some(writer) => {
+                let turn = writer.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx {
+                    tx,
+                    _turn: Some(turn),
+                })
+            }
+            None => Ok(Tx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
     }
 
