@@ -36,6 +36,8 @@ pub struct Config {
     /// argon2 threads (default: one per core) and how many logins may wait for one
     /// (default: 32 per thread) before login answers 503 `server_busy`.
     pub hash_threads: Option<usize>,
+    /// Database connections; unset: sized from the cores (see `Db::connect_sized`).
+    pub db_pool: Option<u32>,
     pub hash_queue: Option<usize>,
     /// The payment platform's merchant API; unset: the sandbox, mounted in-process
     /// under `/sandbox/`.
@@ -142,6 +144,10 @@ impl Config {
             sync_interval: Duration::from_secs(number("EXAMFEE_SYNC_INTERVAL_SECS", 10)?.max(1)),
             receipt_issuer: get("EXAMFEE_RECEIPT_ISSUER")
                 .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
+            db_pool: get("EXAMFEE_DB_POOL")
+                .map(|v| v.parse())
+                .transpose()
+                .context("EXAMFEE_DB_POOL is a number")?,
             hash_threads: get("EXAMFEE_HASH_THREADS")
                 .map(|v| v.parse())
                 .transpose()

@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            Db::connect_and_migrate(&config.database_url).await?;
+            Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -101,7 +101,7 @@ async fn import_file(config: &Config, file: &PathBuf) -> anyhow::Result<()> {
     } else {
         import::read_csv(&body)
     }?;
-    let db = Db::connect_and_migrate(&config.database_url).await?;
+    let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} rows  {elapsed}",

@@ -169,7 +169,7 @@ async fn app_state(
 /// Without a configured platform the sandbox lives in the server's process, so it is
 /// reached at the server's listen address: the server must be running.
 pub async fn command_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let db = Db::connect_and_migrate(&config.database_url).await?;
+    let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
     let self_url = local_url(config.listen);
     let (platform_url, secret) = platform_endpoint(config, &db, &self_url, clock.now()).await?;
     app_state(config, clock, db, &platform_url, secret, &self_url).await
@@ -177,7 +177,7 @@ pub async fn command_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Re
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let db = Db::connect_and_migrate(&config.database_url).await?;
+        let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
         let now = clock.now();
         if config.captcha_test_answer.is_some() {
             tracing::warn!(

@@ -68,8 +68,15 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects (creating an SQLite file and its folder when needed) without migrating.
+    /// Connects (creating an SQLite file and its folder when needed) without migrating,
+    /// with the default pool size.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_sized(url, None).await
+    }
+
+    /// `max_connections` unset: 8 for SQLite (it writes one at a time anyway), four a
+    /// core and at least 8 for PostgreSQL.
+    pub async fn connect_sized(url: &str, max_connections: Option<u32>) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         let url = if sqlite {
@@ -80,7 +87,7 @@ impl Db {
         let options =
             AnyConnectOptions::from_str(&url).context("DATABASE_URL is not a database URL")?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 8 } else { 20 })
+            .max_connections(max_connections.unwrap_or_else(|| default_pool_size(sqlite)))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -102,8 +109,11 @@ impl Db {
         })
     }
 
-    pub async fn connect_and_migrate(url: &str) -> anyhow::Result<Db> {
-        let db = Db::connect(url).await?;
+    pub async fn connect_and_migrate(
+        url: &str,
+        max_connections: Option<u32>,
+    ) -> anyhow::Result<Db> {
+        let db = Db::connect_sized(url, max_connections).await?;
         db.migrate().await?;
         Ok(db)
     }
@@ -137,6 +147,16 @@ impl Db {
 
     pub async fn ping(&self) -> sqlx::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+}
+
+fn default_pool_size(sqlite: bool) -> u32 {
+    let cores = std::thread::available_parallelism()
+        .map_or(2, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    if sqlite {
+        8
+    } else {
+        cores.saturating_mul(4).max(8)
     }
 }
 

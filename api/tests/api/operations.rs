@@ -54,7 +54,9 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn migrations_apply_on_an_empty_database_and_again_as_a_no_op() {
     let url = fresh_database_url().await;
-    let db = examfee::store::Db::connect_and_migrate(&url).await.unwrap();
+    let db = examfee::store::Db::connect_and_migrate(&url, None)
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     for table in [
         "exams",
