@@ -23,7 +23,10 @@ pub struct Payment {
     order: RwSignal<Option<OrderView>>,
     popup_blocked: RwSignal<bool>,
     starting: RwSignal<bool>,
-    checking: RwSignal<bool>,
+    /// A look at the order every few seconds is under way.
+    polling: RwSignal<bool>,
+    /// 重新查询 is under way: the candidate sees this one.
+    rechecking: RwSignal<bool>,
     error: RwSignal<Option<Text>>,
 }
 
@@ -34,7 +37,8 @@ impl Payment {
             order: RwSignal::new(None),
             popup_blocked: RwSignal::new(false),
             starting: RwSignal::new(false),
-            checking: RwSignal::new(false),
+            polling: RwSignal::new(false),
+            rechecking: RwSignal::new(false),
             error: RwSignal::new(None),
         }
     }
@@ -117,10 +121,11 @@ impl Payment {
 
     /// Looks at the order; `now` asks the platform at once (重新查询).
     fn look(self, order_no: String, now: bool) {
-        if self.checking.get_untracked() {
+        let busy = if now { self.rechecking } else { self.polling };
+        if busy.get_untracked() {
             return;
         }
-        self.checking.set(true);
+        busy.set(true);
         spawn_local(async move {
             let result = if now {
                 api::sync_order(&order_no).await
@@ -142,7 +147,7 @@ impl Payment {
                 }
                 Err(e) => self.error.set(Some(e.text())),
             }
-            self.checking.set(false);
+            busy.set(false);
         });
     }
 }
@@ -152,7 +157,7 @@ pub fn PaymentPanel(payment: Payment) -> impl IntoView {
     let Payment {
         order,
         popup_blocked,
-        checking,
+        rechecking: checking,
         error,
         ..
     } = payment;
