@@ -8,6 +8,7 @@
 //! database) measures PostgreSQL.
 
 mod ceilings;
+mod chart;
 mod load;
 mod peak;
 mod report;

@@ -138,5 +138,10 @@ pub fn write(dir: &Path, machine: &Machine, rows: &[Row]) -> anyhow::Result<()> 
         dir.join("latest.json"),
         serde_json::to_string_pretty(&json)? + "\n",
     )?;
+    let title = format!(
+        "ExamFee against its ceilings: {} cores, {}, {}",
+        machine.cores, machine.database, machine.date
+    );
+    crate::chart::write(&dir.join("latest.svg"), &title, rows)?;
     Ok(())
 }
