@@ -108,10 +108,10 @@ pub fn RefundPage() -> impl IntoView {
                             </div>
                         </div>
                     </Show>
+                    <p class="aside"><A href="/fees">{t("返回缴费页面", "Back to the fee page")}</A></p>
                 }
                 .into_any(),
             }}
-            <p class="aside"><A href="/fees">{t("返回缴费页面", "Back to the fee page")}</A></p>
         </section>
     }
 }
