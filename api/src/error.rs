@@ -163,13 +163,8 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (detail, detail_en) = self.messages();
         let status = self.status_code();
+        let title = status.canonical_reason().unwrap_or("Error");
         Problem {
-            problem_type: format!("/problems/{}", self.code()),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            code: self.code().to_owned(),
-            detail,
-            detail_en,
             locked_until: match self {
                 ApiError::AccountLocked(until) => Some(*until),
                 _ => None,
@@ -178,6 +173,7 @@ impl ApiError {
                 ApiError::Invalid { field, .. } => Some((*field).to_owned()),
                 _ => None,
             },
+            ..Problem::new(self.code(), status.as_u16(), title, detail, detail_en)
         }
     }
 }

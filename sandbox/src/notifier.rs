@@ -11,10 +11,7 @@ use crate::clock::to_ms;
 use crate::error::SandboxResult;
 use crate::faults::fires;
 use crate::protocol::{Faults, Notification, NotificationEvent, Refund, Trade};
-use crate::signing::{
-    HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Message, MessageKind,
-    new_nonce,
-};
+use crate::signing::notification_headers;
 use crate::state::Sandbox;
 use crate::store::Tx;
 use crate::store::notifications::{self as store, NotificationRow};
@@ -173,28 +170,20 @@ async fn send(
             notification.merchant_id
         )
     })?;
-    let timestamp = sandbox.clock.now().timestamp();
-    let nonce = new_nonce();
-    let message = Message {
-        kind: MessageKind::Notification,
-        method: "POST",
-        path_and_query: "",
-        timestamp,
-        nonce: &nonce,
-        body: notification.body.as_bytes(),
-    };
     let key: &[u8] = if faults.notify_bad_signature {
         b"not the merchant's secret"
     } else {
         merchant.key()
     };
-    let response = http
+    let timestamp = sandbox.clock.now().timestamp();
+    let body = notification.body.as_bytes();
+    let mut request = http
         .post(&notification.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(HEADER_MERCHANT, &merchant.id)
-        .header(HEADER_TIMESTAMP, timestamp.to_string())
-        .header(HEADER_NONCE, &nonce)
-        .header(HEADER_SIGNATURE, message.sign(key))
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in notification_headers(&merchant.id, key, timestamp, body) {
+        request = request.header(name, value);
+    }
+    let response = request
         .body(notification.body.clone())
         .send()
         .await

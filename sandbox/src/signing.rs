@@ -83,6 +83,31 @@ pub fn new_nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// The four headers that sign a notification of `body` to a merchant at `timestamp`.
+pub fn notification_headers(
+    merchant_id: &str,
+    key: &[u8],
+    timestamp: i64,
+    body: &[u8],
+) -> [(&'static str, String); 4] {
+    let nonce = new_nonce();
+    let message = Message {
+        kind: MessageKind::Notification,
+        method: "POST",
+        path_and_query: "",
+        timestamp,
+        nonce: &nonce,
+        body,
+    };
+    let signature = message.sign(key);
+    [
+        (HEADER_MERCHANT, merchant_id.to_owned()),
+        (HEADER_TIMESTAMP, timestamp.to_string()),
+        (HEADER_NONCE, nonce),
+        (HEADER_SIGNATURE, signature),
+    ]
+}
+
 /// 8 to 64 plain characters: enough entropy, and nothing that needs escaping.
 pub fn nonce_is_well_formed(nonce: &str) -> bool {
     crate::validate::is_plain_token(nonce, 8..=64)

@@ -249,6 +249,23 @@ pub struct Problem {
     pub field: Option<String>,
 }
 
+impl Problem {
+    /// A problem of `status` with a stable `code`, the message in both languages, and
+    /// the status's own words as the title; the optional fields empty.
+    pub fn new(code: &str, status: u16, title: &str, detail: String, detail_en: String) -> Problem {
+        Problem {
+            problem_type: format!("/problems/{code}"),
+            title: title.to_owned(),
+            status,
+            code: code.to_owned(),
+            detail,
+            detail_en,
+            locked_until: None,
+            field: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateOrderRequest {

@@ -476,32 +476,18 @@ async fn post_notification(
     notification: &examfee_sandbox::protocol::Notification,
     key: &str,
 ) -> reqwest::Response {
-    use examfee_sandbox::signing::{
-        HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Message, MessageKind,
-        new_nonce,
-    };
     let body = serde_json::to_vec(notification).unwrap();
-    let nonce = new_nonce();
     let timestamp = app.clock_now().timestamp();
-    let message = Message {
-        kind: MessageKind::Notification,
-        method: "POST",
-        path_and_query: "",
-        timestamp,
-        nonce: &nonce,
-        body: &body,
-    };
-    app.client
+    let headers =
+        examfee_sandbox::signing::notification_headers("examfee", key.as_bytes(), timestamp, &body);
+    let mut request = app
+        .client
         .post(app.url("/api/v1/payments/notify"))
-        .header(HEADER_MERCHANT, "examfee")
-        .header(HEADER_TIMESTAMP, timestamp.to_string())
-        .header(HEADER_NONCE, &nonce)
-        .header(HEADER_SIGNATURE, message.sign(key.as_bytes()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.body(body).send().await.unwrap()
 }
 
 #[tokio::test]

@@ -22,10 +22,7 @@ use clap::Parser;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::protocol::{Notification, NotificationEvent, TradeStatus};
-use examfee_sandbox::signing::{
-    HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Message, MessageKind,
-    new_nonce,
-};
+use examfee_sandbox::signing::notification_headers;
 use examfee_shared::PayChannel;
 use serde_json::json;
 
@@ -295,22 +292,9 @@ async fn notifications(
             refund: None,
         };
         let body = serde_json::to_vec(&notification)?;
-        let nonce = new_nonce();
-        let timestamp = now.timestamp();
-        let message = Message {
-            kind: MessageKind::Notification,
-            method: "POST",
-            path_and_query: "",
-            timestamp,
-            nonce: &nonce,
-            body: &body,
-        };
-        let headers = vec![
-            (HEADER_MERCHANT.to_owned(), "examfee".to_owned()),
-            (HEADER_TIMESTAMP.to_owned(), timestamp.to_string()),
-            (HEADER_NONCE.to_owned(), nonce.clone()),
-            (HEADER_SIGNATURE.to_owned(), message.sign(secret.as_bytes())),
-        ];
+        let headers = notification_headers("examfee", secret.as_bytes(), now.timestamp(), &body)
+            .map(|(name, value)| (name.to_owned(), value))
+            .to_vec();
         signed.push((headers, body));
     }
     Ok(signed)
