@@ -165,8 +165,8 @@ pub async fn review(
     let moved = store::refunds::transition(
         &mut tx,
         refund_no,
-        RefundStatus::Requested.as_str(),
-        to.as_str(),
+        RefundStatus::Requested,
+        to,
         note.as_deref(),
         Some(actor),
         to_ms(now),
@@ -222,8 +222,8 @@ pub async fn execute(state: &AppState, refund_no: &str) -> anyhow::Result<()> {
         let claimed = store::refunds::transition(
             &mut tx,
             refund_no,
-            "approved",
-            "processing",
+            RefundStatus::Approved,
+            RefundStatus::Processing,
             None,
             None,
             to_ms(now),
@@ -288,8 +288,8 @@ async fn fail(
     if store::refunds::transition(
         &mut tx,
         refund_no,
-        "processing",
-        "failed",
+        RefundStatus::Processing,
+        RefundStatus::Failed,
         Some(detail),
         None,
         to_ms(now),
@@ -322,8 +322,8 @@ pub async fn complete(state: &AppState, refund_no: &str, actor: &str) -> anyhow:
     if store::refunds::transition(
         &mut tx,
         refund_no,
-        "processing",
-        "succeeded",
+        RefundStatus::Processing,
+        RefundStatus::Succeeded,
         None,
         None,
         to_ms(now),

@@ -1,3 +1,4 @@
+use examfee_shared::RefundStatus;
 use sqlx::FromRow;
 
 use super::{Db, Tx};
@@ -68,24 +69,26 @@ pub async fn with_status(
     .await
 }
 
-/// Moves a refund from `from` to `to`; false when another actor moved it first.
+/// Moves a refund from `from` to `to` (a move its states allow); false when another
+/// actor moved it first.
 pub async fn transition(
     tx: &mut Tx,
     refund_no: &str,
-    from: &str,
-    to: &str,
+    from: RefundStatus,
+    to: RefundStatus,
     note: Option<&str>,
     actor: Option<&str>,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
+    debug_assert!(from.can_become(to), "refund {from} cannot become {to}");
     let done = sqlx::query(
         "UPDATE refunds SET status = $3, review_note = COALESCE($4, review_note),
                 reviewed_by = COALESCE($5, reviewed_by), updated_at = $6
          WHERE refund_no = $1 AND status = $2",
     )
     .bind(refund_no)
-    .bind(from)
-    .bind(to)
+    .bind(from.as_str())
+    .bind(to.as_str())
     .bind(note)
     .bind(actor)
     .bind(now_ms)
