@@ -135,6 +135,13 @@ pub struct FeeView {
     /// The refund of the order that paid this fee, once asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_no: Option<String>,
+    /// Where that refund stands: a rejected one leaves the fee paid, and
+    /// `refund_note` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_status: Option<RefundStatus>,
+    /// The operator's reason when the refund was reviewed (shown to the candidate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_note: Option<String>,
     pub pay_from: DateTime<Utc>,
     pub pay_until: DateTime<Utc>,
     /// Whether the payment window is open now.

@@ -61,6 +61,7 @@ mod tests {
             created_at,
             refund_status: refund.map(str::to_owned),
             refund_no: None,
+            refund_note: None,
             receipt_no: None,
         }
     }

@@ -100,6 +100,11 @@ pub async fn fees(
                 order_no: fee.order.map(|o| o.order_no.clone()),
                 receipt_no: fee.order.and_then(|o| o.receipt_no.clone()),
                 refund_no: fee.order.and_then(|o| o.refund_no.clone()),
+                refund_status: fee
+                    .order
+                    .and_then(|o| o.refund_status.as_deref())
+                    .and_then(|s| s.parse().ok()),
+                refund_note: fee.order.and_then(|o| o.refund_note.clone()),
                 pay_from: from_ms(item.pay_from),
                 pay_until: from_ms(item.pay_until),
                 refundable_until: from_ms(item.refundable_until),

@@ -283,6 +283,7 @@ pub struct FeeOrderRow {
     pub created_at: i64,
     pub refund_status: Option<String>,
     pub refund_no: Option<String>,
+    pub refund_note: Option<String>,
     pub receipt_no: Option<String>,
 }
 
@@ -294,6 +295,7 @@ pub async fn fee_orders_of_candidate(
         "SELECT i.fee_item_code, o.order_no, o.status, o.created_at,
                 (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
                 (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
+                (SELECT r.review_note FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_note,
                 (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no
          FROM order_items i JOIN orders o ON o.order_no = i.order_no
          WHERE i.candidate_id = $1",

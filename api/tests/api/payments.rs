@@ -375,6 +375,10 @@ async fn a_rejected_refund_needs_a_reason_and_leaves_the_fee_paid() {
     assert_eq!(rejected["status"], "rejected");
     assert_eq!(rejected["review_note"], "已过退费期限");
     assert_eq!(fee(&app.fees(&token).await, FEE_EXAM)["status"], "paid");
+    // The candidate sees why: the refund's state and the operator's reason.
+    let fees = app.fees(&token).await;
+    assert_eq!(fee(&fees, FEE_EXAM)["refund_status"], "rejected");
+    assert_eq!(fee(&fees, FEE_EXAM)["refund_note"], "已过退费期限");
 }
 
 #[tokio::test]

@@ -2,13 +2,13 @@
 //! fee in its state (查看票据, 申请退费). On a phone each row becomes a card.
 
 use chrono::Utc;
-use examfee_shared::FeeStatus;
 use examfee_shared::dto::FeeView;
+use examfee_shared::{FeeStatus, RefundStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::loading::Placeholder;
-use crate::i18n::{fee_status, t, tx};
+use crate::i18n::{fee_status, refund_status, t, tx};
 
 #[component]
 pub fn FeeTable(#[prop(into)] fees: Signal<Option<Vec<FeeView>>>) -> impl IntoView {
@@ -55,6 +55,7 @@ pub fn FeeTable(#[prop(into)] fees: Signal<Option<Vec<FeeView>>>) -> impl IntoVi
                                 <td data-label=amount class="num">{fee.amount_fen.to_string()}</td>
                                 <td data-label=status>
                                     <span class=format!("status status-{}", fee.status)>{tx(fee_status(fee.status))}</span>
+                                    {refund_state(&fee)}
                                 </td>
                                 <td data-label=actions class:no-actions=none>{row_actions}</td>
                             </tr>
@@ -68,6 +69,19 @@ pub fn FeeTable(#[prop(into)] fees: Signal<Option<Vec<FeeView>>>) -> impl IntoVi
     }
 }
 
+/// The state of the fee's refund where it says more than the fee's own status: under
+/// review, or turned down (with the operator's reason), or failed.
+fn refund_state(fee: &FeeView) -> Option<AnyView> {
+    let status = fee
+        .refund_status
+        .filter(|s| *s != RefundStatus::Succeeded)?;
+    let note = fee.refund_note.clone().map(|n| format!("：{n}"));
+    Some(
+        view! { <small class="refund-state">"（"{tx(refund_status(status))}{note}"）"</small> }
+            .into_any(),
+    )
+}
+
 /// What can be done with a fee in its state; none for a fee being paid.
 fn fee_actions(fee: &FeeView) -> Option<AnyView> {
     let receipt = fee
@@ -78,7 +92,9 @@ fn fee_actions(fee: &FeeView) -> Option<AnyView> {
     let refund = fee
         .order_no
         .clone()
+        // One refund request an order, unless the last one failed at the platform.
         .filter(|_| fee.status == FeeStatus::Paid && Utc::now() < fee.refundable_until)
+        .filter(|_| fee.refund_status.is_none_or(|s| s == RefundStatus::Failed))
         .map(
             |no| view! { <A href=format!("/refund/{no}")>{t("申请退费", "Apply for refund")}</A> },
         );
