@@ -68,7 +68,7 @@ for (const device of [
       await j.feeRow(page, '考试费').getByRole('link', { name: '申请退费' }).click();
       await expect(page.getByRole('heading', { name: '申请退费' })).toBeVisible();
       await page.getByRole('button', { name: '提交申请' }).click();
-      await expect(page.locator('#reason-error')).toHaveText('请填写退费原因');
+      await expect(page.locator('#reason-error')).toHaveText('请填写退费原因（不超过200字）');
       await page.getByLabel('退费原因').fill('因故无法参加考试');
       await page.getByRole('button', { name: '提交申请' }).click();
       const confirm = page.getByRole('alertdialog', { name: '确认申请退费？' });

@@ -1,9 +1,10 @@
-//! Small field rules of operator input: codes of exams and fee items, and names.
+//! Small field rules: codes of exams and fee items, names, and a refund's reason.
 
 use crate::Rule;
 
 pub const CODE_MAX: usize = 32;
 pub const NAME_MAX: usize = 64;
+pub const REASON_MAX: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
@@ -11,6 +12,8 @@ pub enum FieldError {
     Code,
     #[error("a name is 1-64 characters")]
     Name,
+    #[error("a refund's reason is 1-200 characters")]
+    Reason,
 }
 
 impl Rule for FieldError {
@@ -18,6 +21,7 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "code_invalid",
             FieldError::Name => "name_invalid",
+            FieldError::Reason => "refund_reason_invalid",
         }
     }
 
@@ -25,6 +29,7 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "代码应为1-32位英文字母、数字、“-”或“_”",
             FieldError::Name => "名称不能为空，且不超过64个字",
+            FieldError::Reason => "请填写退费原因（不超过200字）",
         }
     }
 
@@ -32,6 +37,7 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "A code is 1 to 32 letters, digits, '-' or '_'.",
             FieldError::Name => "A name is 1 to 64 characters.",
+            FieldError::Reason => "Give a reason of at most 200 characters.",
         }
     }
 }
@@ -56,6 +62,15 @@ pub fn check_name(name: &str) -> Result<&str, FieldError> {
     Ok(name)
 }
 
+/// Returns the trimmed reason of a refund request.
+pub fn check_reason(reason: &str) -> Result<&str, FieldError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        return Err(FieldError::Reason);
+    }
+    Ok(reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +91,13 @@ mod tests {
         assert!(check_name("a\u{0}b").is_err());
         assert!(check_name(&"名".repeat(65)).is_err());
         assert!(check_name(&"名".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn reasons() {
+        assert_eq!(check_reason("  因故无法参加考试 "), Ok("因故无法参加考试"));
+        assert_eq!(check_reason("   "), Err(FieldError::Reason));
+        assert!(check_reason(&"字".repeat(200)).is_ok());
+        assert_eq!(check_reason(&"字".repeat(201)), Err(FieldError::Reason));
     }
 }

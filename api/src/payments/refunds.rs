@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use examfee_shared::dto::RefundView;
+use examfee_shared::fields::check_reason;
 use examfee_shared::{Fen, OrderStatus, RefundStatus};
 use serde_json::json;
 
@@ -16,7 +17,6 @@ use crate::store::orders::OrderRow;
 use crate::store::refunds::RefundRow;
 use crate::store::{self, Tx};
 
-const REASON_MAX_CHARS: usize = 200;
 /// A refund left `processing` this long is sent to the platform again.
 pub const PROCESSING_RETRY_MS: i64 = 60_000;
 /// After this many sends without the platform confirming (about ten minutes), the
@@ -78,15 +78,7 @@ pub async fn open_automatic(
 
 /// The candidate asks for the whole order back (申请退费).
 pub async fn request(state: &AppState, order: &OrderRow, reason: &str) -> ApiResult<RefundView> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > REASON_MAX_CHARS {
-        return Err(ApiError::Invalid {
-            field: "reason",
-            code: "refund_reason_invalid",
-            zh: "请填写退费原因（不超过200字）",
-            en: "Give a reason of at most 200 characters.",
-        });
-    }
+    let reason = check_reason(reason).map_err(|e| ApiError::invalid("reason", &e))?;
     if order.status != OrderStatus::Paid.as_str() {
         return Err(ApiError::Conflict {
             code: "order_not_paid",

@@ -2,6 +2,7 @@
 //! A refund returns the whole order; an operator reviews it first.
 
 use examfee_shared::dto::{OrderView, RefundRequest, RefundView};
+use examfee_shared::fields::check_reason;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -14,8 +15,6 @@ use crate::components::layout::page_title;
 use crate::components::loading::or_placeholder;
 use crate::format::beijing_time;
 use crate::i18n::{Text, refund_status, t, tx};
-
-const REQUIRED: Text = Text::new("请填写退费原因", "Give a reason for the refund.");
 
 #[component]
 pub fn RefundPage() -> impl IntoView {
@@ -57,11 +56,9 @@ pub fn RefundPage() -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         form_error.set(None);
-        reason_error.set(
-            reason
-                .with_untracked(|r| r.trim().is_empty())
-                .then_some(REQUIRED),
-        );
+        // The server's own rule, so the candidate hears it before any request.
+        reason_error
+            .set(reason.with_untracked(|r| check_reason(r).err().map(|e| Text::of_rule(&e))));
         if reason_error.with_untracked(Option::is_some) {
             focus("reason");
         } else {
