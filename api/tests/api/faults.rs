@@ -20,13 +20,6 @@ async fn order(app: &TestApp, token: &str, codes: &[&str]) -> String {
         .to_owned()
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn delayed_notifications_still_pay() {
     let app = spawn_app().await;
@@ -48,7 +41,7 @@ async fn reordered_notifications_pay_each_order_once() {
     app.pay_at_platform(&second).await;
     app.await_order_status(&token, &first, "paid").await;
     app.await_order_status(&token, &second, "paid").await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM receipts").await, 2);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM receipts").await, 2);
 }
 
 #[tokio::test]
@@ -131,14 +124,14 @@ async fn all_faults_together_still_pay_every_order_once() {
     for (token, order_no) in tokens.iter().zip(&orders) {
         app.await_order_status(token, order_no, "paid").await;
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM receipts").await, 4);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM receipts").await, 4);
     assert_eq!(
         count(
-            &app,
+            &app.db,
             "SELECT COUNT(*) FROM audit_log WHERE action = 'order.paid'"
         )
         .await,
         4
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM refunds").await, 0);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM refunds").await, 0);
 }

@@ -333,6 +333,11 @@ pub fn valid_id(n: u32) -> IdNumber {
     IdNumber::with_check_char(&format!("310104{}{:03}", birth.format("%Y%m%d"), n % 1000)).unwrap()
 }
 
+/// The single number a counting query answers.
+pub async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+}
+
 /// Asserts a problem+json answer with this status and code; returns the body.
 pub async fn assert_problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status);

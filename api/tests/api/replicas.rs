@@ -45,10 +45,6 @@ async fn order_for(app: &TestApp, token: &str) -> String {
         .to_owned()
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
-}
-
 #[tokio::test]
 async fn two_replicas_on_one_database_do_everything_once() {
     let url = fresh_database_url().await;
