@@ -122,18 +122,8 @@ async fn deliver(
         drop(send(sandbox, http, faults, &notification).await);
     }
     let now = sandbox.clock.now();
-    match outcome {
-        Ok(()) => {
-            store::record_attempt(
-                &sandbox.db.pool,
-                &notification.notify_id,
-                attempts,
-                Some(to_ms(now)),
-                None,
-                None,
-            )
-            .await?;
-        }
+    let (acked_at, retry_at) = match &outcome {
+        Ok(()) => (Some(to_ms(now)), None),
         Err(error) => {
             let retry_at = u32::try_from(attempts)
                 .ok()
@@ -143,17 +133,20 @@ async fn deliver(
             if retry_at.is_none() {
                 tracing::warn!(notify_id = %notification.notify_id, %error, "notification given up");
             }
-            store::record_attempt(
-                &sandbox.db.pool,
-                &notification.notify_id,
-                attempts,
-                None,
-                retry_at,
-                Some(&error),
-            )
-            .await?;
+            (None, retry_at)
         }
-    }
+    };
+    let mut tx = sandbox.db.begin_write().await?;
+    store::record_attempt(
+        &mut *tx,
+        &notification.notify_id,
+        attempts,
+        acked_at,
+        retry_at,
+        outcome.as_ref().err().map(String::as_str),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -9,10 +9,11 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+use thread_priority::{ThreadPriority, ThreadPriorityValue, set_current_thread_priority};
 use tokio::sync::oneshot;
 use tracing::Span;
 
@@ -60,7 +61,7 @@ impl Passwords {
         let mut random = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut random);
         let dummy: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let dummy_hash: Arc<str> = hash_now(&dummy)?.into();
+        let dummy_hash: Arc<str> = hash_with(&mut Vec::new(), &dummy)?.into();
         let (sender, receiver) = sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..threads.max(1) {
@@ -124,8 +125,27 @@ impl Passwords {
     }
 }
 
+/// On the thread priority scale of 0 (lowest) to 99 this is nice 10 on Linux: a
+/// tenth of the CPU share of a request-handling thread while both want a core.
+const HASHING_PRIORITY: u8 = 22;
+
+/// Hashing yields the cores to everything else: during a login storm the fee list and
+/// payments are answered first and hashing takes what is left, which on an idle
+/// machine is all of it.
+fn lower_priority() {
+    let lowered = ThreadPriorityValue::try_from(HASHING_PRIORITY)
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            set_current_thread_priority(ThreadPriority::Crossplatform(p)).map_err(|e| e.to_string())
+        });
+    if let Err(error) = lowered {
+        tracing::warn!(%error, "could not lower the priority of a hashing thread");
+    }
+}
+
 /// A hashing thread: takes jobs until the pool is dropped, reusing one memory block.
 fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str) {
+    lower_priority();
     let mut blocks: Vec<Block> = Vec::new();
     loop {
         let next = receiver
@@ -135,7 +155,9 @@ fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str) {
         let Ok(job) = next else { return };
         let _entered = job.span.enter();
         let outcome = match job.work {
-            Work::Hash(password) => hash_now(password.expose_secret()).map(Outcome::Hashed),
+            Work::Hash(password) => {
+                hash_with(&mut blocks, password.expose_secret()).map(Outcome::Hashed)
+            }
             Work::Verify(credential, password) => {
                 let typed = password.expose_secret().as_bytes();
                 Ok(Outcome::Verified(match credential {
@@ -156,12 +178,39 @@ fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str) {
     }
 }
 
-fn hash_now(password: &str) -> anyhow::Result<String> {
+/// A new PHC string with ExamFee's parameters, computed in `blocks` (grown to fit):
+/// what `Argon2::default().hash_password` writes, without allocating and zeroing
+/// 19 MiB per hash.
+fn hash_with(blocks: &mut Vec<Block>, password: &str) -> anyhow::Result<String> {
+    let failed = |e: &dyn std::fmt::Display| anyhow::anyhow!("argon2 hashing failed: {e}");
+    let params = Params::default();
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(|e| failed(&e))?;
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                out,
+                &mut blocks[..needed],
+            )
+            .map_err(|_| password_hash::Error::Password)
+    })
+    .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
 /// Verifies against a PHC string with the hash's own parameters, in `blocks`.
@@ -201,6 +250,50 @@ mod tests {
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
+    }
+
+    /// The nice value of the calling thread, field 19 of its stat line.
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_run_at_nice_10() {
+        let nice = std::thread::spawn(|| {
+            lower_priority();
+            own_nice()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(nice, 10);
+    }
+
+    #[test]
+    fn hashes_are_standard_phc_strings() {
+        use argon2::password_hash::PasswordVerifier;
+        let mut blocks = Vec::new();
+        let first = hash_with(&mut blocks, "Exam2026pay").unwrap();
+        // The second hash reuses the first one's memory and must not depend on it.
+        let second = hash_with(&mut blocks, "Exam2026pay").unwrap();
+        assert_ne!(first, second, "each hash has its own salt");
+        for hash in [&first, &second] {
+            assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+            let parsed = PasswordHash::new(hash).unwrap();
+            assert!(
+                Argon2::default()
+                    .verify_password(b"Exam2026pay", &parsed)
+                    .is_ok()
+            );
+            assert!(
+                Argon2::default()
+                    .verify_password(b"exam2026pay", &parsed)
+                    .is_err()
+            );
+        }
     }
 
     #[tokio::test]

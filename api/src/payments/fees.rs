@@ -3,7 +3,7 @@
 
 use examfee_shared::{FeeStatus, OrderStatus, RefundStatus};
 
-use crate::store::orders::FeeOrderRow;
+use crate::store::fee_list::FeeOrderRow;
 
 /// The order that decides a fee's status, and the status.
 pub struct FeeState<'a> {

@@ -14,7 +14,7 @@ use super::{audit, receipts, refunds, webhooks};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::orders::{NewOrder, OrderRow};
+use crate::store::orders::{NewOrder, OrderItemRow, OrderRow};
 use crate::store::{self, Tx};
 
 /// `EF` + Beijing date and time + six random digits: readable on the phone, unique
@@ -77,6 +77,7 @@ pub async fn create_order(
     }
     let now = state.clock.now();
     let owned = store::catalog::fees_of_candidate(&state.db, candidate_id).await?;
+    let order_no = new_order_no(now);
     let mut items = Vec::with_capacity(codes.len());
     for code in &codes {
         let Some(fee) = owned.iter().find(|f| &f.code == code) else {
@@ -95,9 +96,14 @@ pub async fn create_order(
                 en: "The payment window of this fee is not open.",
             });
         }
-        items.push((fee.code.clone(), fee.amount_fen));
+        items.push(OrderItemRow {
+            order_no: order_no.clone(),
+            fee_item_code: fee.code.clone(),
+            title: fee.title.clone(),
+            amount_fen: fee.amount_fen,
+        });
     }
-    let amount = items.iter().map(|(_, a)| *a).sum::<i64>();
+    let amount = items.iter().map(|i| i.amount_fen).sum::<i64>();
 
     let mut tx = state.db.begin_write().await?;
     if let Some(open) =
@@ -126,7 +132,6 @@ pub async fn create_order(
             "This fee is in another open order; pay it or let it close first.",
         ));
     }
-    let order_no = new_order_no(now);
     let order = NewOrder {
         order_no: &order_no,
         candidate_id,
@@ -136,7 +141,7 @@ pub async fn create_order(
         expires_at: to_ms(now + state.payments.order_ttl),
         items: &items,
     };
-    store::orders::insert(&mut tx, &order, to_ms(now)).await?;
+    let created = store::orders::insert(&mut tx, &order, to_ms(now)).await?;
     let detail = json!({ "fee_item_codes": codes, "amount_fen": amount });
     let actor = format!("candidate:{candidate_id}");
     audit(
@@ -150,10 +155,7 @@ pub async fn create_order(
     )
     .await?;
     tx.commit().await?;
-    let created = store::orders::get(&state.db, &order_no)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    Ok((ensure_trade(state, created).await?, true))
+    Ok((with_trade(state, created, items).await?, true))
 }
 
 /// Makes sure a pending order has its trade at the platform. The order is stored
@@ -161,10 +163,18 @@ pub async fn create_order(
 /// an order without a cashier; the next look at it creates the trade (idempotent at
 /// the platform on the order number).
 pub async fn ensure_trade(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
-    if order.status != OrderStatus::Pending.as_str() || order.cashier_url.is_some() {
-        return view(state, order).await;
-    }
     let items = store::orders::items(&state.db, &order.order_no).await?;
+    with_trade(state, order, items).await
+}
+
+async fn with_trade(
+    state: &AppState,
+    order: OrderRow,
+    items: Vec<OrderItemRow>,
+) -> ApiResult<OrderView> {
+    if order.status != OrderStatus::Pending.as_str() || order.cashier_url.is_some() {
+        return view_with(state, order, items).await;
+    }
     let subject = items
         .iter()
         .map(|i| i.title.as_str())
@@ -182,7 +192,7 @@ pub async fn ensure_trade(state: &AppState, order: OrderRow) -> ApiResult<OrderV
         tracing::warn!(order_no = %order.order_no, error = %e, "creating the platform trade failed");
         ApiError::PlatformUnavailable
     })?;
-    store::orders::set_trade(
+    let recorded = store::orders::set_trade(
         &state.db,
         &order.order_no,
         &trade.trade_no,
@@ -190,15 +200,30 @@ pub async fn ensure_trade(state: &AppState, order: OrderRow) -> ApiResult<OrderV
         to_ms(state.clock.now()),
     )
     .await?;
-    let order = store::orders::get(&state.db, &order.order_no)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    view(state, order).await
+    let order = match recorded {
+        Some(order) => order,
+        None => store::orders::get(&state.db, &order.order_no)
+            .await?
+            .ok_or(ApiError::NotFound("order"))?,
+    };
+    view_with(state, order, items).await
 }
 
 pub async fn view(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
     let items = store::orders::items(&state.db, &order.order_no).await?;
-    let receipt = store::receipts::of_order(&state.db, &order.order_no).await?;
+    view_with(state, order, items).await
+}
+
+async fn view_with(
+    state: &AppState,
+    order: OrderRow,
+    items: Vec<OrderItemRow>,
+) -> ApiResult<OrderView> {
+    // Receipts are issued when the money arrives: an order never paid has none.
+    let receipt = match order.paid_at {
+        Some(_) => store::receipts::of_order(&state.db, &order.order_no).await?,
+        None => None,
+    };
     Ok(OrderView {
         status: order.status.parse().map_err(anyhow::Error::from)?,
         amount_fen: Fen(order.amount_fen),

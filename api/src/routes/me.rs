@@ -70,7 +70,8 @@ pub async fn fees(
     auth: CandidateAuth,
 ) -> ApiResult<web::Json<Vec<FeeView>>> {
     let candidate_id = &auth.0.subject_id;
-    let mut fee_orders = store::orders::fee_orders_of_candidate(&state.db, candidate_id).await?;
+    let (mut items, mut fee_orders) =
+        store::fee_list::of_candidate(&state.db, candidate_id).await?;
     // A fee paying now may have been paid without word from the platform: ask it
     // (at most every few seconds per order) before answering.
     let mut asked = false;
@@ -80,10 +81,9 @@ pub async fn fees(
         }
     }
     if asked {
-        fee_orders = store::orders::fee_orders_of_candidate(&state.db, candidate_id).await?;
+        (items, fee_orders) = store::fee_list::of_candidate(&state.db, candidate_id).await?;
     }
     let now = to_ms(state.clock.now());
-    let items = store::catalog::fees_of_candidate(&state.db, candidate_id).await?;
     let views = items
         .into_iter()
         .map(|item| {
@@ -114,7 +114,7 @@ pub async fn fees(
     Ok(web::Json(views))
 }
 
-fn pending_orders(rows: &[store::orders::FeeOrderRow]) -> Vec<String> {
+fn pending_orders(rows: &[store::fee_list::FeeOrderRow]) -> Vec<String> {
     let mut pending: Vec<String> = rows
         .iter()
         .filter(|r| r.status == OrderStatus::Pending.as_str())

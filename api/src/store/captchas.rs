@@ -7,7 +7,7 @@ pub async fn insert(db: &Db, id: &str, answer_hash: &str, expires_at_ms: i64) ->
         .bind(id)
         .bind(answer_hash)
         .bind(expires_at_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await
         .map(drop)
 }
@@ -17,7 +17,7 @@ pub async fn insert(db: &Db, id: &str, answer_hash: &str, expires_at_ms: i64) ->
 pub async fn take(db: &Db, id: &str) -> sqlx::Result<Option<(String, i64)>> {
     let row = sqlx::query("DELETE FROM captchas WHERE id = $1 RETURNING answer_hash, expires_at")
         .bind(id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.writer().await?)
         .await?;
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
@@ -25,7 +25,7 @@ pub async fn take(db: &Db, id: &str) -> sqlx::Result<Option<(String, i64)>> {
 pub async fn purge_expired(db: &Db, now_ms: i64) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM captchas WHERE expires_at < $1")
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(done.rows_affected())
 }

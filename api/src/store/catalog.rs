@@ -21,7 +21,7 @@ pub struct FeeItemRow {
     pub refundable_until: i64,
 }
 
-const FEE_ITEM_COLUMNS: &str =
+pub(super) const FEE_ITEM_COLUMNS: &str =
     "f.code, f.exam_code, f.title, f.amount_fen, f.pay_from, f.pay_until, f.refundable_until";
 
 /// Inserts the exam unless its code exists; false when it did.

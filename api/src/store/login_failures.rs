@@ -43,7 +43,7 @@ pub async fn record_failure(
     .bind(now_ms)
     .bind(max_failures)
     .bind(lock_until_ms)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *db.writer().await?)
     .await?;
     Ok(row.get::<Option<i64>, _>(0))
 }
@@ -51,7 +51,7 @@ pub async fn record_failure(
 pub async fn clear(db: &Db, key: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE account_key = $1")
         .bind(key)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await
         .map(drop)
 }
@@ -63,7 +63,7 @@ pub async fn purge_idle(db: &Db, now_ms: i64, idle_before_ms: i64) -> sqlx::Resu
     )
     .bind(now_ms)
     .bind(idle_before_ms)
-    .execute(&db.pool)
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(done.rows_affected())
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod candidates;
 pub mod captchas;
 pub mod catalog;
+pub mod fee_list;
 pub mod login_failures;
 pub mod notifications;
 pub mod operators;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
 use sqlx::{AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -55,6 +57,28 @@ impl Deref for Tx {
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.tx
+    }
+}
+
+/// A pooled connection for a single statement that writes, holding the turn to write
+/// on SQLite like [`Tx`] does, so lone writes queue with transactions instead of
+/// sleeping in SQLite's busy handler.
+pub struct Writer {
+    conn: PoolConnection<sqlx::Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Deref for Writer {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
     }
 }
 
@@ -129,19 +153,28 @@ impl Db {
     /// takes the write lock at once (`BEGIN IMMEDIATE`), so it never fails upgrading a
     /// read lock; writers of other processes on the same file wait on the busy timeout.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
+        let turn = self.turn().await;
+        let tx = if turn.is_some() {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        };
+        Ok(Tx { tx, _turn: turn })
+    }
+
+    /// A connection for one statement that writes (it commits on its own).
+    pub async fn writer(&self) -> sqlx::Result<Writer> {
+        let turn = self.turn().await;
+        Ok(Writer {
+            conn: self.pool.acquire().await?,
+            _turn: turn,
+        })
+    }
+
+    async fn turn(&self) -> Option<OwnedMutexGuard<()>> {
         match &self.writer {
-            Some(writer) => {
-                let turn = writer.clone().lock_owned().await;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx {
-                    tx,
-                    _turn: Some(turn),
-                })
-            }
-            None => Ok(Tx {
-                tx: self.pool.begin().await?,
-                _turn: None,
-            }),
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
         }
     }
 

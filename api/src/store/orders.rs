@@ -111,16 +111,16 @@ pub struct NewOrder<'a> {
     pub fee_key: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub expires_at: i64,
-    /// `(fee_item_code, amount_fen)`
-    pub items: &'a [(String, i64)],
+    pub items: &'a [OrderItemRow],
 }
 
-pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query(
+/// Stores a pending order and its items; returns the order as stored.
+pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Result<OrderRow> {
+    let row = sqlx::query_as(&format!(
         "INSERT INTO orders (order_no, candidate_id, status, amount_fen, fee_key, idempotency_key,
                              created_at, expires_at, synced_at, updated_at)
-         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6)",
-    )
+         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6) RETURNING {COLUMNS}"
+    ))
     .bind(order.order_no)
     .bind(order.candidate_id)
     .bind(order.amount_fen)
@@ -128,43 +128,44 @@ pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Res
     .bind(order.idempotency_key)
     .bind(now_ms)
     .bind(order.expires_at)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
     let sql = format!(
         "INSERT INTO order_items (order_no, fee_item_code, candidate_id, amount_fen, open) VALUES {}",
         values_placeholders(order.items.len(), 5)
     );
     let mut query = sqlx::query(&sql);
-    for (code, amount) in order.items {
+    for item in order.items {
         query = query
             .bind(order.order_no)
-            .bind(code.as_str())
+            .bind(item.fee_item_code.as_str())
             .bind(order.candidate_id)
-            .bind(*amount)
+            .bind(item.amount_fen)
             .bind(1_i64);
     }
-    query.execute(&mut **tx).await.map(drop)
+    query.execute(&mut **tx).await?;
+    Ok(row)
 }
 
-/// Records the platform's trade once; a second writer changes nothing.
+/// Records the platform's trade once and returns the order with it; `None` when
+/// another writer recorded it first.
 pub async fn set_trade(
     db: &Db,
     order_no: &str,
     trade_no: &str,
     cashier_url: &str,
     now_ms: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!(
         "UPDATE orders SET platform_trade_no = $2, cashier_url = $3, updated_at = $4
-         WHERE order_no = $1 AND cashier_url IS NULL",
-    )
+         WHERE order_no = $1 AND cashier_url IS NULL RETURNING {COLUMNS}"
+    ))
     .bind(order_no)
     .bind(trade_no)
     .bind(cashier_url)
     .bind(now_ms)
-    .execute(&db.pool)
+    .fetch_optional(&mut *db.writer().await?)
     .await
-    .map(drop)
 }
 
 /// `pending`/`closed` → `paid`; false when the order was paid already.
@@ -229,7 +230,7 @@ pub async fn claim_sync(
     .bind(order_no)
     .bind(now_ms)
     .bind(now_ms - min_gap_ms)
-    .execute(&db.pool)
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -272,37 +273,6 @@ pub async fn other_paid_orders_for_fees(
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
-}
-
-/// One line per (fee, order) of the candidate, with what the fee status derives from.
-#[derive(Debug, Clone, FromRow)]
-pub struct FeeOrderRow {
-    pub fee_item_code: String,
-    pub order_no: String,
-    pub status: String,
-    pub created_at: i64,
-    pub refund_status: Option<String>,
-    pub refund_no: Option<String>,
-    pub refund_note: Option<String>,
-    pub receipt_no: Option<String>,
-}
-
-pub async fn fee_orders_of_candidate(
-    db: &Db,
-    candidate_id: &str,
-) -> sqlx::Result<Vec<FeeOrderRow>> {
-    sqlx::query_as(
-        "SELECT i.fee_item_code, o.order_no, o.status, o.created_at,
-                (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
-                (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
-                (SELECT r.review_note FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_note,
-                (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no
-         FROM order_items i JOIN orders o ON o.order_no = i.order_no
-         WHERE i.candidate_id = $1",
-    )
-    .bind(candidate_id)
-    .fetch_all(&db.pool)
-    .await
 }
 
 /// Of these fees, the ones held open by a pending order, with that order.

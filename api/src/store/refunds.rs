@@ -124,6 +124,6 @@ pub async fn count_send(db: &Db, refund_no: &str, now_ms: i64) -> sqlx::Result<O
     )
     .bind(refund_no)
     .bind(now_ms)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.writer().await?)
     .await
 }

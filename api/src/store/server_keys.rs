@@ -12,7 +12,7 @@ pub async fn get_or_create(db: &Db, name: &str, now_ms: i64) -> sqlx::Result<Vec
         .bind(name)
         .bind(&fresh_hex)
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await?;
     let row = sqlx::query("SELECT secret FROM server_keys WHERE name = $1")
         .bind(name)

@@ -17,7 +17,7 @@ pub async fn create(
         .bind(subject_id)
         .bind(now_ms)
         .bind(expires_at_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await
         .map(drop)
 }
@@ -39,7 +39,7 @@ pub async fn revoke(db: &Db, id: &str, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await
         .map(drop)
 }
@@ -58,7 +58,7 @@ pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::
 pub async fn purge_expired(db: &Db, now_ms: i64) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(done.rows_affected())
 }

@@ -38,7 +38,7 @@ pub async fn insert_endpoint(
     .bind(endpoint.active)
     .bind(created_by)
     .bind(endpoint.created_at)
-    .execute(&db.pool)
+    .execute(&mut *db.writer().await?)
     .await
     .map(drop)
 }
@@ -55,7 +55,7 @@ pub async fn endpoints(db: &Db) -> sqlx::Result<Vec<EndpointRow>> {
 pub async fn deactivate(db: &Db, id: &str) -> sqlx::Result<bool> {
     let done = sqlx::query("UPDATE webhook_endpoints SET active = 0 WHERE id = $1 AND active = 1")
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -115,7 +115,7 @@ pub async fn claim(db: &Db, delivery: &DueDelivery, lease_until_ms: i64) -> sqlx
     .bind(&delivery.endpoint_id)
     .bind(delivery.next_attempt_at)
     .bind(lease_until_ms)
-    .execute(&db.pool)
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -138,7 +138,7 @@ pub async fn record_attempt(
     .bind(delivered_at_ms)
     .bind(next_attempt_at_ms)
     .bind(error)
-    .execute(&db.pool)
+    .execute(&mut *db.writer().await?)
     .await
     .map(drop)
 }

@@ -7,21 +7,52 @@ pub mod qr_codes;
 pub mod refunds;
 pub mod trades;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub type Tx = sqlx::Transaction<'static, Sqlite>;
+/// A write transaction holding the store's one turn to write. SQLite lets one writer
+/// in at a time and makes the others sleep in its busy handler in steps of
+/// milliseconds; waiting on an in-process queue instead hands the lock on the moment
+/// the previous writer commits.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone)]
 pub struct Db {
     pub pool: SqlitePool,
+    writer: Arc<Mutex<()>>,
 }
 
 impl Db {
@@ -49,12 +80,17 @@ impl Db {
             .run(&pool)
             .await
             .context("applying the sandbox migrations")?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Takes the write lock at once, so two writers queue on the busy timeout instead
     /// of one failing when it upgrades a read.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        let turn = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Tx { tx, _turn: turn })
     }
 }

@@ -1,0 +1,80 @@
+//! The candidate's fee list: each fee item with every order that paid or tries to pay
+//! it, read in one query because it is the page every candidate opens.
+
+use sqlx::FromRow;
+
+use super::Db;
+use super::catalog::{FEE_ITEM_COLUMNS, FeeItemRow};
+
+/// One line per (fee, order) of the candidate, with what the fee status derives from.
+#[derive(Debug, Clone, FromRow)]
+pub struct FeeOrderRow {
+    pub fee_item_code: String,
+    pub order_no: String,
+    pub status: String,
+    pub created_at: i64,
+    pub refund_status: Option<String>,
+    pub refund_no: Option<String>,
+    pub refund_note: Option<String>,
+    pub receipt_no: Option<String>,
+}
+
+/// A fee item of the candidate with one of its orders, or none when it has none.
+#[derive(FromRow)]
+struct Line {
+    #[sqlx(flatten)]
+    item: FeeItemRow,
+    order_no: Option<String>,
+    status: Option<String>,
+    created_at: Option<i64>,
+    refund_status: Option<String>,
+    refund_no: Option<String>,
+    refund_note: Option<String>,
+    receipt_no: Option<String>,
+}
+
+/// The candidate's fee items (by exam, then code) and the orders behind their statuses.
+pub async fn of_candidate(
+    db: &Db,
+    candidate_id: &str,
+) -> sqlx::Result<(Vec<FeeItemRow>, Vec<FeeOrderRow>)> {
+    let lines: Vec<Line> = sqlx::query_as(&format!(
+        "SELECT {FEE_ITEM_COLUMNS}, o.order_no, o.status, o.created_at,
+                (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
+                (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
+                (SELECT r.review_note FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_note,
+                (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no
+         FROM candidate_fees cf
+         JOIN fee_items f ON f.code = cf.fee_item_code
+         LEFT JOIN order_items i ON i.candidate_id = cf.candidate_id AND i.fee_item_code = cf.fee_item_code
+         LEFT JOIN orders o ON o.order_no = i.order_no
+         WHERE cf.candidate_id = $1
+         ORDER BY f.exam_code, f.code"
+    ))
+    .bind(candidate_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut items: Vec<FeeItemRow> = Vec::new();
+    let mut orders = Vec::new();
+    for line in lines {
+        if let (Some(order_no), Some(status), Some(created_at)) =
+            (line.order_no, line.status, line.created_at)
+        {
+            orders.push(FeeOrderRow {
+                fee_item_code: line.item.code.clone(),
+                order_no,
+                status,
+                created_at,
+                refund_status: line.refund_status,
+                refund_no: line.refund_no,
+                refund_note: line.refund_note,
+                receipt_no: line.receipt_no,
+            });
+        }
+        // Lines of one fee are adjacent: the query orders by fee code.
+        if items.last().is_none_or(|last| last.code != line.item.code) {
+            items.push(line.item);
+        }
+    }
+    Ok((items, orders))
+}
