@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[derive(Default)]
 pub struct Sample {
     pub ok: usize,
     pub errors: usize,
@@ -17,6 +18,15 @@ pub struct Sample {
 impl Sample {
     pub fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Adds another round of the same measurement.
+    pub fn absorb(&mut self, other: Sample) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
     }
 
     pub fn percentile(&self, p: f64) -> Duration {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -192,6 +193,24 @@ async fn ledger_and_statement(bench: &Bench) -> anyhow::Result<((i64, i64), (i64
     Ok(((count, sum.unwrap_or(0)), (paid, fen)))
 }
 
+/// A line a minute on stderr, so that an hour-long run can be watched.
+async fn report_progress(done: Arc<AtomicUsize>, total: usize, started: Instant) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let finished = done.load(Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64();
+        let rate = finished as f64 / secs;
+        let left = if rate > 0.0 {
+            format!("{:.0} s", (total - finished) as f64 / rate)
+        } else {
+            "unknown".to_owned()
+        };
+        eprintln!("{finished}/{total} journeys in {secs:.0} s ({rate:.1}/s), about {left} to go");
+    }
+}
+
 pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let argon2_rate = ceilings::argon2_verify(threads, 100);
@@ -203,12 +222,16 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
 
     let steps = Arc::new(Steps::default());
     let errors = Arc::new(Mutex::new(Vec::new()));
-    let (b, s, e) = (bench.clone(), steps.clone(), errors.clone());
+    let done = Arc::new(AtomicUsize::new(0));
+    let (b, s, e, d) = (bench.clone(), steps.clone(), errors.clone(), done.clone());
     let started = Instant::now();
+    let progress = tokio::spawn(report_progress(done, candidates, started));
     let journeys = load::drive(concurrency, candidates, move |n| {
-        let (b, s, e) = (b.clone(), s.clone(), e.clone());
+        let (b, s, e, d) = (b.clone(), s.clone(), e.clone(), d.clone());
         async move {
-            match journey(&b, &s, n).await {
+            let outcome = journey(&b, &s, n).await;
+            d.fetch_add(1, Ordering::Relaxed);
+            match outcome {
                 Ok(()) => true,
                 Err(error) => {
                     e.lock()
@@ -220,6 +243,7 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
         }
     })
     .await;
+    progress.abort();
     let elapsed = started.elapsed().as_secs_f64();
     let bound = (candidates * ARGON2_PER_CANDIDATE) as f64 / argon2_rate;
     let (ledger, statement) = ledger_and_statement(&bench).await?;
