@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130 # = the `wasm-bindgen` pin in Cargo.toml
 BINARYEN_VERSION=132
-TOOLS=target/tools
-STAGE=target/web-build
+# Cargo's output folder, wherever CARGO_TARGET_DIR puts it.
+TARGET="${CARGO_TARGET_DIR:-target}"
+TOOLS="$TARGET/tools"
+STAGE="$TARGET/web-build"
 OUT=web/dist
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -33,7 +35,7 @@ cargo build --locked -p examfee-web --target wasm32-unknown-unknown --profile wa
 rm -rf "$STAGE"
 mkdir -p "$STAGE/dist/assets"
 wasm-bindgen --target web --no-typescript --out-dir "$STAGE" --out-name app \
-  target/wasm32-unknown-unknown/wasm-release/examfee-web.wasm
+  "$TARGET/wasm32-unknown-unknown/wasm-release/examfee-web.wasm"
 # The features rustc's wasm32 target emits by default; names and producers are dropped
 # here rather than by cargo's `strip`, which would hide those features from wasm-bindgen.
 "$WASM_OPT" -Oz --strip-debug --strip-producers \

@@ -11,4 +11,4 @@ export EXAMFEE_LISTEN="${EXAMFEE_LISTEN:-127.0.0.1:8080}"
 scripts/build-web.sh
 cargo build --locked -p examfee
 echo "Demo operator: ${EXAMFEE_BOOTSTRAP_ADMIN%%:*} / ${EXAMFEE_BOOTSTRAP_ADMIN#*:}"
-exec target/debug/examfee serve
+exec "${CARGO_TARGET_DIR:-target}/debug/examfee" serve

@@ -7,7 +7,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const BINARY = process.env.EXAMFEE_BIN || path.join(ROOT, 'target', 'debug', 'examfee');
+const TARGET = path.resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+const BINARY = process.env.EXAMFEE_BIN || path.join(TARGET, 'debug', 'examfee');
 const WEB_DIR = path.join(ROOT, 'web', 'dist');
 const SCREENSHOTS = path.join(ROOT, 'e2e', 'screenshots');
 const CAPTCHA_ANSWER = 'e2e42';
