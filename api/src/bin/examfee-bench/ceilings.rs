@@ -69,20 +69,22 @@ pub fn hmac_verify(threads: usize, total: usize, body: Vec<u8>) -> f64 {
     })
 }
 
-/// Single-row write transactions a second on the same database, `concurrency` at a
-/// time: what any state change costs at the least.
-pub async fn commits(
-    database_url: &str,
-    concurrency: usize,
-    total: usize,
-) -> anyhow::Result<Sample> {
+/// A connection pool to the same database with a table for [`commits`] to fill.
+pub async fn commit_table(database_url: &str) -> anyhow::Result<Db> {
     let db = Db::connect(database_url).await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS bench_commits (id TEXT PRIMARY KEY, at BIGINT NOT NULL)",
     )
     .execute(&db.pool)
     .await?;
-    Ok(load::drive(concurrency, total, move |i| {
+    Ok(db)
+}
+
+/// Single-row write transactions a second on the same database, `concurrency` at a
+/// time: what any state change costs at the least.
+pub async fn commits(db: &Db, concurrency: usize, total: usize) -> Sample {
+    let db = db.clone();
+    load::drive(concurrency, total, move |i| {
         let db = db.clone();
         async move {
             let Ok(mut tx) = db.begin_write().await else {
@@ -97,5 +99,5 @@ pub async fn commits(
             inserted && tx.commit().await.is_ok()
         }
     })
-    .await)
+    .await
 }
