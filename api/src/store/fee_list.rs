@@ -1,6 +1,8 @@
 //! The candidate's fee list: each fee item with every order that paid or tries to pay
 //! it, read in one query because it is the page every candidate opens.
 
+use std::sync::LazyLock;
+
 use sqlx::FromRow;
 
 use super::Db;
@@ -33,12 +35,8 @@ struct Line {
     receipt_no: Option<String>,
 }
 
-/// The candidate's fee items (by exam, then code) and the orders behind their statuses.
-pub async fn of_candidate(
-    db: &Db,
-    candidate_id: &str,
-) -> sqlx::Result<(Vec<FeeItemRow>, Vec<FeeOrderRow>)> {
-    let lines: Vec<Line> = sqlx::query_as(&format!(
+static QUERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "SELECT {FEE_ITEM_COLUMNS}, o.order_no, o.status, o.created_at,
                 (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
                 (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
@@ -50,10 +48,49 @@ pub async fn of_candidate(
          LEFT JOIN orders o ON o.order_no = i.order_no
          WHERE cf.candidate_id = $1
          ORDER BY f.exam_code, f.code"
-    ))
-    .bind(candidate_id)
-    .fetch_all(&db.pool)
-    .await?;
+    )
+});
+
+/// A line read on the calling thread, columns in the order of [`QUERY`].
+fn local_line(row: &rusqlite::Row) -> rusqlite::Result<Line> {
+    Ok(Line {
+        item: FeeItemRow {
+            code: row.get(0)?,
+            exam_code: row.get(1)?,
+            title: row.get(2)?,
+            amount_fen: row.get(3)?,
+            pay_from: row.get(4)?,
+            pay_until: row.get(5)?,
+            refundable_until: row.get(6)?,
+        },
+        order_no: row.get(7)?,
+        status: row.get(8)?,
+        created_at: row.get(9)?,
+        refund_status: row.get(10)?,
+        refund_no: row.get(11)?,
+        refund_note: row.get(12)?,
+        receipt_no: row.get(13)?,
+    })
+}
+
+/// The candidate's fee items (by exam, then code) and the orders behind their statuses.
+pub async fn of_candidate(
+    db: &Db,
+    candidate_id: &str,
+) -> anyhow::Result<(Vec<FeeItemRow>, Vec<FeeOrderRow>)> {
+    let lines: Vec<Line> = match &db.local_reads {
+        Some(local) => local.with(|conn| {
+            conn.prepare_cached(&QUERY)?
+                .query_map([candidate_id], local_line)?
+                .collect()
+        })?,
+        None => {
+            sqlx::query_as(&QUERY)
+                .bind(candidate_id)
+                .fetch_all(&db.pool)
+                .await?
+        }
+    };
     let mut items: Vec<FeeItemRow> = Vec::new();
     let mut orders = Vec::new();
     for line in lines {

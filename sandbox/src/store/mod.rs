@@ -73,6 +73,8 @@ impl Db {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection to a local file cannot have gone away: no ping before use.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the sandbox store {}", path.display()))?;

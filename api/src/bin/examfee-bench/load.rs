@@ -1,5 +1,6 @@
-//! Closed-loop load: `concurrency` clients each send their next request as soon as the
-//! previous one answers, until `total` requests were sent.
+//! Load: closed-loop (`concurrency` clients each send their next request as soon as the
+//! previous one answers) to find how much the server takes, and paced (requests sent
+//! on a clock whatever the answers) to see its latency at a chosen load.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,6 +28,24 @@ impl Sample {
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
         self.latencies.sort();
+    }
+
+    /// The answers of a load: (whether it was the expected one, its latency).
+    fn of(answers: impl IntoIterator<Item = (bool, Duration)>, elapsed: Duration) -> Sample {
+        let mut sample = Sample {
+            elapsed,
+            ..Sample::default()
+        };
+        for (ok, latency) in answers {
+            if ok {
+                sample.latencies.push(latency);
+            } else {
+                sample.errors += 1;
+            }
+        }
+        sample.ok = sample.latencies.len();
+        sample.latencies.sort();
+        sample
     }
 
     pub fn percentile(&self, p: f64) -> Duration {
@@ -61,30 +80,49 @@ where
                     }
                     let sent = Instant::now();
                     let ok = request(i).await;
-                    seen.push((sent.elapsed(), ok));
+                    seen.push((ok, sent.elapsed()));
                 }
             })
         })
         .collect();
-    let mut latencies = Vec::with_capacity(total);
-    let mut errors = 0;
+    let mut answers = Vec::with_capacity(total);
     for worker in workers {
-        for (latency, ok) in worker.await.expect("a load task panicked") {
-            if ok {
-                latencies.push(latency);
-            } else {
-                errors += 1;
-            }
-        }
+        answers.extend(worker.await.expect("a load task panicked"));
     }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Sample {
-        ok: latencies.len(),
-        errors,
-        elapsed,
-        latencies,
+    Sample::of(answers, started.elapsed())
+}
+
+/// Sends `request(i)` for i in 0..total at `rate` a second over `concurrency` clients,
+/// request i due at i / rate seconds. A latency counts from when the request was due,
+/// not sent: a client still waiting for its previous answer sends late, and that wait
+/// is the server's, so a stalled server cannot hide behind a stalled client.
+pub async fn pace<F, Fut>(concurrency: usize, rate: f64, total: usize, request: F) -> Sample
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let request = Arc::new(request);
+    let started = tokio::time::Instant::now();
+    let clients: Vec<_> = (0..concurrency)
+        .map(|client| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for i in (client..total).step_by(concurrency) {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due).await;
+                    let ok = request(i).await;
+                    seen.push((ok, due.elapsed()));
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(total);
+    for client in clients {
+        answers.extend(client.await.expect("a load task panicked"));
     }
+    Sample::of(answers, started.elapsed())
 }
 
 /// Runs `work` `total` times spread over `threads` OS threads: the ceiling of CPU-bound

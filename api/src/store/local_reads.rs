@@ -1,0 +1,122 @@
+//! Reads that run on the calling thread. sqlx drives each SQLite connection from a
+//! thread of its own, so every query through it is two thread hand-offs; on the fee
+//! list, the page every candidate opens, those cost more than the query itself (see
+//! docs/benchmarks.md). For an SQLite file each thread keeps a read-only connection of
+//! its own instead, and a hot read is a plain call: WAL readers never wait for the
+//! writer, so holding the calling thread for the query is as short as the query.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Where the reads go: one SQLite file, told apart from other [`super::Db`]s of the
+/// process (tests open many) by a number of its own.
+pub struct LocalReads {
+    path: PathBuf,
+    id: u64,
+}
+
+thread_local! {
+    /// This thread's read connection and the [`LocalReads`] it belongs to.
+    static OPEN: RefCell<Option<(u64, Connection)>> = const { RefCell::new(None) };
+}
+
+/// Readers wait this long when SQLite itself is busy (recovering a WAL after a crash).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl LocalReads {
+    /// For the file of an `sqlite:` URL; none for an in-memory database, which only the
+    /// pool's own connections can see.
+    pub fn of_url(url: &str) -> Option<LocalReads> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let rest = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if file.is_empty() || file == ":memory:" || query.contains("mode=memory") {
+            return None;
+        }
+        Some(LocalReads {
+            path: PathBuf::from(file),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    /// Runs `read` on this thread's connection, opening it on first use.
+    pub fn with<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        OPEN.with_borrow_mut(|open| {
+            let conn = match open {
+                Some((id, conn)) if *id == self.id => conn,
+                _ => {
+                    let conn = Connection::open_with_flags(
+                        &self.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    conn.busy_timeout(BUSY_TIMEOUT)?;
+                    &mut open.insert((self.id, conn)).1
+                }
+            };
+            read(conn)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_are_read_locally() {
+        assert!(LocalReads::of_url("sqlite::memory:").is_none());
+        assert!(LocalReads::of_url("sqlite://x?mode=memory&cache=shared").is_none());
+        let local = LocalReads::of_url("sqlite:///var/lib/examfee/examfee.db?mode=rwc").unwrap();
+        assert_eq!(local.path, PathBuf::from("/var/lib/examfee/examfee.db"));
+        let relative = LocalReads::of_url("sqlite://data/examfee.db").unwrap();
+        assert_eq!(relative.path, PathBuf::from("data/examfee.db"));
+    }
+
+    #[test]
+    fn each_database_is_read_through_its_own_connection() {
+        let dir = std::env::temp_dir().join(format!("examfee-local-reads-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut reads = Vec::new();
+        for name in ["a", "b"] {
+            let path = dir.join(format!("{name}.db"));
+            let _ = std::fs::remove_file(&path);
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('{name}');"
+            ))
+            .unwrap();
+            reads.push(LocalReads::of_url(&format!("sqlite://{}", path.display())).unwrap());
+        }
+        let value = |local: &LocalReads| {
+            local
+                .with(|conn| {
+                    let mut statement = conn.prepare_cached("SELECT max(v) FROM t")?;
+                    statement.query_row([], |row| row.get::<_, String>(0))
+                })
+                .unwrap()
+        };
+        // Alternating on one thread: the connection follows the database asked for.
+        assert_eq!(value(&reads[0]), "a");
+        assert_eq!(value(&reads[1]), "b");
+        assert_eq!(value(&reads[0]), "a");
+        // A later commit by another connection is seen: no read stays open in between.
+        Connection::open(dir.join("a.db"))
+            .unwrap()
+            .execute("INSERT INTO t VALUES ('c')", [])
+            .unwrap();
+        assert_eq!(value(&reads[0]), "c");
+        // Read-only: the hot path cannot write by mistake.
+        let write = reads[0].with(|conn| conn.execute("INSERT INTO t VALUES ('x')", []));
+        assert!(write.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
