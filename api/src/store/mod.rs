@@ -29,7 +29,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// A write transaction. On SQLite it also holds this process's turn to write: SQLite
@@ -83,6 +83,9 @@ impl DerefMut for Writer {
     }
 }
 
+/// A pooled PostgreSQL connection idle longer than this is pinged before use.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 #[derive(Clone)]
@@ -116,9 +119,19 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.unwrap_or_else(|| default_pool_size(sqlite)))
             .acquire_timeout(Duration::from_secs(10))
-            // An SQLite connection is a file handle in this process: pinging it before
-            // each use only costs two more thread hand-offs per query.
-            .test_before_acquire(!sqlite)
+            // A connection is checked before use only when it sat idle: one used in the
+            // last second is alive, and a check is a round trip to PostgreSQL or two
+            // thread hand-offs on SQLite (whose connection, a file handle in this
+            // process, never needs one).
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if !sqlite && meta.idle_for > CHECK_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {

@@ -24,8 +24,13 @@ use crate::{ceilings, load, ms};
 /// password checked, the new one hashed).
 const ARGON2_PER_CANDIDATE: usize = 4;
 
-/// Verifications in each measurement of the raw argon2 rate (a few seconds).
-const ARGON2_SAMPLE: usize = 300;
+/// Verifications in each measurement of the raw argon2 rate: a twentieth of the run's
+/// own argon2 operations, at least 100 and at most 1,000 (several seconds). A short
+/// sample on these shared machines moved by a third between the start and the end of
+/// one run.
+fn argon2_sample(candidates: usize) -> usize {
+    (candidates * ARGON2_PER_CANDIDATE / 20).clamp(100, 1000)
+}
 
 #[derive(Default)]
 struct Steps(Mutex<BTreeMap<&'static str, Vec<Duration>>>);
@@ -218,7 +223,7 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     // The raw argon2 rate before and after the journeys: on a shared machine one
     // short measurement can catch a neighbour's burst.
-    let argon2_before = ceilings::argon2_verify(threads, ARGON2_SAMPLE);
+    let argon2_before = ceilings::argon2_verify(threads, argon2_sample(candidates));
     let bench = Arc::new(Bench::start().await?);
     let admin = bench.catalog().await?;
     let started = Instant::now();
@@ -250,7 +255,7 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
     .await;
     progress.abort();
     let elapsed = started.elapsed().as_secs_f64();
-    let argon2_after = ceilings::argon2_verify(threads, ARGON2_SAMPLE);
+    let argon2_after = ceilings::argon2_verify(threads, argon2_sample(candidates));
     let argon2_rate = f64::midpoint(argon2_before, argon2_after);
     let bound = (candidates * ARGON2_PER_CANDIDATE) as f64 / argon2_rate;
     let (ledger, statement) = ledger_and_statement(&bench).await?;
