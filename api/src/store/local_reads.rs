@@ -32,10 +32,7 @@ impl LocalReads {
     /// pool's own connections can see.
     pub fn of_url(url: &str) -> Option<LocalReads> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        let rest = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:");
-        let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (file, query) = super::sqlite_file(url);
         if file.is_empty() || file == ":memory:" || query.contains("mode=memory") {
             return None;
         }

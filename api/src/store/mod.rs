@@ -7,7 +7,7 @@ pub mod candidates;
 pub mod captchas;
 pub mod catalog;
 pub mod fee_list;
-pub mod local_reads;
+mod local_reads;
 pub mod login_failures;
 pub mod notifications;
 pub mod operators;
@@ -92,7 +92,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 pub struct Db {
     pub pool: AnyPool,
     /// SQLite files only: hot reads on the calling thread, see [`local_reads`].
-    pub local_reads: Option<Arc<local_reads::LocalReads>>,
+    local_reads: Option<Arc<local_reads::LocalReads>>,
     /// SQLite only: the turn to write, see [`Tx`].
     writer: Option<Arc<Mutex<()>>>,
 }
@@ -215,11 +215,16 @@ fn default_pool_size(sqlite: bool) -> u32 {
     }
 }
 
-fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
-    let path = url
+/// The file named by an `sqlite:` URL and the URL's query (empty when none).
+fn sqlite_file(url: &str) -> (&str, &str) {
+    let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let file = path.split('?').next().unwrap_or_default();
+    rest.split_once('?').unwrap_or((rest, ""))
+}
+
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let (file, _) = sqlite_file(url);
     if file != ":memory:"
         && let Some(dir) = Path::new(file)
             .parent()

@@ -74,23 +74,21 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let connect = |connections, options| {
+        let connect = async |connections, options| {
             SqlitePoolOptions::new()
                 .max_connections(connections)
                 // A connection to a local file cannot have gone away: no ping before use.
                 .test_before_acquire(false)
                 .connect_with(options)
+                .await
+                .with_context(|| format!("cannot open the sandbox store {}", path.display()))
         };
-        let pool = connect(8, options.clone())
-            .await
-            .with_context(|| format!("cannot open the sandbox store {}", path.display()))?;
+        let pool = connect(8, options.clone()).await?;
         MIGRATOR
             .run(&pool)
             .await
             .context("applying the sandbox migrations")?;
-        let unflushed = connect(2, options.synchronous(SqliteSynchronous::Normal))
-            .await
-            .with_context(|| format!("cannot open the sandbox store {}", path.display()))?;
+        let unflushed = connect(2, options.synchronous(SqliteSynchronous::Normal)).await?;
         Ok(Db {
             pool,
             unflushed,

@@ -223,7 +223,8 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     // The raw argon2 rate before and after the journeys: on a shared machine one
     // short measurement can catch a neighbour's burst.
-    let argon2_before = ceilings::argon2_verify(threads, argon2_sample(candidates));
+    let sample = argon2_sample(candidates);
+    let argon2_before = ceilings::argon2_verify(threads, sample);
     let bench = Arc::new(Bench::start().await?);
     let admin = bench.catalog().await?;
     let started = Instant::now();
@@ -255,7 +256,7 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
     .await;
     progress.abort();
     let elapsed = started.elapsed().as_secs_f64();
-    let argon2_after = ceilings::argon2_verify(threads, argon2_sample(candidates));
+    let argon2_after = ceilings::argon2_verify(threads, sample);
     let argon2_rate = f64::midpoint(argon2_before, argon2_after);
     let bound = (candidates * ARGON2_PER_CANDIDATE) as f64 / argon2_rate;
     let (ledger, statement) = ledger_and_statement(&bench).await?;
