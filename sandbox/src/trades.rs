@@ -102,6 +102,12 @@ pub async fn create(
         paid_at: None,
         closed_at: None,
     };
+    let expiry_allowed = now < expires_at && expires_at <= now + Duration::hours(MAX_EXPIRY_HOURS);
+    // A new out_trade_no, the usual case, is one statement; a retry, a clash or a
+    // refusal takes the transaction below.
+    if expiry_allowed && store::insert_new(&mut *sandbox.db.writer().await?, &row).await? {
+        return Ok((row, true));
+    }
     let mut tx = sandbox.db.begin_write().await?;
     if let Some(existing) = store::find_by_out_no(&mut *tx, &merchant.id, &row.out_trade_no).await?
     {
@@ -113,14 +119,14 @@ pub async fn create(
         tx.commit().await?;
         return Ok((current.ok_or(SandboxError::TradeNotFound)?, false));
     }
-    if expires_at <= now || expires_at > now + Duration::hours(MAX_EXPIRY_HOURS) {
+    if !expiry_allowed {
         return Err(SandboxError::invalid(
             "expires_at",
             "过期时间须在当前时间之后 24 小时以内",
             "expires_at must lie in the next 24 hours.",
         ));
     }
-    if !store::insert_new(&mut tx, &row).await? {
+    if !store::insert_new(&mut *tx, &row).await? {
         return Err(SandboxError::OutTradeNoConflict);
     }
     tx.commit().await?;

@@ -106,15 +106,21 @@ pub async fn create_order(
     let amount = items.iter().map(|i| i.amount_fen).sum::<i64>();
 
     let mut tx = state.db.begin_write().await?;
-    if let Some(open) =
-        store::orders::find_pending_for_fees(&mut tx, candidate_id, &fee_key).await?
+    let claims = store::orders::claims_on_fees(&mut tx, candidate_id, &codes).await?;
+    let pending = OrderStatus::Pending.as_str();
+    if let Some(same) = claims
+        .iter()
+        .find(|c| c.status == pending && c.fee_key == fee_key)
     {
+        let open = store::orders::get_in(&mut tx, &same.order_no)
+            .await?
+            .ok_or(ApiError::NotFound("order"))?;
         drop(tx);
         return Ok((ensure_trade(state, open).await?, false));
     }
-    if !store::orders::paid_fees(&mut tx, candidate_id, &codes)
-        .await?
-        .is_empty()
+    if claims
+        .iter()
+        .any(|c| c.status == OrderStatus::Paid.as_str())
     {
         return Err(conflict(
             "fee_already_paid",
@@ -122,10 +128,7 @@ pub async fn create_order(
             "This fee is paid already.",
         ));
     }
-    if !store::orders::open_orders_for_fees(&mut tx, candidate_id, &codes)
-        .await?
-        .is_empty()
-    {
+    if !claims.is_empty() {
         return Err(conflict(
             "fee_in_open_order",
             "该项目已在另一笔待支付订单中，请先完成或等待该订单关闭",

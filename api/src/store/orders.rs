@@ -60,20 +60,6 @@ pub async fn find_by_idempotency_key(
     .await
 }
 
-pub async fn find_pending_for_fees(
-    tx: &mut Tx,
-    candidate_id: &str,
-    fee_key: &str,
-) -> sqlx::Result<Option<OrderRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE candidate_id = $1 AND fee_key = $2 AND status = 'pending'"
-    ))
-    .bind(candidate_id)
-    .bind(fee_key)
-    .fetch_optional(&mut **tx)
-    .await
-}
-
 pub async fn of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<OrderRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE candidate_id = $1 ORDER BY created_at"
@@ -276,41 +262,37 @@ pub async fn other_paid_orders_for_fees(
 }
 
 /// Of these fees, the ones held open by a pending order, with that order.
-pub async fn open_orders_for_fees(
-    tx: &mut Tx,
-    candidate_id: &str,
-    codes: &[String],
-) -> sqlx::Result<Vec<(String, String)>> {
-    let sql = format!(
-        "SELECT fee_item_code, order_no FROM order_items WHERE candidate_id = $1 AND open = 1 AND fee_item_code IN ({})",
-        placeholder_list(2, codes.len())
-    );
-    let mut query = sqlx::query(&sql).bind(candidate_id);
-    for code in codes {
-        query = query.bind(code.as_str());
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+/// An order that holds one of the fees a new order asks for: a pending order (its
+/// items are open) or a paid one whose money was not given back.
+#[derive(Debug, FromRow)]
+pub struct FeeClaim {
+    pub fee_item_code: String,
+    pub order_no: String,
+    pub fee_key: String,
+    pub status: String,
 }
 
-/// Of these fees, the ones paid by an order whose money was not given back.
-pub async fn paid_fees(
+/// Every claim on these fees, in one statement: order creation checks them inside its
+/// write transaction, where each statement on SQLite is a hand-off to the connection's
+/// thread and back.
+pub async fn claims_on_fees(
     tx: &mut Tx,
     candidate_id: &str,
     codes: &[String],
-) -> sqlx::Result<Vec<String>> {
+) -> sqlx::Result<Vec<FeeClaim>> {
     let sql = format!(
-        "SELECT DISTINCT i.fee_item_code FROM order_items i JOIN orders o ON o.order_no = i.order_no
-         WHERE i.candidate_id = $1 AND o.status = 'paid' AND i.fee_item_code IN ({})
-           AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_no = o.order_no AND r.status = 'succeeded')",
+        "SELECT i.fee_item_code, o.order_no, o.fee_key, o.status
+         FROM order_items i JOIN orders o ON o.order_no = i.order_no
+         WHERE i.candidate_id = $1 AND i.fee_item_code IN ({})
+           AND (i.open = 1 OR (o.status = 'paid' AND NOT EXISTS
+                (SELECT 1 FROM refunds r WHERE r.order_no = o.order_no AND r.status = 'succeeded')))",
         placeholder_list(2, codes.len())
     );
-    let mut query = sqlx::query(&sql).bind(candidate_id);
+    let mut query = sqlx::query_as(&sql).bind(candidate_id);
     for code in codes {
         query = query.bind(code.as_str());
     }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    query.fetch_all(&mut **tx).await
 }
 
 /// The earliest refund deadline among the order's fee items.

@@ -342,6 +342,8 @@ async fn an_approved_refund_returns_the_money_and_reverses_the_receipt() {
         .await
         .unwrap();
     assert_eq!(receipt["status"], "reversed");
+    // Money given back frees the fee: it can be paid again while its window is open.
+    new_order(&app, &token, &[FEE_EXAM]).await;
 }
 
 #[tokio::test]

@@ -11,39 +11,49 @@ use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// A write transaction holding the store's one turn to write. SQLite lets one writer
-/// in at a time and makes the others sleep in its busy handler in steps of
-/// milliseconds; waiting on an in-process queue instead hands the lock on the moment
-/// the previous writer commits.
-pub struct Tx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+/// A connection that holds the store's one turn to write. SQLite lets one writer in at
+/// a time and makes the others sleep in its busy handler in steps of milliseconds;
+/// waiting on an in-process queue instead hands the lock on the moment the previous
+/// writer commits.
+pub struct Turn<C> {
+    conn: C,
     _turn: OwnedMutexGuard<()>,
 }
 
+/// A write transaction.
+pub type Tx = Turn<sqlx::Transaction<'static, Sqlite>>;
+
+/// A connection for one statement that writes and commits on its own: one statement
+/// instead of three (begin, write, commit), each a hand-off to the connection's
+/// thread and back.
+pub type Writer = Turn<PoolConnection<Sqlite>>;
+
 impl Tx {
     pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+        self.conn.commit().await
     }
 }
 
-impl Deref for Tx {
+impl<C: DerefMut<Target = SqliteConnection>> Deref for Turn<C> {
     type Target = SqliteConnection;
 
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        &self.conn
     }
 }
 
-impl DerefMut for Tx {
+impl<C: DerefMut<Target = SqliteConnection>> DerefMut for Turn<C> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        &mut self.conn
     }
 }
 
@@ -53,8 +63,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Db {
     pub pool: SqlitePool,
     /// Connections whose commits are not flushed to disk by themselves, see
-    /// [`Db::begin_unflushed_write`].
+    /// [`Db::unflushed_writer`].
     unflushed: SqlitePool,
+    /// When expired request nonces were last deleted (ms), see [`nonces::remember`].
+    pub(crate) nonces_swept_at: Arc<AtomicI64>,
     writer: Arc<Mutex<()>>,
 }
 
@@ -92,6 +104,7 @@ impl Db {
         Ok(Db {
             pool,
             unflushed,
+            nonces_swept_at: Arc::new(AtomicI64::new(i64::MIN)),
             writer: Arc::new(Mutex::new(())),
         })
     }
@@ -102,19 +115,34 @@ impl Db {
         Db::begin_on(&self.pool, &self.writer).await
     }
 
-    /// A write transaction for records that may wait for the next flush: its commit
-    /// skips the fsync, and the records reach the disk with the next commit of
-    /// [`Db::begin_write`] (the write-ahead log is one file, flushed in order) or the
-    /// next checkpoint. Only a power cut in between can lose them; an fsync costs more
-    /// than the rest of a trade here.
-    pub async fn begin_unflushed_write(&self) -> sqlx::Result<Tx> {
-        Db::begin_on(&self.unflushed, &self.writer).await
+    /// A connection for one flushed write statement, see [`Writer`].
+    pub async fn writer(&self) -> sqlx::Result<Writer> {
+        Db::writer_on(&self.pool, &self.writer).await
+    }
+
+    /// A connection for a write that may wait for the next flush: its commit skips
+    /// the fsync, and the record reaches the disk with the next flushed commit (the
+    /// write-ahead log is one file, flushed in order) or the next checkpoint. Only a
+    /// power cut in between can lose it; an fsync costs more than the rest of a trade.
+    pub async fn unflushed_writer(&self) -> sqlx::Result<Writer> {
+        Db::writer_on(&self.unflushed, &self.writer).await
+    }
+
+    async fn writer_on(pool: &SqlitePool, writer: &Arc<Mutex<()>>) -> sqlx::Result<Writer> {
+        let turn = writer.clone().lock_owned().await;
+        Ok(Turn {
+            conn: pool.acquire().await?,
+            _turn: turn,
+        })
     }
 
     async fn begin_on(pool: &SqlitePool, writer: &Arc<Mutex<()>>) -> sqlx::Result<Tx> {
         let turn = writer.clone().lock_owned().await;
         let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Tx { tx, _turn: turn })
+        Ok(Turn {
+            conn: tx,
+            _turn: turn,
+        })
     }
 }
 
@@ -122,9 +150,9 @@ impl Db {
 mod tests {
     use super::*;
 
-    async fn synchronous(tx: &mut Tx) -> i64 {
+    async fn synchronous(conn: &mut SqliteConnection) -> i64 {
         sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut **tx)
+            .fetch_one(conn)
             .await
             .unwrap()
     }
@@ -135,14 +163,34 @@ mod tests {
         let db = Db::open(&dir.join("sandbox.db")).await.unwrap();
         // SQLite's numbers: 2 is FULL (an fsync at each commit), 1 is NORMAL.
         assert_eq!(synchronous(&mut db.begin_write().await.unwrap()).await, 2);
+        assert_eq!(synchronous(&mut db.writer().await.unwrap()).await, 2);
         assert_eq!(
-            synchronous(&mut db.begin_unflushed_write().await.unwrap()).await,
+            synchronous(&mut db.unflushed_writer().await.unwrap()).await,
             1
         );
         // Both kinds write the same file: a nonce is refused the second time whichever
         // connection sees it.
         assert!(nonces::remember(&db, "m", "n1", 0, 60_000).await.unwrap());
         assert!(!nonces::remember(&db, "m", "n1", 1, 60_000).await.unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn expired_nonces_are_swept_at_most_once_a_second() {
+        let dir = std::env::temp_dir().join(format!("sandbox-store-{}", uuid::Uuid::new_v4()));
+        let db = Db::open(&dir.join("sandbox.db")).await.unwrap();
+        let stored = || async {
+            sqlx::query_scalar::<_, String>("SELECT nonce FROM request_nonces ORDER BY nonce")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap()
+        };
+        assert!(nonces::remember(&db, "m", "a", 0, 10).await.unwrap());
+        // "a" expired at 10 ms, but the last sweep was at 0.
+        assert!(nonces::remember(&db, "m", "b", 20, 10).await.unwrap());
+        assert_eq!(stored().await, ["a", "b"]);
+        assert!(nonces::remember(&db, "m", "c", 1_000, 10).await.unwrap());
+        assert_eq!(stored().await, ["c"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -26,7 +26,7 @@ const COLUMNS: &str = "trade_no, merchant_id, out_trade_no, amount_fen, subject,
      paid_at, closed_at";
 
 /// Inserts unless the merchant already used the `out_trade_no`; true when inserted.
-pub async fn insert_new(tx: &mut Tx, row: &TradeRow) -> sqlx::Result<bool> {
+pub async fn insert_new(db: impl SqliteExecutor<'_>, row: &TradeRow) -> sqlx::Result<bool> {
     let done = sqlx::query(&format!(
         "INSERT INTO trades ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', \
          NULL, 0, $10, NULL, NULL) ON CONFLICT (merchant_id, out_trade_no) DO NOTHING"
@@ -41,7 +41,7 @@ pub async fn insert_new(tx: &mut Tx, row: &TradeRow) -> sqlx::Result<bool> {
     .bind(row.requested_expires_at)
     .bind(row.expires_at)
     .bind(row.created_at)
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
