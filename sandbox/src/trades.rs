@@ -103,34 +103,32 @@ pub async fn create(
         closed_at: None,
     };
     let expiry_allowed = now < expires_at && expires_at <= now + Duration::hours(MAX_EXPIRY_HOURS);
-    // A new out_trade_no, the usual case, is one statement; a retry, a clash or a
-    // refusal takes the transaction below.
+    // A new out_trade_no, the usual case, is one statement. Otherwise the merchant
+    // used the number before (a retry or a clash; trades are never deleted), or the
+    // expiry is refused unless it belongs to such an earlier trade.
     if expiry_allowed && store::insert_new(&mut *sandbox.db.writer().await?, &row).await? {
         return Ok((row, true));
     }
     let mut tx = sandbox.db.begin_write().await?;
-    if let Some(existing) = store::find_by_out_no(&mut *tx, &merchant.id, &row.out_trade_no).await?
-    {
-        if !existing.same_request(&row) {
-            return Err(SandboxError::OutTradeNoConflict);
-        }
-        store::close_if_expired(&mut tx, &existing.trade_no, to_ms(now)).await?;
-        let current = store::find(&mut *tx, &existing.trade_no).await?;
-        tx.commit().await?;
-        return Ok((current.ok_or(SandboxError::TradeNotFound)?, false));
-    }
-    if !expiry_allowed {
-        return Err(SandboxError::invalid(
-            "expires_at",
-            "过期时间须在当前时间之后 24 小时以内",
-            "expires_at must lie in the next 24 hours.",
-        ));
-    }
-    if !store::insert_new(&mut *tx, &row).await? {
+    let Some(existing) = store::find_by_out_no(&mut *tx, &merchant.id, &row.out_trade_no).await?
+    else {
+        return Err(if expiry_allowed {
+            SandboxError::OutTradeNoConflict
+        } else {
+            SandboxError::invalid(
+                "expires_at",
+                "过期时间须在当前时间之后 24 小时以内",
+                "expires_at must lie in the next 24 hours.",
+            )
+        });
+    };
+    if !existing.same_request(&row) {
         return Err(SandboxError::OutTradeNoConflict);
     }
+    store::close_if_expired(&mut tx, &existing.trade_no, to_ms(now)).await?;
+    let current = store::find(&mut *tx, &existing.trade_no).await?;
     tx.commit().await?;
-    Ok((row, true))
+    Ok((current.ok_or(SandboxError::TradeNotFound)?, false))
 }
 
 /// The merchant's trade as it stands now (closed if its time is up).

@@ -266,7 +266,6 @@ pub async fn other_paid_orders_for_fees(
 /// items are open) or a paid one whose money was not given back.
 #[derive(Debug, FromRow)]
 pub struct FeeClaim {
-    pub fee_item_code: String,
     pub order_no: String,
     pub fee_key: String,
     pub status: String,
@@ -281,7 +280,7 @@ pub async fn claims_on_fees(
     codes: &[String],
 ) -> sqlx::Result<Vec<FeeClaim>> {
     let sql = format!(
-        "SELECT i.fee_item_code, o.order_no, o.fee_key, o.status
+        "SELECT o.order_no, o.fee_key, o.status
          FROM order_items i JOIN orders o ON o.order_no = i.order_no
          WHERE i.candidate_id = $1 AND i.fee_item_code IN ({})
            AND (i.open = 1 OR (o.status = 'paid' AND NOT EXISTS
