@@ -222,11 +222,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let notifier = self.sandbox.as_ref().map(spawn_notifier);
         let state = self.state.into_inner();
+        let fee_list_changes = state.db.listen_for_fee_list_changes();
         let purger = workers::spawn_purger(state.clone());
         let payments = workers::spawn_payments(state, self.sync_interval);
         let result = self.server.await;
         purger.abort();
         payments.abort();
+        if let Some(listener) = fee_list_changes {
+            listener.abort();
+        }
         if let Some(notifier) = notifier {
             notifier.abort();
         }

@@ -70,32 +70,32 @@ pub async fn fees(
     auth: CandidateAuth,
 ) -> ApiResult<web::Json<Vec<FeeView>>> {
     let candidate_id = &auth.0.subject_id;
-    let (mut items, mut fee_orders) =
-        store::fee_list::of_candidate(&state.db, candidate_id).await?;
+    let mut list = store::fee_list::of_candidate(&state.db, candidate_id).await?;
     // A fee paying now may have been paid without word from the platform: ask it
     // (at most every few seconds per order) before answering.
     let mut asked = false;
-    for order_no in pending_orders(&fee_orders) {
+    for order_no in pending_orders(&list.orders) {
         if let Some(order) = store::orders::get(&state.db, &order_no).await? {
             asked |= sync::sync_if_due(&state, &order, sync::VIEW_SYNC_GAP, "sync:view").await;
         }
     }
     if asked {
-        (items, fee_orders) = store::fee_list::of_candidate(&state.db, candidate_id).await?;
+        list = store::fee_list::of_candidate(&state.db, candidate_id).await?;
     }
     let now = to_ms(state.clock.now());
-    let views = items
-        .into_iter()
+    let views = list
+        .items
+        .iter()
         .map(|item| {
-            let fee = fee_status::fee_state(&item.code, &fee_orders);
+            let fee = fee_status::fee_state(&item.code, &list.orders);
             let status = fee.status;
             FeeView {
                 status_label: status.label_zh().to_owned(),
                 status,
                 payable: item.pay_from <= now && now < item.pay_until,
-                fee_item_code: item.code,
-                exam_code: item.exam_code,
-                title: item.title,
+                fee_item_code: item.code.clone(),
+                exam_code: item.exam_code.clone(),
+                title: item.title.clone(),
                 amount_fen: Fen(item.amount_fen),
                 order_no: fee.order.map(|o| o.order_no.clone()),
                 receipt_no: fee.order.and_then(|o| o.receipt_no.clone()),

@@ -116,6 +116,9 @@ pub async fn assign_fees(tx: &mut Tx, pairs: &[(&str, &str)], now_ms: i64) -> sq
             query = query.bind(*candidate_id).bind(*code).bind(now_ms);
         }
         query.execute(&mut **tx).await?;
+        for (candidate_id, _) in chunk {
+            tx.fee_list_changed(candidate_id);
+        }
     }
     Ok(())
 }

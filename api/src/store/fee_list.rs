@@ -1,7 +1,7 @@
 //! The candidate's fee list: each fee item with every order that paid or tries to pay
 //! it, read in one query because it is the page every candidate opens.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use sqlx::FromRow;
 
@@ -73,11 +73,25 @@ fn local_line(row: &rusqlite::Row) -> rusqlite::Result<Line> {
     })
 }
 
-/// The candidate's fee items (by exam, then code) and the orders behind their statuses.
-pub async fn of_candidate(
-    db: &Db,
-    candidate_id: &str,
-) -> anyhow::Result<(Vec<FeeItemRow>, Vec<FeeOrderRow>)> {
+/// A candidate's fee items (by exam, then code) and the orders behind their statuses.
+#[derive(Debug)]
+pub struct FeeList {
+    pub items: Vec<FeeItemRow>,
+    pub orders: Vec<FeeOrderRow>,
+}
+
+/// The candidate's fee list, from the cache when a recent read is still good.
+pub async fn of_candidate(db: &Db, candidate_id: &str) -> anyhow::Result<Arc<FeeList>> {
+    if let Some(list) = db.fee_lists.get(candidate_id) {
+        return Ok(list);
+    }
+    let generation = db.fee_lists.generation();
+    let list = Arc::new(read(db, candidate_id).await?);
+    db.fee_lists.put(candidate_id, list.clone(), generation);
+    Ok(list)
+}
+
+async fn read(db: &Db, candidate_id: &str) -> anyhow::Result<FeeList> {
     let lines: Vec<Line> = match &db.local_reads {
         Some(local) => local.with(|conn| {
             conn.prepare_cached(&QUERY)?
@@ -113,5 +127,5 @@ pub async fn of_candidate(
             items.push(line.item);
         }
     }
-    Ok((items, orders))
+    Ok(FeeList { items, orders })
 }

@@ -7,6 +7,7 @@ pub mod candidates;
 pub mod captchas;
 pub mod catalog;
 pub mod fee_list;
+pub mod fee_list_cache;
 mod local_reads;
 pub mod login_failures;
 pub mod notifications;
@@ -32,6 +33,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AnyPool, Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use fee_list_cache::{Changes, FeeListCache};
+
 /// A write transaction. On SQLite it also holds this process's turn to write: SQLite
 /// has one writer at a time, and writers that collide wait in its busy handler, which
 /// sleeps in steps of milliseconds; queueing them here instead hands the lock on the
@@ -39,11 +42,36 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     _turn: Option<OwnedMutexGuard<()>>,
+    /// What the transaction changed in candidates' fee lists, for [`FeeListCache`].
+    fee_lists: Changes,
+    cache: Arc<FeeListCache>,
+    /// PostgreSQL: other replicas hear of the changes through `NOTIFY`.
+    notify: bool,
 }
 
 impl Tx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+    /// The candidate's fee list shows something else once this commits.
+    pub fn fee_list_changed(&mut self, candidate_id: &str) {
+        self.fee_lists.candidate(candidate_id);
+    }
+
+    /// The fee list of the order's candidate shows something else once this commits.
+    pub fn order_changed(&mut self, order_no: &str) {
+        self.fee_lists.order(order_no);
+    }
+
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        if self.notify && !self.fee_lists.is_empty() {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(fee_list_cache::CHANNEL)
+                .bind(self.fee_lists.payload())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await?;
+        // After the commit: a list read before it and kept after this is refused.
+        self.cache.forget(&self.fee_lists);
+        Ok(())
     }
 }
 
@@ -95,6 +123,12 @@ pub struct Db {
     local_reads: Option<Arc<local_reads::LocalReads>>,
     /// SQLite only: the turn to write, see [`Tx`].
     writer: Option<Arc<Mutex<()>>>,
+    /// Fee lists read lately, used only on PostgreSQL while
+    /// [`Db::listen_for_fee_list_changes`] listens. SQLite reads them on the calling
+    /// thread instead, in microseconds, and has no channel to hear another process's
+    /// writes on.
+    fee_lists: Arc<FeeListCache>,
+    url: String,
 }
 
 impl Db {
@@ -152,6 +186,8 @@ impl Db {
                 .then(|| local_reads::LocalReads::of_url(&url).map(Arc::new))
                 .flatten(),
             writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+            fee_lists: Arc::new(FeeListCache::default()),
+            url,
         })
     }
 
@@ -181,7 +217,21 @@ impl Db {
         } else {
             self.pool.begin().await?
         };
-        Ok(Tx { tx, _turn: turn })
+        Ok(Tx {
+            tx,
+            _turn: turn,
+            fee_lists: Changes::default(),
+            cache: self.fee_lists.clone(),
+            notify: self.writer.is_none(),
+        })
+    }
+
+    /// PostgreSQL: hears other processes' changes to fee lists (and trusts the cache
+    /// while it does) until the task is stopped; SQLite needs none.
+    pub fn listen_for_fee_list_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.writer
+            .is_none()
+            .then(|| fee_list_cache::spawn_listener(self.url.clone(), self.fee_lists.clone()))
     }
 
     /// A connection for one statement that writes (it commits on its own).

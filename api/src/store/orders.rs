@@ -130,6 +130,7 @@ pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Res
             .bind(1_i64);
     }
     query.execute(&mut **tx).await?;
+    tx.fee_list_changed(order.candidate_id);
     Ok(row)
 }
 
@@ -176,7 +177,11 @@ pub async fn mark_paid(
     .execute(&mut **tx)
     .await?;
     release_fees(tx, order_no).await?;
-    Ok(done.rows_affected() == 1)
+    let changed = done.rows_affected() == 1;
+    if changed {
+        tx.order_changed(order_no);
+    }
+    Ok(changed)
 }
 
 /// `pending` → `closed`; false when the order was not pending.
@@ -190,7 +195,11 @@ pub async fn mark_closed(tx: &mut Tx, order_no: &str, now_ms: i64) -> sqlx::Resu
     .execute(&mut **tx)
     .await?;
     release_fees(tx, order_no).await?;
-    Ok(done.rows_affected() == 1)
+    let changed = done.rows_affected() == 1;
+    if changed {
+        tx.order_changed(order_no);
+    }
+    Ok(changed)
 }
 
 /// The order no longer holds its fees: another order may take them.

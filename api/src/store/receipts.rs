@@ -42,8 +42,9 @@ pub async fn insert(tx: &mut Tx, receipt: &ReceiptRow) -> sqlx::Result<()> {
     .bind(receipt.issued_at)
     .bind(receipt.reversed_at)
     .execute(&mut **tx)
-    .await
-    .map(drop)
+    .await?;
+    tx.order_changed(&receipt.order_no);
+    Ok(())
 }
 
 pub async fn of_order(db: &Db, order_no: &str) -> sqlx::Result<Option<ReceiptRow>> {
@@ -73,5 +74,9 @@ pub async fn reverse(tx: &mut Tx, order_no: &str, now_ms: i64) -> sqlx::Result<b
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let reversed = done.rows_affected() == 1;
+    if reversed {
+        tx.order_changed(order_no);
+    }
+    Ok(reversed)
 }

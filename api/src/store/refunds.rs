@@ -33,7 +33,11 @@ pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Resul
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let inserted = done.rows_affected() == 1;
+    if inserted {
+        tx.order_changed(&refund.order_no);
+    }
+    Ok(inserted)
 }
 
 pub async fn get(db: &Db, refund_no: &str) -> sqlx::Result<Option<RefundRow>> {
@@ -81,10 +85,10 @@ pub async fn transition(
     now_ms: i64,
 ) -> sqlx::Result<bool> {
     debug_assert!(from.can_become(to), "refund {from} cannot become {to}");
-    let done = sqlx::query(
+    let order_no: Option<String> = sqlx::query_scalar(
         "UPDATE refunds SET status = $3, review_note = COALESCE($4, review_note),
                 reviewed_by = COALESCE($5, reviewed_by), updated_at = $6
-         WHERE refund_no = $1 AND status = $2",
+         WHERE refund_no = $1 AND status = $2 RETURNING order_no",
     )
     .bind(refund_no)
     .bind(from.as_str())
@@ -92,9 +96,12 @@ pub async fn transition(
     .bind(note)
     .bind(actor)
     .bind(now_ms)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if let Some(order_no) = &order_no {
+        tx.order_changed(order_no);
+    }
+    Ok(order_no.is_some())
 }
 
 /// Refunds that must reach the platform: approved, or processing for `stale_ms`

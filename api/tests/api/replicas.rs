@@ -45,8 +45,16 @@ async fn order_for(app: &TestApp, token: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn two_replicas_on_one_database_do_everything_once() {
+struct Replicas {
+    a: TestApp,
+    b: TestApp,
+    db: Db,
+    clock: Arc<ShiftedClock>,
+    /// The platform secret both replicas use; A hosts the sandbox.
+    secret: String,
+}
+
+async fn two_replicas() -> Replicas {
     let url = fresh_database_url().await;
     let clock = Arc::new(ShiftedClock::default());
     let mut config_a = test_config(url.clone());
@@ -61,6 +69,73 @@ async fn two_replicas_on_one_database_do_everything_once() {
     config_b.platform_url = Some(format!("{}/sandbox", a.base));
     config_b.platform_secret = Some(SecretString::from(secret.clone()));
     let b = start(config_b, clock.clone(), &db).await;
+    Replicas {
+        a,
+        b,
+        db,
+        clock,
+        secret,
+    }
+}
+
+/// The status of the exam fee in the candidate's list on `app`.
+async fn exam_fee_status(app: &TestApp, token: &str) -> Value {
+    let fees = app.fees(token).await;
+    let fee = fees
+        .iter()
+        .find(|f| f["fee_item_code"] == FEE_EXAM)
+        .unwrap();
+    fee["status"].clone()
+}
+
+/// Waits for the fee list on `app` to show `status`, for less than the time a fee
+/// list is kept without word of a change (5 s), so that only that word can make it.
+async fn wait_for_fee_status(app: &TestApp, token: &str, status: &str) {
+    for _ in 0..30 {
+        if exam_fee_status(app, token).await == status {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the fee list never showed {status}: {}",
+        exam_fee_status(app, token).await
+    );
+}
+
+#[tokio::test]
+async fn a_fee_list_shows_at_once_what_the_other_replica_changed() {
+    let Replicas { a, b, .. } = two_replicas().await;
+    let admin = a.admin_token().await;
+    a.seed_fees(&admin).await;
+    let token = b.another_candidate(&admin, 1).await;
+    // Read twice on B: kept there (PostgreSQL), then answered from what was kept.
+    assert_eq!(exam_fee_status(&b, &token).await, "unpaid");
+    assert_eq!(exam_fee_status(&b, &token).await, "unpaid");
+    let order_no = order_for(&a, &token).await;
+    wait_for_fee_status(&b, &token, "paying").await;
+    a.pay_at_platform(&order_no).await;
+    wait_for_fee_status(&b, &token, "paid").await;
+    // And the other way round: a refund asked for on B shows on A.
+    assert_eq!(exam_fee_status(&a, &token).await, "paid");
+    let response = crate::payments::ask_refund(&b, &token, &order_no, "不参加考试").await;
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+    wait_for_fee_status(&a, &token, "refunding").await;
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_database_do_everything_once() {
+    let Replicas {
+        a,
+        b,
+        db,
+        clock,
+        secret,
+    } = two_replicas().await;
     let replicas = [&a, &b];
 
     let admin = a.admin_token().await;
