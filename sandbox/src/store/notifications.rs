@@ -50,10 +50,15 @@ pub async fn due(db: &Db, now_ms: i64, newest_first: bool) -> sqlx::Result<Vec<N
     .await
 }
 
+/// The notifier asks this each time it goes idle. The condition lets SQLite answer
+/// from the partial index of notifications still due; without it, it read the whole
+/// table, acknowledged notifications included: 20 ms at 33,000 of them, which made a
+/// long peak-day run slow down as it went.
+const NEXT_DUE_AT: &str =
+    "SELECT MIN(next_attempt_at) FROM notifications WHERE next_attempt_at IS NOT NULL";
+
 pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM notifications")
-        .fetch_one(&db.pool)
-        .await
+    sqlx::query_scalar(NEXT_DUE_AT).fetch_one(&db.pool).await
 }
 
 /// Stores the outcome of one attempt: acknowledged, or failed and due again at
@@ -99,4 +104,26 @@ pub async fn deliveries_of_trade(db: &Db, trade_no: &str) -> sqlx::Result<Vec<De
     .bind(trade_no)
     .fetch_all(&db.pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_next_due_time_is_read_from_the_index_of_due_notifications() {
+        let dir = std::env::temp_dir().join(format!("sandbox-due-{}", uuid::Uuid::new_v4()));
+        let db = Db::open(&dir.join("sandbox.db")).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {NEXT_DUE_AT}"))
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.3.contains("INDEX notifications_due")),
+            "{plan:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
