@@ -152,6 +152,9 @@ impl FeeListCache {
 
     /// Keeps a list read since `generation`, unless a change came in meanwhile.
     pub fn put(&self, candidate_id: &str, list: Arc<FeeList>, generation: u64) {
+        if !self.trusted.load(Ordering::Acquire) {
+            return;
+        }
         let mut entries = self.entries();
         // Checked under the lock that [`FeeListCache::forget`] bumps it under.
         if !self.trusted.load(Ordering::Acquire) || self.generation() != generation {

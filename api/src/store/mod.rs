@@ -119,6 +119,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
+    /// SQLite only: the one connection write transactions run on, see [`SQLITE_FULL`];
+    /// they take their turn anyway.
+    transactions: Option<AnyPool>,
     /// SQLite files only: hot reads on the calling thread, see [`local_reads`].
     local_reads: Option<Arc<local_reads::LocalReads>>,
     /// SQLite only: the turn to write, see [`Tx`].
@@ -150,38 +153,15 @@ impl Db {
         };
         let options =
             AnyConnectOptions::from_str(&url).context("DATABASE_URL is not a database URL")?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.unwrap_or_else(|| default_pool_size(sqlite)))
-            .acquire_timeout(Duration::from_secs(10))
-            // A connection is checked before use only when it sat idle: one used in the
-            // last second is alive, and a check is a round trip to PostgreSQL or two
-            // thread hand-offs on SQLite (whose connection, a file handle in this
-            // process, never needs one).
-            .test_before_acquire(false)
-            .before_acquire(move |conn, meta| {
-                Box::pin(async move {
-                    if !sqlite && meta.idle_for > CHECK_AFTER_IDLE {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if sqlite {
-                        // WAL lets readers run beside the writer; the busy timeout makes
-                        // writers queue instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .context("cannot connect to the database")?;
+        let size = max_connections.unwrap_or_else(|| default_pool_size(sqlite));
+        let pool = open_pool(options.clone(), size, sqlite.then_some(SQLITE_NORMAL)).await?;
+        let transactions = match sqlite {
+            true => Some(open_pool(options, 1, Some(SQLITE_FULL)).await?),
+            false => None,
+        };
         Ok(Db {
             pool,
+            transactions,
             local_reads: sqlite
                 .then(|| local_reads::LocalReads::of_url(&url).map(Arc::new))
                 .flatten(),
@@ -212,10 +192,9 @@ impl Db {
     /// read lock; writers of other processes on the same file wait on the busy timeout.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
         let turn = self.turn().await;
-        let tx = if turn.is_some() {
-            self.pool.begin_with("BEGIN IMMEDIATE").await?
-        } else {
-            self.pool.begin().await?
+        let tx = match &self.transactions {
+            Some(sqlite) => sqlite.begin_with("BEGIN IMMEDIATE").await?,
+            None => self.pool.begin().await?,
         };
         Ok(Tx {
             tx,
@@ -253,6 +232,59 @@ impl Db {
     pub async fn ping(&self) -> sqlx::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
     }
+}
+
+/// How SQLite connections commit. WAL lets readers run beside the writer; the busy
+/// timeout makes writers of other processes queue instead of failing.
+fn sqlite_pragmas(synchronous: &str) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+    )
+}
+
+/// The synchronous mode of the connection of write transactions, which hold the money
+/// (orders, payments, refunds, receipts, the audit log): each commit reaches the disk
+/// before it returns, as on PostgreSQL, so what was answered survives a power cut. The
+/// lone bookkeeping writes of the other connections (sessions, captchas, sync claims)
+/// commit without a flush of their own (NORMAL): a power cut may lose the last of
+/// them, which costs a login or a sync again, and the next transaction's flush
+/// carries them to the disk.
+const SQLITE_FULL: &str = "FULL";
+const SQLITE_NORMAL: &str = "NORMAL";
+
+/// A pool; on SQLite, `sqlite_synchronous` names how its connections commit.
+async fn open_pool(
+    options: AnyConnectOptions,
+    max_connections: u32,
+    sqlite_synchronous: Option<&'static str>,
+) -> anyhow::Result<AnyPool> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        // A connection is checked before use only when it sat idle: one used in the
+        // last second is alive, and a check is a round trip to PostgreSQL or two
+        // thread hand-offs on SQLite (whose connection, a file handle in this
+        // process, never needs one).
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if sqlite_synchronous.is_none() && meta.idle_for > CHECK_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if let Some(synchronous) = sqlite_synchronous {
+                    conn.execute(sqlite_pragmas(synchronous).as_str()).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .context("cannot connect to the database")
 }
 
 fn default_pool_size(sqlite: bool) -> u32 {
@@ -332,6 +364,36 @@ mod tests {
     fn placeholders_number_across_rows() {
         assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(values_placeholders(1, 1), "($1)");
+    }
+
+    #[tokio::test]
+    async fn sqlite_transactions_flush_their_commits_and_lone_writes_do_not() {
+        let path = std::env::temp_dir().join(format!(
+            "examfee-synchronous-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let synchronous = "PRAGMA synchronous";
+        let mut tx = db.begin_write().await.unwrap();
+        let in_tx: i64 = sqlx::query_scalar(synchronous)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        let mut writer = db.writer().await.unwrap();
+        let alone: i64 = sqlx::query_scalar(synchronous)
+            .fetch_one(&mut *writer)
+            .await
+            .unwrap();
+        // SQLite numbers them NORMAL = 1, FULL = 2.
+        assert_eq!((in_tx, alone), (2, 1));
+        drop(writer);
+        db.pool.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 
     #[test]

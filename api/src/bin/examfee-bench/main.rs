@@ -5,7 +5,8 @@
 //!   cargo run --release -p examfee --bin examfee-bench -- peak --candidates 50000
 //!
 //! SQLite in a temporary folder by default; `DATABASE_URL=postgres://…` (an empty
-//! database) measures PostgreSQL.
+//! database) measures PostgreSQL. The server's `EXAMFEE_*` settings apply (pool and
+//! worker sizes, hashing threads), except those the bench sets itself.
 
 mod ceilings;
 mod chart;

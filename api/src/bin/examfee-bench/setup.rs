@@ -40,7 +40,9 @@ impl Bench {
         std::fs::create_dir_all(&dir)?;
         let database_url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.display()));
-        let mut config = Config::from_lookup(|_| None)?;
+        // The server's own settings (EXAMFEE_WORKERS, EXAMFEE_DB_POOL…) apply, so that
+        // sizes can be tried; what the bench needs is set over them.
+        let mut config = Config::from_env()?;
         config.listen = "127.0.0.1:0".parse()?;
         config.database_url = database_url.clone();
         config.captcha_test_answer = Some(CAPTCHA.to_owned());
