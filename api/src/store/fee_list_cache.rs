@@ -188,7 +188,9 @@ impl FeeListCache {
     }
 
     pub fn forget(&self, changes: &Changes) {
-        if changes.is_empty() {
+        // Untrusted, nothing is kept, and lists read meanwhile are refused when trust
+        // starts (it bumps the generation): no lock on every commit of an SQLite store.
+        if changes.is_empty() || !self.trusted.load(Ordering::Acquire) {
             return;
         }
         let mut entries = self.entries();

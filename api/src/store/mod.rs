@@ -201,16 +201,20 @@ impl Db {
             _turn: turn,
             fee_lists: Changes::default(),
             cache: self.fee_lists.clone(),
-            notify: self.writer.is_none(),
+            notify: self.is_postgres(),
         })
     }
 
     /// PostgreSQL: hears other processes' changes to fee lists (and trusts the cache
     /// while it does) until the task is stopped; SQLite needs none.
     pub fn listen_for_fee_list_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
-        self.writer
-            .is_none()
+        self.is_postgres()
             .then(|| fee_list_cache::spawn_listener(self.url.clone(), self.fee_lists.clone()))
+    }
+
+    /// Every SQLite store has its connection of write transactions.
+    fn is_postgres(&self) -> bool {
+        self.transactions.is_none()
     }
 
     /// A connection for one statement that writes (it commits on its own).
