@@ -51,8 +51,17 @@ fn normalize_codes(mut codes: Vec<String>) -> ApiResult<Vec<String>> {
     Ok(codes)
 }
 
+/// Times a new order is tried when it clashes on a unique key, see [`create_order`].
+const PLACE_ATTEMPTS: usize = 4;
+
 /// Creates an order for the candidate's fees, or returns the open order for the same
 /// fees; `true` when it is new.
+///
+/// A clash on a unique key is looked at again, not answered as an error: either the
+/// random part of the order number was taken (about once in 50,000 orders at twenty a
+/// second), or a concurrent request for the same fees or idempotency key committed
+/// first (on PostgreSQL, where transactions run side by side), whose order the next
+/// look finds.
 pub async fn create_order(
     state: &AppState,
     candidate_id: &str,
@@ -60,12 +69,54 @@ pub async fn create_order(
     idempotency_key: Option<String>,
 ) -> ApiResult<(OrderView, bool)> {
     let codes = normalize_codes(codes)?;
-    let fee_key = codes.join(";");
-    if let Some(key) = &idempotency_key
+    let request = OrderRequest {
+        candidate_id,
+        fee_key: codes.join(";"),
+        codes,
+        idempotency_key: idempotency_key.as_deref(),
+    };
+    for _ in 0..PLACE_ATTEMPTS {
+        match place(state, &request).await? {
+            Placed::Clashed => {}
+            Placed::Existing(order) => return Ok((ensure_trade(state, order).await?, false)),
+            Placed::New(order, items) => {
+                return Ok((with_trade(state, order, items).await?, true));
+            }
+        }
+    }
+    Err(anyhow::anyhow!("a new order clashed on a unique key {PLACE_ATTEMPTS} times").into())
+}
+
+struct OrderRequest<'a> {
+    candidate_id: &'a str,
+    /// Sorted, without repeats.
+    codes: Vec<String>,
+    fee_key: String,
+    idempotency_key: Option<&'a str>,
+}
+
+enum Placed {
+    New(OrderRow, Vec<OrderItemRow>),
+    /// The order this request names already.
+    Existing(OrderRow),
+    /// Rolled back on a unique key: look again.
+    Clashed,
+}
+
+/// One look: the order of the idempotency key or the open order for the same fees,
+/// or else a new order stored with its items and audit record in one transaction.
+async fn place(state: &AppState, request: &OrderRequest<'_>) -> ApiResult<Placed> {
+    let OrderRequest {
+        candidate_id,
+        codes,
+        fee_key,
+        idempotency_key,
+    } = request;
+    if let Some(key) = idempotency_key
         && let Some(existing) =
             store::orders::find_by_idempotency_key(&state.db, candidate_id, key).await?
     {
-        if existing.fee_key != fee_key {
+        if &existing.fee_key != fee_key {
             return Err(ApiError::Invalid {
                 field: "Idempotency-Key",
                 code: "idempotency_key_reused",
@@ -73,13 +124,13 @@ pub async fn create_order(
                 en: "This Idempotency-Key was used for other fee items.",
             });
         }
-        return Ok((ensure_trade(state, existing).await?, false));
+        return Ok(Placed::Existing(existing));
     }
     let now = state.clock.now();
     let owned = store::catalog::fees_of_candidate(&state.db, candidate_id).await?;
     let order_no = new_order_no(now);
     let mut items = Vec::with_capacity(codes.len());
-    for code in &codes {
+    for code in codes {
         let Some(fee) = owned.iter().find(|f| &f.code == code) else {
             return Err(ApiError::Invalid {
                 field: "fee_item_codes",
@@ -106,17 +157,16 @@ pub async fn create_order(
     let amount = items.iter().map(|i| i.amount_fen).sum::<i64>();
 
     let mut tx = state.db.begin_write().await?;
-    let claims = store::orders::claims_on_fees(&mut tx, candidate_id, &codes).await?;
+    let claims = store::orders::claims_on_fees(&mut tx, candidate_id, codes).await?;
     let pending = OrderStatus::Pending.as_str();
     if let Some(same) = claims
         .iter()
-        .find(|c| c.status == pending && c.fee_key == fee_key)
+        .find(|c| c.status == pending && &c.fee_key == fee_key)
     {
         let open = store::orders::get_in(&mut tx, &same.order_no)
             .await?
             .ok_or(ApiError::NotFound("order"))?;
-        drop(tx);
-        return Ok((ensure_trade(state, open).await?, false));
+        return Ok(Placed::Existing(open));
     }
     if claims
         .iter()
@@ -139,12 +189,15 @@ pub async fn create_order(
         order_no: &order_no,
         candidate_id,
         amount_fen: amount,
-        fee_key: &fee_key,
-        idempotency_key: idempotency_key.as_deref(),
+        fee_key,
+        idempotency_key: *idempotency_key,
         expires_at: to_ms(now + state.payments.order_ttl),
         items: &items,
     };
-    let created = store::orders::insert(&mut tx, &order, to_ms(now)).await?;
+    let created = match store::orders::insert(&mut tx, &order, to_ms(now)).await {
+        Err(e) if store::is_unique_violation(&e) => return Ok(Placed::Clashed),
+        inserted => inserted?,
+    };
     let detail = json!({ "fee_item_codes": codes, "amount_fen": amount });
     let actor = format!("candidate:{candidate_id}");
     audit(
@@ -158,7 +211,7 @@ pub async fn create_order(
     )
     .await?;
     tx.commit().await?;
-    Ok((with_trade(state, created, items).await?, true))
+    Ok(Placed::New(created, items))
 }
 
 /// Makes sure a pending order has its trade at the platform. The order is stored

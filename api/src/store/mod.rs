@@ -327,6 +327,12 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     })
 }
 
+/// A write refused because a row with the same unique key exists (a primary key or a
+/// unique index, on either database).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
 pub fn placeholder_list(first: usize, count: usize) -> String {
     (first..first + count)
@@ -398,6 +404,30 @@ mod tests {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+    }
+
+    #[tokio::test]
+    async fn a_taken_key_is_told_from_other_errors() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let mut conn = db.pool.acquire().await.unwrap();
+        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE)")
+            .await
+            .unwrap();
+        conn.execute("INSERT INTO t VALUES ('a', 'x')")
+            .await
+            .unwrap();
+        for taken in [
+            "INSERT INTO t VALUES ('a', 'y')",
+            "INSERT INTO t VALUES ('b', 'x')",
+        ] {
+            let error = conn.execute(taken).await.unwrap_err();
+            assert!(is_unique_violation(&error), "{taken}: {error}");
+        }
+        let other = conn
+            .execute("INSERT INTO missing VALUES (1)")
+            .await
+            .unwrap_err();
+        assert!(!is_unique_violation(&other));
     }
 
     #[test]

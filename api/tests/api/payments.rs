@@ -476,6 +476,42 @@ async fn an_idempotency_key_gives_the_same_order() {
     .await;
 }
 
+/// On PostgreSQL these transactions run side by side: all but the first meet the
+/// unique indexes and once answered 500; each now looks again and finds the one order.
+#[tokio::test]
+async fn concurrent_requests_for_the_same_fees_get_the_one_order() {
+    let app = spawn_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&token)
+            .json(&json!({ "fee_item_codes": [FEE_EXAM, FEE_REG] }));
+        // Without a key, and with two keys that each name the same fees.
+        if n % 3 > 0 {
+            request = request.header("idempotency-key", format!("tab-{}", n % 3));
+        }
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let order: Value = response.json().await.unwrap();
+            assert!(
+                [StatusCode::CREATED, StatusCode::OK].contains(&status),
+                "{status}: {order}"
+            );
+            order["order_no"].as_str().unwrap().to_owned()
+        });
+    }
+    let mut order_nos = requests.join_all().await;
+    order_nos.sort();
+    order_nos.dedup();
+    assert_eq!(order_nos.len(), 1, "{order_nos:?}");
+    let orders = count(&app.db, "SELECT COUNT(*) FROM orders").await;
+    assert_eq!(orders, 1);
+}
+
 /// Posts a notification signed with ExamFee's merchant secret, as the platform would.
 async fn post_notification(
     app: &TestApp,
