@@ -58,8 +58,8 @@ const PLACE_ATTEMPTS: usize = 4;
 /// fees; `true` when it is new.
 ///
 /// A clash on a unique key is looked at again, not answered as an error: either the
-/// random part of the order number was taken (about once in 50,000 orders at twenty a
-/// second), or a concurrent request for the same fees or idempotency key committed
+/// random part of the order number was taken (about once in 100,000 orders at twenty
+/// a second), or a concurrent request for the same fees or idempotency key committed
 /// first (on PostgreSQL, where transactions run side by side), whose order the next
 /// look finds.
 pub async fn create_order(
