@@ -74,9 +74,23 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The server's errors on stderr beside the progress lines, so that a step that fails
+/// in an hour-long run says why; `RUST_LOG` widens it. Nothing else: an access line
+/// per request would cost the run CPU.
+fn log_server_errors() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .compact()
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    log_server_errors();
     if let Some(Command::Peak {
         candidates,
         concurrency,
