@@ -69,14 +69,8 @@ pub async fn create_order(
     idempotency_key: Option<String>,
 ) -> ApiResult<(OrderView, bool)> {
     let codes = normalize_codes(codes)?;
-    let request = OrderRequest {
-        candidate_id,
-        fee_key: codes.join(";"),
-        codes,
-        idempotency_key: idempotency_key.as_deref(),
-    };
     for _ in 0..PLACE_ATTEMPTS {
-        match place(state, &request).await? {
+        match place(state, candidate_id, &codes, idempotency_key.as_deref()).await? {
             Placed::Clashed => {}
             Placed::Existing(order) => return Ok((ensure_trade(state, order).await?, false)),
             Placed::New(order, items) => {
@@ -85,14 +79,6 @@ pub async fn create_order(
         }
     }
     Err(anyhow::anyhow!("a new order clashed on a unique key {PLACE_ATTEMPTS} times").into())
-}
-
-struct OrderRequest<'a> {
-    candidate_id: &'a str,
-    /// Sorted, without repeats.
-    codes: Vec<String>,
-    fee_key: String,
-    idempotency_key: Option<&'a str>,
 }
 
 enum Placed {
@@ -105,18 +91,19 @@ enum Placed {
 
 /// One look: the order of the idempotency key or the open order for the same fees,
 /// or else a new order stored with its items and audit record in one transaction.
-async fn place(state: &AppState, request: &OrderRequest<'_>) -> ApiResult<Placed> {
-    let OrderRequest {
-        candidate_id,
-        codes,
-        fee_key,
-        idempotency_key,
-    } = request;
+/// `codes` are sorted, without repeats.
+async fn place(
+    state: &AppState,
+    candidate_id: &str,
+    codes: &[String],
+    idempotency_key: Option<&str>,
+) -> ApiResult<Placed> {
+    let fee_key = codes.join(";");
     if let Some(key) = idempotency_key
         && let Some(existing) =
             store::orders::find_by_idempotency_key(&state.db, candidate_id, key).await?
     {
-        if &existing.fee_key != fee_key {
+        if existing.fee_key != fee_key {
             return Err(ApiError::Invalid {
                 field: "Idempotency-Key",
                 code: "idempotency_key_reused",
@@ -161,7 +148,7 @@ async fn place(state: &AppState, request: &OrderRequest<'_>) -> ApiResult<Placed
     let pending = OrderStatus::Pending.as_str();
     if let Some(same) = claims
         .iter()
-        .find(|c| c.status == pending && &c.fee_key == fee_key)
+        .find(|c| c.status == pending && c.fee_key == fee_key)
     {
         let open = store::orders::get_in(&mut tx, &same.order_no)
             .await?
@@ -189,8 +176,8 @@ async fn place(state: &AppState, request: &OrderRequest<'_>) -> ApiResult<Placed
         order_no: &order_no,
         candidate_id,
         amount_fen: amount,
-        fee_key,
-        idempotency_key: *idempotency_key,
+        fee_key: &fee_key,
+        idempotency_key,
         expires_at: to_ms(now + state.payments.order_ttl),
         items: &items,
     };
