@@ -378,7 +378,7 @@ pub struct RefundReview {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RefundView {
-    #[cfg_attr(feature = "openapi", schema(example = "RF20261130093012345678"))]
+    #[cfg_attr(feature = "openapi", schema(example = "RF2026113009301234567801"))]
     pub refund_no: String,
     pub order_no: String,
     pub status: RefundStatus,

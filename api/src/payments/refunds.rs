@@ -24,8 +24,36 @@ pub const PROCESSING_RETRY_MS: i64 = 60_000;
 /// platform did refund after all.
 pub const MAX_SENDS: i64 = 10;
 
-fn new_refund_no(now: DateTime<Utc>) -> String {
-    format!("RF{}", &super::orders::new_order_no(now)[2..])
+/// `RF`, the digits of the order number, and the refund's place among the order's
+/// refunds. Order numbers are unique, so two refunds can share a number only when
+/// they are of the same order and were counted at once; the one-open-refund rule
+/// refuses the second of those anyway.
+fn refund_no(order_no: &str, earlier_refunds: i64) -> String {
+    let digits = order_no.strip_prefix("EF").unwrap_or(order_no);
+    format!("RF{digits}{:02}", earlier_refunds + 1)
+}
+
+/// A refund of the whole order, numbered inside the transaction that will store it.
+async fn new_refund(
+    tx: &mut Tx,
+    order: &OrderRow,
+    status: RefundStatus,
+    reason: String,
+    now: DateTime<Utc>,
+) -> sqlx::Result<RefundRow> {
+    let earlier = store::refunds::count_of_order(tx, &order.order_no).await?;
+    Ok(RefundRow {
+        refund_no: refund_no(&order.order_no, earlier),
+        order_no: order.order_no.clone(),
+        status: status.as_str().to_owned(),
+        amount_fen: order.amount_fen,
+        reason,
+        // Only a duplicate payment's refund starts approved, without review.
+        automatic: i64::from(status == RefundStatus::Approved),
+        review_note: None,
+        created_at: to_ms(now),
+        updated_at: to_ms(now),
+    })
 }
 
 pub fn view(row: RefundRow) -> ApiResult<RefundView> {
@@ -49,17 +77,8 @@ pub async fn open_automatic(
     paid_by: &[String],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let refund = RefundRow {
-        refund_no: new_refund_no(now),
-        order_no: order.order_no.clone(),
-        status: RefundStatus::Approved.as_str().to_owned(),
-        amount_fen: order.amount_fen,
-        reason: "重复缴费，自动退费".to_owned(),
-        automatic: 1,
-        review_note: None,
-        created_at: to_ms(now),
-        updated_at: to_ms(now),
-    };
+    let reason = "重复缴费，自动退费".to_owned();
+    let refund = new_refund(tx, order, RefundStatus::Approved, reason, now).await?;
     if store::refunds::insert(tx, &refund, to_ms(now)).await? {
         let detail = json!({ "order_no": order.order_no, "already_paid_by": paid_by, "amount_fen": order.amount_fen });
         audit(
@@ -95,18 +114,15 @@ pub async fn request(state: &AppState, order: &OrderRow, reason: &str) -> ApiRes
             en: "The refund period of this fee is over.",
         });
     }
-    let refund = RefundRow {
-        refund_no: new_refund_no(now),
-        order_no: order.order_no.clone(),
-        status: RefundStatus::Requested.as_str().to_owned(),
-        amount_fen: order.amount_fen,
-        reason: reason.to_owned(),
-        automatic: 0,
-        review_note: None,
-        created_at: to_ms(now),
-        updated_at: to_ms(now),
-    };
     let mut tx = state.db.begin_write().await?;
+    let refund = new_refund(
+        &mut tx,
+        order,
+        RefundStatus::Requested,
+        reason.to_owned(),
+        now,
+    )
+    .await?;
     if !store::refunds::insert(&mut tx, &refund, to_ms(now)).await? {
         return Err(ApiError::Conflict {
             code: "refund_exists",
@@ -355,4 +371,26 @@ pub async fn complete(state: &AppState, refund_no: &str, actor: &str) -> anyhow:
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refund_numbers_follow_the_order_and_its_earlier_refunds() {
+        assert_eq!(
+            refund_no("EF20261130093012123456", 0),
+            "RF2026113009301212345601"
+        );
+        assert_eq!(
+            refund_no("EF20261130093012123456", 1),
+            "RF2026113009301212345602"
+        );
+        // Orders of the same second with other digits never share a refund number.
+        assert_ne!(
+            refund_no("EF20261130093012123456", 0),
+            refund_no("EF20261130093012123457", 0)
+        );
+    }
 }

@@ -280,7 +280,7 @@ pub struct OrderQuery {
                           {"fee_item_code": "GK2026-REG", "title": "报名费", "amount_fen": 3000}],
                 "created_at": "2026-11-30T09:30:12.345Z", "paid_at": "2026-11-30T09:31:02.000Z",
                 "pay_channel": "wechat", "receipt_no": "202600000001",
-                "refund_no": "RF20261201101500123456", "refund_status": "requested"}]})),
+                "refund_no": "RF2026120110150012345601", "refund_status": "requested"}]})),
         Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),

@@ -19,6 +19,8 @@ pub struct RefundRow {
 const COLUMNS: &str = "refund_no, order_no, status, amount_fen, reason, automatic, review_note, created_at, updated_at";
 
 /// Inserts a refund unless the order already has one (that did not fail); false then.
+/// Refund numbers are made from order numbers, so a clash on the number is also a
+/// refund of the same order: one stored by a concurrent request.
 pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at)
@@ -38,6 +40,14 @@ pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Resul
         tx.order_changed(&refund.order_no);
     }
     Ok(inserted)
+}
+
+/// All refunds the order ever had, failed ones included.
+pub async fn count_of_order(tx: &mut Tx, order_no: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE order_no = $1")
+        .bind(order_no)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 pub async fn get(db: &Db, refund_no: &str) -> sqlx::Result<Option<RefundRow>> {

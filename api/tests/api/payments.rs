@@ -253,6 +253,7 @@ async fn a_late_payment_of_a_paid_fee_is_refunded_automatically() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(refunds[0]["order_no"], first.as_str());
+    assert_eq!(refunds[0]["refund_no"], format!("RF{}01", &first[2..]));
     assert_eq!(refunds[0]["automatic"], true);
     assert_eq!(fee(&app.fees(&token).await, FEE_EXAM)["status"], "paid");
     assert_eq!(
@@ -624,7 +625,11 @@ async fn a_refund_the_platform_never_confirms_ends_failed_not_pending_forever() 
     }
     assert_eq!(failed[0]["refund_no"], refund["refund_no"]);
     assert_eq!(fee(&app.fees(&token).await, FEE_EXAM)["status"], "paid");
-    // A failed refund does not block asking again.
+    // A failed refund does not block asking again; the new one is numbered after it.
     let again = ask_refund(&app, &token, &order_no, "再次申请").await;
     assert_eq!(again.status(), StatusCode::CREATED);
+    let again: Value = again.json().await.unwrap();
+    let digits = &order_no[2..];
+    assert_eq!(refund["refund_no"], format!("RF{digits}01"));
+    assert_eq!(again["refund_no"], format!("RF{digits}02"));
 }
