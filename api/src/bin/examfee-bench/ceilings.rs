@@ -1,12 +1,16 @@
 //! What the machine can do with no server around the work: the ceilings that the
-//! server's figures are divided by.
+//! server's figures are divided by; and the platform's part of every order alone.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use examfee::store::Db;
+use examfee_sandbox::client::PlatformClient;
+use examfee_sandbox::protocol::CreateTrade;
 use examfee_sandbox::signing::{Message, MessageKind};
+use examfee_shared::Fen;
 
 use crate::load::{self, Sample};
 
@@ -97,6 +101,32 @@ pub async fn commits(db: &Db, concurrency: usize, total: usize) -> Sample {
                 .await
                 .is_ok();
             inserted && tx.commit().await.is_ok()
+        }
+    })
+    .await
+}
+
+/// Trades created at the platform a second, `concurrency` at a time, each a signed
+/// call over loopback as ExamFee makes inside every order, with a number of its own.
+pub async fn platform_trades(
+    platform: &Arc<PlatformClient>,
+    round: usize,
+    concurrency: usize,
+    total: usize,
+) -> Sample {
+    let platform = platform.clone();
+    load::drive(concurrency, total, move |i| {
+        let platform = platform.clone();
+        async move {
+            let request = CreateTrade {
+                out_trade_no: format!("BENCH{round}T{i:08}"),
+                amount_fen: Fen(15_000),
+                subject: "报名费、考试费".to_owned(),
+                notify_url: "http://127.0.0.1:9/notify".to_owned(),
+                return_url: "http://127.0.0.1:9/return".to_owned(),
+                expires_at: None,
+            };
+            platform.create_trade(&request).await.is_ok()
         }
     })
     .await

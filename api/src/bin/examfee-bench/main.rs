@@ -221,12 +221,16 @@ async fn main() -> anyhow::Result<()> {
         3.0,
     ));
 
-    // 4. Order creation (with the platform call) against raw commits.
+    // 4. Order creation (with the platform call) against raw commits, and the
+    // platform's create-trade alone: the part of every order ExamFee cannot save.
     eprintln!("measuring orders");
     let chunk = args.orders / ROUNDS;
     let at_once = args.concurrency.min(chunk);
-    let (mut orders, mut commits) = (Sample::default(), Sample::default());
+    let (mut orders, mut commits, mut trades) =
+        (Sample::default(), Sample::default(), Sample::default());
     let commit_db = ceilings::commit_table(&bench.database_url).await?;
+    let (platform, _) = platform_client(&bench).await?;
+    let platform = Arc::new(platform);
     for round in 0..ROUNDS {
         let (b, t) = (bench.clone(), tokens.clone());
         orders.absorb(
@@ -244,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
             .await,
         );
         commits.absorb(ceilings::commits(&commit_db, at_once, chunk * 10).await);
+        trades.absorb(ceilings::platform_trades(&platform, round, at_once, chunk).await);
     }
     rows.push(Row::against(
         "POST /api/v1/orders",
@@ -251,6 +256,13 @@ async fn main() -> anyhow::Result<()> {
         &commits,
         "single-row commits, same database",
         0.5,
+    ));
+    rows.push(Row::against(
+        "platform create-trade alone (signed, loopback)",
+        &trades,
+        &commits,
+        "single-row commits, same database",
+        0.0,
     ));
 
     // 5. Notifications against raw HMAC verification.
@@ -347,6 +359,14 @@ fn list_fees(
     }
 }
 
+/// A client of the in-process sandbox with ExamFee's merchant account, and its secret.
+async fn platform_client(bench: &Bench) -> anyhow::Result<(PlatformClient, String)> {
+    let db = Db::connect(&bench.database_url).await?;
+    let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now()).await?;
+    let config = ClientConfig::new(&bench.url("/sandbox"), "examfee", &secret);
+    Ok((PlatformClient::new(config)?, secret))
+}
+
 /// One signed `trade.success` notification per pending order, as the platform would
 /// send once the payer paid.
 async fn notifications(
@@ -354,12 +374,7 @@ async fn notifications(
     count: usize,
 ) -> anyhow::Result<Vec<(Vec<(String, String)>, Vec<u8>)>> {
     let db = Db::connect(&bench.database_url).await?;
-    let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now()).await?;
-    let platform = PlatformClient::new(ClientConfig::new(
-        &bench.url("/sandbox"),
-        "examfee",
-        &secret,
-    ))?;
+    let (platform, secret) = platform_client(bench).await?;
     let orders: Vec<String> =
         sqlx::query_scalar("SELECT order_no FROM orders WHERE status = 'pending' LIMIT $1")
             .bind(count as i64)
