@@ -17,8 +17,8 @@ use crate::state::AppState;
 use crate::store::orders::{NewOrder, OrderItemRow, OrderRow};
 use crate::store::{self, Tx};
 
-/// `EF` + Beijing date and time + six random digits: readable on the phone, unique
-/// enough that a clash (a primary-key error) is retried by the caller's next click.
+/// `EF` + Beijing date and time + six random digits: readable on the phone; a clash
+/// with an order of the same second rolls back and [`create_order`] draws again.
 pub fn new_order_no(now: DateTime<Utc>) -> String {
     let local = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
     format!(
