@@ -73,7 +73,8 @@ pub fn hmac_verify(threads: usize, total: usize, body: Vec<u8>) -> f64 {
     })
 }
 
-/// A connection pool to the same database with a table for [`commits`] to fill.
+/// A connection pool to the same database (the bench reads through it too) with a
+/// table for [`commits`] to fill.
 pub async fn commit_table(database_url: &str) -> anyhow::Result<Db> {
     let db = Db::connect(database_url).await?;
     sqlx::query(

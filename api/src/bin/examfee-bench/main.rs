@@ -228,8 +228,8 @@ async fn main() -> anyhow::Result<()> {
     let at_once = args.concurrency.min(chunk);
     let (mut orders, mut commits, mut trades) =
         (Sample::default(), Sample::default(), Sample::default());
-    let commit_db = ceilings::commit_table(&bench.database_url).await?;
-    let (platform, _) = platform_client(&bench).await?;
+    let db = ceilings::commit_table(&bench.database_url).await?;
+    let (platform, secret) = platform_client(&bench, &db).await?;
     let platform = Arc::new(platform);
     for round in 0..ROUNDS {
         let (b, t) = (bench.clone(), tokens.clone());
@@ -247,7 +247,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await,
         );
-        commits.absorb(ceilings::commits(&commit_db, at_once, chunk * 10).await);
+        commits.absorb(ceilings::commits(&db, at_once, chunk * 10).await);
         trades.absorb(ceilings::platform_trades(&platform, round, at_once, chunk).await);
     }
     rows.push(Row::against(
@@ -267,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 5. Notifications against raw HMAC verification.
     eprintln!("measuring notifications");
-    let notifications = notifications(&bench, args.orders).await?;
+    let notifications = notifications(&db, &platform, &secret, args.orders).await?;
     let body_len = notifications.first().map_or(600, |(_, body)| body.len());
     let b = bench.clone();
     let notifications = Arc::new(notifications);
@@ -360,9 +360,8 @@ fn list_fees(
 }
 
 /// A client of the in-process sandbox with ExamFee's merchant account, and its secret.
-async fn platform_client(bench: &Bench) -> anyhow::Result<(PlatformClient, String)> {
-    let db = Db::connect(&bench.database_url).await?;
-    let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now()).await?;
+async fn platform_client(bench: &Bench, db: &Db) -> anyhow::Result<(PlatformClient, String)> {
+    let secret = examfee::startup::sandbox_merchant_secret(db, chrono::Utc::now()).await?;
     let config = ClientConfig::new(&bench.url("/sandbox"), "examfee", &secret);
     Ok((PlatformClient::new(config)?, secret))
 }
@@ -370,11 +369,11 @@ async fn platform_client(bench: &Bench) -> anyhow::Result<(PlatformClient, Strin
 /// One signed `trade.success` notification per pending order, as the platform would
 /// send once the payer paid.
 async fn notifications(
-    bench: &Bench,
+    db: &Db,
+    platform: &PlatformClient,
+    secret: &str,
     count: usize,
 ) -> anyhow::Result<Vec<(Vec<(String, String)>, Vec<u8>)>> {
-    let db = Db::connect(&bench.database_url).await?;
-    let (platform, secret) = platform_client(bench).await?;
     let orders: Vec<String> =
         sqlx::query_scalar("SELECT order_no FROM orders WHERE status = 'pending' LIMIT $1")
             .bind(count as i64)
