@@ -2,6 +2,7 @@
 //! few candidates with valid ID numbers. Loading it again changes nothing.
 
 use chrono::{DateTime, Duration, Utc};
+use examfee_shared::Actor;
 use examfee_shared::dto::{CandidateImportRow, CreateExamRequest, CreateFeeItemRequest};
 use examfee_shared::{Fen, IdNumber};
 
@@ -29,7 +30,7 @@ pub async fn load(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<DemoLogin>>
         code: EXAM_CODE.into(),
         name: "2026年普通高等学校招生统一考试（演示）".into(),
     };
-    tolerate_existing(catalog::create_exam(db, "system", exam, now).await)?;
+    tolerate_existing(catalog::create_exam(db, &Actor::System, exam, now).await)?;
     for (code, title, amount) in [
         ("GK2026-REG", "报名费", 3_000),
         ("GK2026-EXAM", "考试费", 12_000),
@@ -43,7 +44,7 @@ pub async fn load(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<DemoLogin>>
             pay_until: now + Duration::days(30),
             refundable_until: now + Duration::days(20),
         };
-        tolerate_existing(catalog::create_fee_item(db, "system", item, now).await)?;
+        tolerate_existing(catalog::create_fee_item(db, &Actor::System, item, now).await)?;
     }
     let mut logins = Vec::new();
     let mut rows = Vec::new();
@@ -62,7 +63,7 @@ pub async fn load(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<DemoLogin>>
         };
         rows.push((row, Ok(input)));
     }
-    let report = import::import_candidates(db, "system", rows, now, |_| {}).await?;
+    let report = import::import_candidates(db, &Actor::System, rows, now, |_| {}).await?;
     anyhow::ensure!(
         report.errors.is_empty(),
         "demo candidates refused: {:?}",

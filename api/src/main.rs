@@ -106,8 +106,14 @@ async fn import_file(config: &Config, file: &PathBuf) -> anyhow::Result<()> {
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} rows  {elapsed}",
     )?);
-    let report =
-        import::import_candidates(&db, "cli", rows, SystemClock.now(), |n| bar.inc(n)).await?;
+    let report = import::import_candidates(
+        &db,
+        &examfee_shared::Actor::Cli,
+        rows,
+        SystemClock.now(),
+        |n| bar.inc(n),
+    )
+    .await?;
     bar.finish();
     println!(
         "imported {}, updated {}, refused {}",
@@ -125,7 +131,7 @@ async fn reconcile(config: &Config, date: &str) -> anyhow::Result<()> {
     let state = command_state(config, Arc::new(SystemClock)).await?;
     let date = reconcile::parse_date(date, state.clock.now())
         .map_err(|e| anyhow!(e.problem().detail_en))?;
-    let report = reconcile::reconcile(&state, date, "cli")
+    let report = reconcile::reconcile(&state, date, &examfee_shared::Actor::Cli)
         .await
         .map_err(|e| match e {
             ApiError::PlatformUnavailable => anyhow!(

@@ -151,13 +151,18 @@ pub struct ReconciliationPage {
 pub struct AuditEntryView {
     pub id: String,
     pub at: DateTime<Utc>,
-    /// `candidate:<id>`, `operator:<id>`, `worker:sync`, `platform:notify`,
-    /// `reconciliation`, `system`…
-    #[cfg_attr(feature = "openapi", schema(example = "platform:notify"))]
+    /// Who or what caused the change: `candidate:<id>`, `operator:<id>`,
+    /// `platform:notify:<notification id>`, `sync:view`, `sync:request`,
+    /// `worker:sync`, `worker:refund`, `reconciliation`, `cli`, `system`
+    /// (`crate::audit::Actor`).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "platform:notify:N20261130093012000001")
+    )]
     pub actor: String,
     #[cfg_attr(feature = "openapi", schema(example = "order.paid"))]
     pub action: String,
-    /// `order`, `refund`, `reconciliation`…
+    /// `order`, `refund`, `receipt`, `reconciliation`… (`crate::audit::AuditEntity`)
     #[cfg_attr(feature = "openapi", schema(example = "order"))]
     pub entity: String,
     #[cfg_attr(feature = "openapi", schema(example = "EF20261130093012345678"))]

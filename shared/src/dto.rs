@@ -147,6 +147,10 @@ pub struct FeeView {
     /// Whether the payment window is open now.
     pub payable: bool,
     pub refundable_until: DateTime<Utc>,
+    /// Whether 申请退费 is open now: the fee is paid by `order_no`, before
+    /// `refundable_until`, and that order has no refund (or only one that failed).
+    #[serde(default)]
+    pub refundable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! sides run so that a candidate sees the same verdict in the browser as from the API.
 
 pub mod admin;
+pub mod audit;
 pub mod dto;
 pub mod fields;
 pub mod id_number;
@@ -12,6 +13,7 @@ pub mod phone;
 pub mod states;
 pub mod webhooks;
 
+pub use audit::{Actor, ActorFilter, ActorKind, AuditAction, AuditEntity};
 pub use id_number::IdNumber;
 pub use money::Fen;
 pub use phone::Phone;

@@ -19,9 +19,7 @@ pub struct UnknownState {
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
         }
@@ -55,8 +53,14 @@ macro_rules! named_enum {
     };
 }
 
+pub(crate) use named_enum;
+
 named_enum! {
     /// A payment order at ExamFee. Only `pending` can change.
+    // On the wire under the same snake_case names as in storage (a test holds it).
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
     OrderStatus, "order status" {
         /// Created, waiting for the payer.
         Pending = "pending",
@@ -88,6 +92,10 @@ impl OrderStatus {
 
 named_enum! {
     /// A refund of a paid order.
+    // On the wire under the same snake_case names as in storage (a test holds it).
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
     RefundStatus, "refund status" {
         Requested = "requested",
         Approved = "approved",
@@ -119,6 +127,10 @@ impl RefundStatus {
 
 named_enum! {
     /// A fee item as the candidate sees it, derived from its orders and refunds.
+    // On the wire under the same snake_case names as in storage (a test holds it).
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
     FeeStatus, "fee status" {
         /// 未缴费
         Unpaid = "unpaid",
@@ -165,6 +177,10 @@ impl FeeStatus {
 
 named_enum! {
     /// An electronic receipt (电子票据).
+    // On the wire under the same snake_case names as in storage (a test holds it).
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
     ReceiptStatus, "receipt status" {
         Issued = "issued",
         /// 红冲: its payment was refunded.
@@ -172,8 +188,30 @@ named_enum! {
     }
 }
 
+impl ReceiptStatus {
+    pub fn is_terminal(self) -> bool {
+        match self {
+            ReceiptStatus::Issued => false,
+            ReceiptStatus::Reversed => true,
+        }
+    }
+
+    /// A receipt is reversed once, when its payment is refunded; a reversed one
+    /// stays reversed (a new payment gets a new receipt).
+    pub fn can_become(self, next: ReceiptStatus) -> bool {
+        match (self, next) {
+            (ReceiptStatus::Issued, ReceiptStatus::Reversed) => true,
+            (ReceiptStatus::Issued | ReceiptStatus::Reversed, _) => false,
+        }
+    }
+}
+
 named_enum! {
     /// How the payer paid at the platform's cashier.
+    // On the wire under the same snake_case names as in storage (a test holds it).
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
     PayChannel, "pay channel" {
         Wechat = "wechat",
         Alipay = "alipay",
@@ -196,6 +234,10 @@ impl PayChannel {
 
 named_enum! {
     /// Who holds a token.
+    // On the wire under the same snake_case names as in storage (a test holds it).
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
     Role, "role" {
         Candidate = "candidate",
         Operator = "operator",
@@ -217,6 +259,16 @@ mod tests {
         }
         for s in FeeStatus::ALL {
             assert_eq!(s.as_str().parse::<FeeStatus>().unwrap(), *s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in RefundStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in ReceiptStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in Role::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         for s in PayChannel::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
@@ -250,6 +302,15 @@ mod tests {
             assert!(s.is_terminal());
             assert!(RefundStatus::ALL.iter().all(|n| !s.can_become(*n)));
         }
+    }
+
+    #[test]
+    fn receipts_are_reversed_once() {
+        use ReceiptStatus::*;
+        assert!(Issued.can_become(Reversed));
+        assert!(!Reversed.can_become(Issued));
+        assert!(!Issued.can_become(Issued));
+        assert!(Reversed.is_terminal() && !Issued.is_terminal());
     }
 
     #[test]

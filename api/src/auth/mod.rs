@@ -3,6 +3,7 @@
 
 pub mod captcha;
 pub mod login;
+pub mod password_change;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use examfee_shared::Role;
+use examfee_shared::{Actor, Role};
 
 use super::SESSION_COOKIE;
 use crate::clock::to_ms;
@@ -25,8 +25,11 @@ pub struct Principal {
 
 impl Principal {
     /// How the audit log names this caller.
-    pub fn actor(&self) -> String {
-        format!("{}:{}", self.role, self.subject_id)
+    pub fn actor(&self) -> Actor {
+        match self.role {
+            Role::Candidate => Actor::Candidate(self.subject_id.clone()),
+            Role::Operator => Actor::Operator(self.subject_id.clone()),
+        }
     }
 }
 

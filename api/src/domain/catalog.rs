@@ -7,13 +7,15 @@ use serde_json::json;
 
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
+use examfee_shared::{Actor, AuditAction, AuditEntity};
+
 use crate::store::audit::AuditEntry;
 use crate::store::catalog::{ExamRow, FeeItemRow};
 use crate::store::{self, Db};
 
 pub async fn create_exam(
     db: &Db,
-    actor: &str,
+    actor: &Actor,
     req: CreateExamRequest,
     now: DateTime<Utc>,
 ) -> ApiResult<ExamView> {
@@ -33,8 +35,8 @@ pub async fn create_exam(
     }
     let entry = AuditEntry {
         actor,
-        action: "exam.created",
-        entity: "exam",
+        action: AuditAction::ExamCreated,
+        entity: AuditEntity::Exam,
         entity_id: &exam.code,
         detail: json!({ "name": exam.name }),
     };
@@ -48,7 +50,7 @@ pub async fn create_exam(
 
 pub async fn create_fee_item(
     db: &Db,
-    actor: &str,
+    actor: &Actor,
     req: CreateFeeItemRequest,
     now: DateTime<Utc>,
 ) -> ApiResult<FeeItemView> {
@@ -107,8 +109,8 @@ pub async fn create_fee_item(
     }
     let entry = AuditEntry {
         actor,
-        action: "fee_item.created",
-        entity: "fee_item",
+        action: AuditAction::FeeItemCreated,
+        entity: AuditEntity::FeeItem,
         entity_id: &item.code,
         detail: json!({ "exam_code": item.exam_code, "amount_fen": item.amount_fen }),
     };

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use examfee_shared::dto::{CandidateImportRow, ImportReport, ImportRowError};
 use examfee_shared::fields::check_name;
-use examfee_shared::{IdNumber, Phone, Rule};
+use examfee_shared::{Actor, AuditAction, AuditEntity, IdNumber, Phone, Rule};
 use serde_json::json;
 
 use crate::clock::to_ms;
@@ -145,7 +145,7 @@ fn validate(
 /// Checks and stores the rows; `progress` hears how many rows are done after each batch.
 pub async fn import_candidates(
     db: &Db,
-    actor: &str,
+    actor: &Actor,
     rows: Vec<ReadRow>,
     now: DateTime<Utc>,
     mut progress: impl FnMut(u64),
@@ -186,7 +186,12 @@ pub async fn import_candidates(
 
 /// Stores one batch in one transaction; returns how many rows updated a candidate
 /// that existed before.
-async fn store_batch(db: &Db, actor: &str, batch: &[ValidRow], now_ms: i64) -> anyhow::Result<u64> {
+async fn store_batch(
+    db: &Db,
+    actor: &Actor,
+    batch: &[ValidRow],
+    now_ms: i64,
+) -> anyhow::Result<u64> {
     let id_numbers: Vec<&str> = batch.iter().map(|r| r.id_number.as_str()).collect();
     let mut tx = db.begin_write().await?;
     let existing = store::candidates::existing_id_numbers(&mut tx, &id_numbers)
@@ -218,8 +223,8 @@ async fn store_batch(db: &Db, actor: &str, batch: &[ValidRow], now_ms: i64) -> a
     store::candidates::assign_fees(&mut tx, &assignments, now_ms).await?;
     let entry = AuditEntry {
         actor,
-        action: "candidates.imported",
-        entity: "candidate_import",
+        action: AuditAction::CandidatesImported,
+        entity: AuditEntity::CandidateImport,
         entity_id: &uuid::Uuid::new_v4().to_string(),
         detail: json!({ "rows": batch.len(), "updated": existing, "fee_assignments": assignments.len() }),
     };

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use examfee_shared::password::check_new_password;
+use examfee_shared::{Actor, AuditAction, AuditEntity};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -39,9 +40,9 @@ pub async fn ensure_operator(
     let id = store::operators::upsert(&mut tx, username, &hash, now_ms).await?;
     let revoked = store::sessions::revoke_all_of(&mut tx, &id, now_ms).await?;
     let entry = AuditEntry {
-        actor: "system",
-        action: "operator.bootstrapped",
-        entity: "operator",
+        actor: &Actor::System,
+        action: AuditAction::OperatorBootstrapped,
+        entity: AuditEntity::Operator,
         entity_id: &id,
         detail: json!({ "username": username, "sessions_revoked": revoked }),
     };

@@ -1,6 +1,7 @@
 //! The money path: orders, the platform's answers, receipts and refunds. Every state
-//! change is a conditional update in one transaction with its audit entry, so a
-//! retried, duplicated or concurrent event changes nothing twice.
+//! change goes through `transitions` (one function per entity): a conditional update
+//! in one transaction with its audit entry, so a retried, duplicated or concurrent
+//! event changes nothing twice.
 
 pub mod fees;
 pub mod orders;
@@ -9,12 +10,15 @@ pub mod receipts;
 pub mod reconcile;
 pub mod refunds;
 pub mod sandbox_platform;
+pub mod settle;
 pub mod sync;
+pub mod transitions;
 pub mod webhooks;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use examfee_shared::{Actor, AuditAction, AuditEntity};
 use platform::PaymentPlatform;
 
 use crate::clock::to_ms;
@@ -40,10 +44,10 @@ pub struct Payments {
 pub async fn audit(
     tx: &mut Tx,
     now: DateTime<Utc>,
-    actor: &str,
-    entity: &str,
+    actor: &Actor,
+    entity: AuditEntity,
     entity_id: &str,
-    action: &str,
+    action: AuditAction,
     detail: serde_json::Value,
 ) -> sqlx::Result<()> {
     let entry = AuditEntry {

@@ -1,21 +1,23 @@
-//! Orders: creating them (and their platform trade), showing them, and applying what
-//! the platform says about them. `apply_trade` is the one place an order's state
-//! changes.
+//! Orders: creating them (and their platform trade) and showing them to their
+//! candidate. What the platform says about them is applied in `settle`.
 
 use chrono::{DateTime, Utc};
 use examfee_shared::dto::{OrderItemView, OrderView};
 use examfee_shared::fields::check_code;
-use examfee_shared::{Fen, OrderStatus, PayChannel};
-use rand::Rng;
+use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, OrderStatus};
 use serde_json::json;
 
-use super::platform::{PlatformError, Trade, TradeRequest, TradeState};
-use super::{audit, receipts, refunds, webhooks};
+use rand::Rng;
+
+use super::fees::holds_fee;
+use super::platform::{PlatformError, TradeRequest};
+use super::settle::ApplyError;
+use super::{audit, sync};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store;
 use crate::store::orders::{NewOrder, OrderItemRow, OrderRow};
-use crate::store::{self, Tx};
 
 /// `EF` + Beijing date and time + six random digits: readable on the phone; a clash
 /// with an order of the same second rolls back and [`create_order`] draws again.
@@ -144,28 +146,26 @@ async fn place(
     let amount = items.iter().map(|i| i.amount_fen).sum::<i64>();
 
     let mut tx = state.db.begin_write().await?;
+    // Serialised with the payments of the candidate's fees (see `settle`).
+    store::candidates::lock(&mut tx, candidate_id).await?;
     let claims = store::orders::claims_on_fees(&mut tx, candidate_id, codes).await?;
-    let pending = OrderStatus::Pending.as_str();
     if let Some(same) = claims
         .iter()
-        .find(|c| c.status == pending && c.fee_key == fee_key)
+        .find(|c| c.open && c.status == OrderStatus::Pending && c.fee_key == fee_key)
     {
         let open = store::orders::get_in(&mut tx, &same.order_no)
             .await?
             .ok_or(ApiError::NotFound("order"))?;
         return Ok(Placed::Existing(open));
     }
-    if claims
-        .iter()
-        .any(|c| c.status == OrderStatus::Paid.as_str())
-    {
+    if claims.iter().any(|c| holds_fee(c.status, c.receipt)) {
         return Err(conflict(
             "fee_already_paid",
             "该项目已缴费，无需重复缴费",
             "This fee is paid already.",
         ));
     }
-    if !claims.is_empty() {
+    if claims.iter().any(|c| c.open) {
         return Err(conflict(
             "fee_in_open_order",
             "该项目已在另一笔待支付订单中，请先完成或等待该订单关闭",
@@ -186,17 +186,9 @@ async fn place(
         inserted => inserted?,
     };
     let detail = json!({ "fee_item_codes": codes, "amount_fen": amount });
-    let actor = format!("candidate:{candidate_id}");
-    audit(
-        &mut tx,
-        now,
-        &actor,
-        "order",
-        &order_no,
-        "order.created",
-        detail,
-    )
-    .await?;
+    let actor = Actor::Candidate(candidate_id.to_owned());
+    let (entity, action) = (AuditEntity::Order, AuditAction::OrderCreated);
+    audit(&mut tx, now, &actor, entity, &order_no, action, detail).await?;
     tx.commit().await?;
     Ok(Placed::New(created, items))
 }
@@ -215,7 +207,7 @@ async fn with_trade(
     order: OrderRow,
     items: Vec<OrderItemRow>,
 ) -> ApiResult<OrderView> {
-    if order.status != OrderStatus::Pending.as_str() || order.cashier_url.is_some() {
+    if order.status != OrderStatus::Pending || order.cashier_url.is_some() {
         return view_with(state, order, items).await;
     }
     let subject = items
@@ -268,7 +260,7 @@ async fn view_with(
         None => None,
     };
     Ok(OrderView {
-        status: order.status.parse().map_err(anyhow::Error::from)?,
+        status: order.status,
         amount_fen: Fen(order.amount_fen),
         items: items
             .into_iter()
@@ -280,14 +272,11 @@ async fn view_with(
             .collect(),
         cashier_url: order
             .cashier_url
-            .filter(|_| order.status == OrderStatus::Pending.as_str()),
+            .filter(|_| order.status == OrderStatus::Pending),
         created_at: from_ms(order.created_at),
         expires_at: from_ms(order.expires_at),
         paid_at: order.paid_at.map(from_ms),
-        pay_channel: order
-            .pay_channel
-            .as_deref()
-            .and_then(|c| c.parse::<PayChannel>().ok()),
+        pay_channel: order.pay_channel,
         receipt_no: receipt.map(|r| r.receipt_no),
         order_no: order.order_no,
     })
@@ -306,164 +295,34 @@ pub async fn owned_order(
         .ok_or(ApiError::NotFound("order"))
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("the platform reports an order ExamFee does not have: {0}")]
-    UnknownOrder(String),
-    #[error("the platform's amount {platform} differs from the order's {ours}")]
-    AmountMismatch { platform: i64, ours: i64 },
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+/// The candidate's order as they look at it: a pending one is checked with the
+/// platform first when no one did in the last few seconds, so a payment whose
+/// notification was lost still shows; one without its trade gets it now.
+pub async fn look(state: &AppState, candidate_id: &str, order_no: &str) -> ApiResult<OrderView> {
+    let mut order = owned_order(state, candidate_id, order_no).await?;
+    if sync::sync_if_due(state, &order, sync::VIEW_SYNC_GAP, &Actor::ViewSync).await {
+        order = owned_order(state, candidate_id, order_no).await?;
+    }
+    ensure_trade(state, order).await
 }
 
-/// Applies the platform's view of a trade. With `notify_id`, the notification is
-/// recorded in the same transaction, and one seen before changes nothing.
-pub async fn apply_trade(
+/// 重新查询: asks the platform about a pending order at once.
+pub async fn sync_now(
     state: &AppState,
-    trade: &Trade,
-    actor: &str,
-    notify_id: Option<&str>,
-) -> Result<(), ApplyError> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    if let Some(id) = notify_id
-        && !store::notifications::record(&mut tx, id, "trade.success", &trade.order_no, to_ms(now))
-            .await?
-    {
-        return Ok(());
+    candidate_id: &str,
+    order_no: &str,
+) -> ApiResult<OrderView> {
+    let order = owned_order(state, candidate_id, order_no).await?;
+    if order.status == OrderStatus::Pending {
+        sync::sync_order(state, &order, &Actor::RequestSync)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "sync on request failed");
+                ApiError::PlatformUnavailable
+            })?;
     }
-    let Some(order) = store::orders::get_in(&mut tx, &trade.order_no).await? else {
-        return Err(ApplyError::UnknownOrder(trade.order_no.clone()));
-    };
-    match &trade.state {
-        TradeState::Waiting => {}
-        TradeState::Closed => {
-            if store::orders::mark_closed(&mut tx, &order.order_no, to_ms(now)).await? {
-                audit(
-                    &mut tx,
-                    now,
-                    actor,
-                    "order",
-                    &order.order_no,
-                    "order.closed",
-                    json!({}),
-                )
-                .await?;
-            }
-        }
-        TradeState::Paid { channel, paid_at } => {
-            if trade.amount.0 != order.amount_fen {
-                drop(tx);
-                flag_amount_mismatch(state, actor, &order, trade.amount.0).await?;
-                return Err(ApplyError::AmountMismatch {
-                    platform: trade.amount.0,
-                    ours: order.amount_fen,
-                });
-            }
-            record_payment(
-                state,
-                &mut tx,
-                &order,
-                trade,
-                channel.map(|c| c.as_str()),
-                *paid_at,
-                actor,
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn record_payment(
-    state: &AppState,
-    tx: &mut Tx,
-    order: &OrderRow,
-    trade: &Trade,
-    channel: Option<&str>,
-    paid_at: DateTime<Utc>,
-    actor: &str,
-) -> sqlx::Result<()> {
-    let now = state.clock.now();
-    let paid = store::orders::mark_paid(
-        tx,
-        &order.order_no,
-        &trade.trade_no,
-        channel,
-        to_ms(paid_at),
-        to_ms(now),
-    )
-    .await?;
-    if !paid {
-        return Ok(());
-    }
-    let late = order.status == OrderStatus::Closed.as_str();
-    audit(
-        tx,
-        now,
-        actor,
-        "order",
-        &order.order_no,
-        "order.paid",
-        json!({ "trade_no": trade.trade_no, "late": late }),
-    )
-    .await?;
-    let earlier =
-        store::orders::other_paid_orders_for_fees(tx, &order.order_no, &order.candidate_id).await?;
-    if earlier.is_empty() {
-        let (id_number, payer) = store::candidates::identity_in(tx, &order.candidate_id).await?;
-        let receipt = receipts::issue(
-            tx,
-            &state.payments.receipt_key,
-            &order.order_no,
-            payer,
-            order.amount_fen,
-            now,
-        )
-        .await?;
-        let detail = json!({ "receipt_no": receipt.receipt_no });
-        audit(
-            tx,
-            now,
-            actor,
-            "order",
-            &order.order_no,
-            "receipt.issued",
-            detail,
-        )
-        .await?;
-        webhooks::fee_paid(tx, order, id_number, &receipt.receipt_no, now).await?;
-    } else {
-        // The fee was paid by another order first: this money goes back, no review.
-        refunds::open_automatic(tx, order, &earlier, now).await?;
-    }
-    Ok(())
-}
-
-async fn flag_amount_mismatch(
-    state: &AppState,
-    actor: &str,
-    order: &OrderRow,
-    platform_fen: i64,
-) -> sqlx::Result<()> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    let detail =
-        json!({ "platform_amount_fen": platform_fen, "order_amount_fen": order.amount_fen });
-    audit(
-        &mut tx,
-        now,
-        actor,
-        "order",
-        &order.order_no,
-        "order.amount_mismatch",
-        detail,
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::error!(order_no = %order.order_no, platform_fen, "platform amount differs from the order's");
-    Ok(())
+    let order = owned_order(state, candidate_id, order_no).await?;
+    view(state, order).await
 }
 
 impl From<ApplyError> for ApiError {

@@ -6,7 +6,14 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::clock::to_ms;
+use examfee_shared::dto::{ReceiptVerification, ReceiptView};
+use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, IdNumber, ReceiptStatus};
+use serde_json::json;
+
+use super::{audit, orders};
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::receipts::ReceiptRow;
 use crate::store::{self, Tx};
 
@@ -30,6 +37,66 @@ pub fn check_code(key: &[u8], receipt_no: &str, order_no: &str, amount_fen: i64)
         .collect()
 }
 
+/// The receipt of the candidate's order (查看票据), `reversed` once refunded.
+pub async fn of_order(
+    state: &AppState,
+    candidate_id: &str,
+    order_no: &str,
+) -> ApiResult<ReceiptView> {
+    let order = orders::owned_order(state, candidate_id, order_no).await?;
+    let receipt = store::receipts::of_order(&state.db, &order.order_no)
+        .await?
+        .ok_or(ApiError::NotFound("receipt"))?;
+    let candidate = store::candidates::get(&state.db, &order.candidate_id)
+        .await?
+        .ok_or(ApiError::NotFound("candidate"))?;
+    let items = orders::view(state, order).await?.items;
+    Ok(ReceiptView {
+        status: receipt.status,
+        payer_id_number_masked: IdNumber::parse(&candidate.id_number)
+            .map_err(anyhow::Error::from)?
+            .masked(),
+        amount_display: Fen(receipt.amount_fen).to_string(),
+        amount_fen: Fen(receipt.amount_fen),
+        issued_at: from_ms(receipt.issued_at),
+        reversed_at: receipt.reversed_at.map(from_ms),
+        issuer: state.payments.issuer.clone(),
+        items,
+        receipt_no: receipt.receipt_no,
+        check_code: receipt.check_code,
+        payer_name: receipt.payer_name,
+        order_no: receipt.order_no,
+    })
+}
+
+/// The public check of a receipt: genuine and where it stands, or `valid: false`
+/// and nothing else.
+pub async fn verify(
+    state: &AppState,
+    receipt_no: &str,
+    code: &str,
+) -> ApiResult<ReceiptVerification> {
+    let found = store::receipts::get(&state.db, receipt_no.trim()).await?;
+    Ok(match found {
+        Some(r) if check_code_matches(&state.payments.receipt_key, &r, code) => {
+            ReceiptVerification {
+                valid: true,
+                status: Some(r.status),
+                amount_fen: Some(Fen(r.amount_fen)),
+                issued_at: Some(from_ms(r.issued_at)),
+                issuer: Some(state.payments.issuer.clone()),
+            }
+        }
+        _ => ReceiptVerification {
+            valid: false,
+            status: None,
+            amount_fen: None,
+            issued_at: None,
+            issuer: None,
+        },
+    })
+}
+
 pub fn check_code_matches(key: &[u8], receipt: &ReceiptRow, typed: &str) -> bool {
     let expected = check_code(
         key,
@@ -43,12 +110,16 @@ pub fn check_code_matches(key: &[u8], receipt: &ReceiptRow, typed: &str) -> bool
         .into()
 }
 
+/// Issues the receipt of a paid order, numbered and audited in the payment's own
+/// transaction (a receipt is created issued; it changes only through
+/// `transitions::receipt`).
 pub async fn issue(
     tx: &mut Tx,
     key: &[u8],
     order_no: &str,
     payer_name: String,
     amount_fen: i64,
+    cause: &Actor,
     now: DateTime<Utc>,
 ) -> sqlx::Result<ReceiptRow> {
     let year = beijing_year(now);
@@ -58,13 +129,16 @@ pub async fn issue(
         check_code: check_code(key, &receipt_no, order_no, amount_fen),
         receipt_no,
         order_no: order_no.to_owned(),
-        status: examfee_shared::ReceiptStatus::Issued.as_str().to_owned(),
+        status: ReceiptStatus::Issued,
         payer_name,
         amount_fen,
         issued_at: to_ms(now),
         reversed_at: None,
     };
     store::receipts::insert(tx, &receipt).await?;
+    let detail = json!({ "order_no": order_no, "amount_fen": amount_fen });
+    let (entity, action) = (AuditEntity::Receipt, AuditAction::ReceiptIssued);
+    audit(tx, now, cause, entity, &receipt.receipt_no, action, detail).await?;
     Ok(receipt)
 }
 

@@ -13,20 +13,17 @@ use examfee_shared::admin::{
     Difference, DifferenceKind, LedgerTotals, ReconciliationReport, ReconciliationSummary,
     Resolution,
 };
-use examfee_shared::{Fen, OrderStatus, RefundStatus};
+use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, OrderStatus, RefundStatus};
 use serde_json::json;
 
-use super::orders::apply_trade;
 use super::platform::{StatementPayment, StatementRefund, TradeState};
+use super::settle::apply_trade;
 use super::{audit, refunds};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 use crate::store::reconciliations::{RunRow, StoredState};
-
-/// How the audit log names the changes reconciliation makes.
-pub const ACTOR: &str = "reconciliation";
 
 const UTC_TO_BEIJING_HOURS: i64 = 8;
 
@@ -66,7 +63,25 @@ fn difference(kind: DifferenceKind, order_no: &str, note: String) -> Difference 
     }
 }
 
-fn by_key(rows: Vec<StoredState>) -> HashMap<String, StoredState> {
+/// A row of ExamFee's ledger the platform's statement does not have.
+fn missing_there<S: std::fmt::Display>(
+    row: &StoredState<S>,
+    kind: DifferenceKind,
+    note: &str,
+) -> Difference {
+    Difference {
+        refund_no: (kind == DifferenceKind::RefundMissingAtPlatform).then(|| row.key.clone()),
+        examfee_amount_fen: Some(Fen(row.amount_fen)),
+        examfee_status: Some(row.status.to_string()),
+        ..difference(kind, &row.order_no, note.to_owned())
+    }
+}
+
+fn amounts<S>(rows: &[StoredState<S>]) -> Vec<Fen> {
+    rows.iter().map(|r| Fen(r.amount_fen)).collect()
+}
+
+fn by_key<S>(rows: Vec<StoredState<S>>) -> HashMap<String, StoredState<S>> {
     rows.into_iter().map(|row| (row.key.clone(), row)).collect()
 }
 
@@ -83,7 +98,7 @@ fn totals(payments: &[Fen], refunds: &[Fen]) -> LedgerTotals {
 pub async fn reconcile(
     state: &AppState,
     date: NaiveDate,
-    actor: &str,
+    actor: &Actor,
 ) -> ApiResult<ReconciliationReport> {
     let statement = state.payments.platform.statement(date).await?;
     let (from, until) = beijing_day(date);
@@ -125,12 +140,6 @@ pub async fn reconcile(
         .iter()
         .map(|r| r.refund_no.as_str())
         .collect();
-    let missing_there = |row: &StoredState, kind: DifferenceKind, note: &str| Difference {
-        refund_no: (kind == DifferenceKind::RefundMissingAtPlatform).then(|| row.key.clone()),
-        examfee_amount_fen: Some(Fen(row.amount_fen)),
-        examfee_status: Some(row.status.clone()),
-        ..difference(kind, &row.order_no, note.to_owned())
-    };
     differences.extend(
         our_payments
             .iter()
@@ -156,7 +165,6 @@ pub async fn reconcile(
             }),
     );
 
-    let amounts = |rows: &[StoredState]| rows.iter().map(|r| Fen(r.amount_fen)).collect::<Vec<_>>();
     let fixed = differences
         .iter()
         .filter(|d| d.resolution == Resolution::Fixed)
@@ -166,7 +174,7 @@ pub async fn reconcile(
         id: uuid::Uuid::new_v4().to_string(),
         date: date.format("%Y-%m-%d").to_string(),
         ran_at: from_ms(to_ms(now)),
-        actor: actor.to_owned(),
+        actor: actor.to_string(),
         platform: totals(
             &statement
                 .payments
@@ -184,11 +192,15 @@ pub async fn reconcile(
         open: differences.len() as u64 - fixed,
         differences,
     };
-    store_run(state, &report).await?;
+    store_run(state, &report, actor).await?;
     Ok(report)
 }
 
-async fn store_run(state: &AppState, report: &ReconciliationReport) -> ApiResult<()> {
+async fn store_run(
+    state: &AppState,
+    report: &ReconciliationReport,
+    actor: &Actor,
+) -> ApiResult<()> {
     let run = RunRow {
         id: report.id.clone(),
         statement_date: report.date.clone(),
@@ -201,14 +213,17 @@ async fn store_run(state: &AppState, report: &ReconciliationReport) -> ApiResult
     let kinds: Vec<_> = report.differences.iter().map(|d| d.kind).collect();
     let mut tx = state.db.begin_write().await?;
     store::reconciliations::insert(&mut tx, &run).await?;
+    let detail =
+        json!({ "date": report.date, "fixed": report.fixed, "open": report.open, "kinds": kinds });
+    let (entity, action) = (AuditEntity::Reconciliation, AuditAction::ReconciliationRun);
     audit(
         &mut tx,
         report.ran_at,
-        &report.actor,
-        "reconciliation",
+        actor,
+        entity,
         &report.id,
-        "reconciliation.run",
-        json!({ "date": report.date, "fixed": report.fixed, "open": report.open, "kinds": kinds }),
+        action,
+        detail,
     )
     .await?;
     tx.commit().await?;
@@ -219,7 +234,7 @@ async fn store_run(state: &AppState, report: &ReconciliationReport) -> ApiResult
 async fn check_payment(
     state: &AppState,
     payment: &StatementPayment,
-    order: Option<&StoredState>,
+    order: Option<&StoredState<OrderStatus>>,
 ) -> ApiResult<Option<Difference>> {
     let Some(order) = order else {
         return Ok(Some(Difference {
@@ -234,7 +249,7 @@ async fn check_payment(
     let compared = |kind, note: String| Difference {
         platform_amount_fen: Some(payment.amount),
         examfee_amount_fen: Some(Fen(order.amount_fen)),
-        examfee_status: Some(order.status.clone()),
+        examfee_status: Some(order.status.to_string()),
         ..difference(kind, &order.order_no, note)
     };
     if payment.amount.0 != order.amount_fen {
@@ -243,7 +258,7 @@ async fn check_payment(
             "the amounts differ: nothing was changed".into(),
         )));
     }
-    if order.status == OrderStatus::Paid.as_str() {
+    if order.status == OrderStatus::Paid {
         return Ok(None);
     }
     let (resolution, note) = apply_missed_payment(state, &order.order_no).await?;
@@ -271,7 +286,7 @@ async fn apply_missed_payment(state: &AppState, order_no: &str) -> ApiResult<(Re
             ));
         }
     };
-    if let Err(error) = apply_trade(state, &trade, ACTOR, None).await {
+    if let Err(error) = apply_trade(state, &trade, &Actor::Reconciliation).await {
         return Ok((
             Resolution::Open,
             format!("applying the payment failed: {error}"),
@@ -279,7 +294,7 @@ async fn apply_missed_payment(state: &AppState, order_no: &str) -> ApiResult<(Re
     }
     let paid = store::orders::get(&state.db, order_no)
         .await?
-        .is_some_and(|o| o.status == OrderStatus::Paid.as_str());
+        .is_some_and(|o| o.status == OrderStatus::Paid);
     Ok(if paid {
         (
             Resolution::Fixed,
@@ -294,7 +309,7 @@ async fn apply_missed_payment(state: &AppState, order_no: &str) -> ApiResult<(Re
 async fn check_refund(
     state: &AppState,
     refund: &StatementRefund,
-    ours: Option<&StoredState>,
+    ours: Option<&StoredState<RefundStatus>>,
     order_known: bool,
 ) -> ApiResult<Option<Difference>> {
     let base = |kind, note: String| Difference {
@@ -315,7 +330,7 @@ async fn check_refund(
     };
     let compared = |kind, note: String| Difference {
         examfee_amount_fen: Some(Fen(ours.amount_fen)),
-        examfee_status: Some(ours.status.clone()),
+        examfee_status: Some(ours.status.to_string()),
         ..base(kind, note)
     };
     if refund.amount.0 != ours.amount_fen {
@@ -324,10 +339,10 @@ async fn check_refund(
             "the amounts differ: nothing was changed".into(),
         )));
     }
-    if ours.status == RefundStatus::Succeeded.as_str() {
+    if ours.status == RefundStatus::Succeeded {
         return Ok(None);
     }
-    if ours.status != RefundStatus::Processing.as_str() {
+    if ours.status != RefundStatus::Processing {
         return Ok(Some(compared(
             DifferenceKind::RefundMissingHere,
             format!(
@@ -337,10 +352,10 @@ async fn check_refund(
         )));
     }
     // Sent and done at the platform: only its answer was lost.
-    refunds::complete(state, &ours.key, ACTOR).await?;
+    refunds::complete(state, &ours.key, &Actor::Reconciliation).await?;
     let done = store::refunds::get(&state.db, &ours.key)
         .await?
-        .is_some_and(|r| r.status == RefundStatus::Succeeded.as_str());
+        .is_some_and(|r| r.status == RefundStatus::Succeeded);
     Ok(Some(if done {
         Difference {
             resolution: Resolution::Fixed,

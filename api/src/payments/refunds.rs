@@ -1,15 +1,21 @@
 //! Refunds: asked for by the candidate and reviewed by an operator, or opened at once
 //! for a duplicate payment; then sent to the platform, idempotent on the refund
-//! number, and completed by its answer or its notification.
+//! number, and completed by its answer or its notification. Every move goes through
+//! `transitions::refund`, caused by whoever set it off: the candidate, the reviewing
+//! operator (approval sends at once), the refund worker's retry, or the platform's
+//! notification.
 
 use chrono::{DateTime, Utc};
 use examfee_shared::dto::RefundView;
 use examfee_shared::fields::check_reason;
-use examfee_shared::{Fen, OrderStatus, RefundStatus};
+use examfee_shared::{
+    Actor, AuditAction, AuditEntity, Fen, OrderStatus, ReceiptStatus, RefundStatus,
+};
 use serde_json::json;
 
 use super::platform::{PlatformError, RefundCall};
-use super::{audit, webhooks};
+use super::transitions::{self, Cause, Review, TransitionError};
+use super::{audit, orders, webhooks};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -45,11 +51,11 @@ async fn new_refund(
     Ok(RefundRow {
         refund_no: refund_no(&order.order_no, earlier),
         order_no: order.order_no.clone(),
-        status: status.as_str().to_owned(),
+        status,
         amount_fen: order.amount_fen,
         reason,
         // Only a duplicate payment's refund starts approved, without review.
-        automatic: i64::from(status == RefundStatus::Approved),
+        automatic: status == RefundStatus::Approved,
         review_note: None,
         created_at: to_ms(now),
         updated_at: to_ms(now),
@@ -58,9 +64,9 @@ async fn new_refund(
 
 pub fn view(row: RefundRow) -> ApiResult<RefundView> {
     Ok(RefundView {
-        status: row.status.parse().map_err(anyhow::Error::from)?,
+        status: row.status,
         amount_fen: Fen(row.amount_fen),
-        automatic: row.automatic == 1,
+        automatic: row.automatic,
         created_at: from_ms(row.created_at),
         updated_at: from_ms(row.updated_at),
         refund_no: row.refund_no,
@@ -70,35 +76,35 @@ pub fn view(row: RefundRow) -> ApiResult<RefundView> {
     })
 }
 
-/// A duplicate payment: refunded in full without review.
+/// A duplicate payment: refunded in full without review, caused by whatever applied
+/// the payment (a notification, a sync, reconciliation).
 pub async fn open_automatic(
     tx: &mut Tx,
     order: &OrderRow,
-    paid_by: &[String],
+    held_by: &[String],
+    cause: &Actor,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let reason = "重复缴费，自动退费".to_owned();
     let refund = new_refund(tx, order, RefundStatus::Approved, reason, now).await?;
     if store::refunds::insert(tx, &refund, to_ms(now)).await? {
-        let detail = json!({ "order_no": order.order_no, "already_paid_by": paid_by, "amount_fen": order.amount_fen });
-        audit(
-            tx,
-            now,
-            "system",
-            "refund",
-            &refund.refund_no,
-            "refund.opened_for_duplicate",
-            detail,
-        )
-        .await?;
+        let detail = json!({ "order_no": order.order_no, "already_paid_by": held_by, "amount_fen": order.amount_fen });
+        let (entity, action) = (AuditEntity::Refund, AuditAction::RefundOpenedForDuplicate);
+        audit(tx, now, cause, entity, &refund.refund_no, action, detail).await?;
     }
     Ok(())
 }
 
 /// The candidate asks for the whole order back (申请退费).
-pub async fn request(state: &AppState, order: &OrderRow, reason: &str) -> ApiResult<RefundView> {
+pub async fn request(
+    state: &AppState,
+    candidate_id: &str,
+    order_no: &str,
+    reason: &str,
+) -> ApiResult<RefundView> {
+    let order = orders::owned_order(state, candidate_id, order_no).await?;
     let reason = check_reason(reason).map_err(|e| ApiError::invalid("reason", &e))?;
-    if order.status != OrderStatus::Paid.as_str() {
+    if order.status != OrderStatus::Paid {
         return Err(ApiError::Conflict {
             code: "order_not_paid",
             zh: "订单未缴费，无法退费",
@@ -117,7 +123,7 @@ pub async fn request(state: &AppState, order: &OrderRow, reason: &str) -> ApiRes
     let mut tx = state.db.begin_write().await?;
     let refund = new_refund(
         &mut tx,
-        order,
+        &order,
         RefundStatus::Requested,
         reason.to_owned(),
         now,
@@ -130,27 +136,37 @@ pub async fn request(state: &AppState, order: &OrderRow, reason: &str) -> ApiRes
             en: "A refund of this order was asked for already.",
         });
     }
-    let actor = format!("candidate:{}", order.candidate_id);
+    let actor = Actor::Candidate(order.candidate_id.clone());
+    let detail = json!({ "order_no": order.order_no });
+    let (entity, action) = (AuditEntity::Refund, AuditAction::RefundRequested);
     audit(
         &mut tx,
         now,
         &actor,
-        "refund",
+        entity,
         &refund.refund_no,
-        "refund.requested",
-        json!({ "order_no": order.order_no }),
+        action,
+        detail,
     )
     .await?;
     tx.commit().await?;
     view(refund)
 }
 
+fn already_reviewed() -> ApiError {
+    ApiError::Conflict {
+        code: "refund_not_requested",
+        zh: "该退费申请已处理",
+        en: "This refund was reviewed already.",
+    }
+}
+
 /// An operator's verdict on a requested refund. Approval sends it to the platform
-/// at once; if that fails the worker tries again.
+/// at once, on the operator's account; if that fails the worker tries again.
 pub async fn review(
     state: &AppState,
     refund_no: &str,
-    actor: &str,
+    operator_id: &str,
     approve: bool,
     note: Option<String>,
 ) -> ApiResult<RefundView> {
@@ -163,51 +179,33 @@ pub async fn review(
             en: "Rejecting a refund needs a reason.",
         });
     }
-    let to = if approve {
-        RefundStatus::Approved
-    } else {
-        RefundStatus::Rejected
+    let to = match approve {
+        true => RefundStatus::Approved,
+        false => RefundStatus::Rejected,
     };
+    let actor = Actor::Operator(operator_id.to_owned());
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let moved = store::refunds::transition(
-        &mut tx,
-        refund_no,
-        RefundStatus::Requested,
-        to,
-        note.as_deref(),
-        Some(actor),
-        to_ms(now),
-    )
-    .await?;
-    if !moved {
-        drop(tx);
-        return match store::refunds::get(&state.db, refund_no).await? {
-            None => Err(ApiError::NotFound("refund")),
-            Some(_) => Err(ApiError::Conflict {
-                code: "refund_not_requested",
-                zh: "该退费申请已处理",
-                en: "This refund was reviewed already.",
-            }),
-        };
+    let refund = store::refunds::get_in(&mut tx, refund_no)
+        .await?
+        .ok_or(ApiError::NotFound("refund"))?;
+    if refund.status != RefundStatus::Requested {
+        return Err(already_reviewed());
     }
-    let action = if approve {
-        "refund.approved"
-    } else {
-        "refund.rejected"
+    let verdict = Review {
+        reviewer: &actor,
+        note: note.as_deref(),
     };
-    audit(
-        &mut tx,
-        now,
-        actor,
-        "refund",
-        refund_no,
-        action,
-        json!({ "note": note }),
-    )
-    .await?;
+    let cause = Cause {
+        actor: &actor,
+        at: now,
+        detail: json!({ "note": note }),
+    };
+    if !transitions::refund(&mut tx, &refund, to, Some(&verdict), None, cause).await? {
+        return Err(already_reviewed());
+    }
     tx.commit().await?;
-    if approve && let Err(error) = execute(state, refund_no).await {
+    if approve && let Err(error) = execute(state, refund_no, &actor).await {
         tracing::warn!(refund_no, error = %error, "refund not sent yet; the worker retries");
     }
     let row = store::refunds::get(&state.db, refund_no)
@@ -220,53 +218,45 @@ pub async fn review(
 /// outcome. Claiming `approved → processing` first means one replica sends it; a
 /// processing refund found again later is sent again, which the platform answers
 /// idempotently.
-pub async fn execute(state: &AppState, refund_no: &str) -> anyhow::Result<()> {
-    let Some(refund) = store::refunds::get(&state.db, refund_no).await? else {
+pub async fn execute(state: &AppState, refund_no: &str, cause: &Actor) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let Some(refund) = store::refunds::get_in(&mut tx, refund_no).await? else {
         return Ok(());
     };
-    let now = state.clock.now();
-    if refund.status == RefundStatus::Approved.as_str() {
-        let mut tx = state.db.begin_write().await?;
-        let claimed = store::refunds::transition(
-            &mut tx,
-            refund_no,
-            RefundStatus::Approved,
-            RefundStatus::Processing,
-            None,
-            None,
-            to_ms(now),
-        )
-        .await?;
-        if !claimed {
-            return Ok(());
+    match refund.status {
+        RefundStatus::Approved => {
+            let claim = Cause {
+                actor: cause,
+                at: now,
+                detail: json!({}),
+            };
+            if !transitions::refund(
+                &mut tx,
+                &refund,
+                RefundStatus::Processing,
+                None,
+                None,
+                claim,
+            )
+            .await?
+            {
+                return Ok(());
+            }
+            tx.commit().await?;
         }
-        audit(
-            &mut tx,
-            now,
-            "worker",
-            "refund",
-            refund_no,
-            "refund.sent",
-            json!({}),
-        )
-        .await?;
-        tx.commit().await?;
-    } else if refund.status != RefundStatus::Processing.as_str() {
-        return Ok(());
+        RefundStatus::Processing => drop(tx),
+        RefundStatus::Requested
+        | RefundStatus::Succeeded
+        | RefundStatus::Failed
+        | RefundStatus::Rejected => return Ok(()),
     }
     let Some(sends) = store::refunds::count_send(&state.db, refund_no, to_ms(now)).await? else {
         return Ok(());
     };
     if sends > MAX_SENDS {
         let detail = format!("支付平台在{MAX_SENDS}次发送后仍未确认该退费");
-        return fail(
-            state,
-            refund_no,
-            "worker",
-            "platform_never_confirmed",
-            &detail,
-        )
-        .await;
+        return fail(state, refund_no, cause, "platform_never_confirmed", &detail).await;
     }
     let call = RefundCall {
         order_no: refund.order_no.clone(),
@@ -275,9 +265,9 @@ pub async fn execute(state: &AppState, refund_no: &str) -> anyhow::Result<()> {
         reason: refund.reason.clone(),
     };
     match state.payments.platform.refund(&call).await {
-        Ok(()) => complete(state, refund_no, "platform:refund").await,
+        Ok(()) => Ok(complete(state, refund_no, cause).await?),
         Err(PlatformError::Refused { code, detail }) => {
-            fail(state, refund_no, "platform:refund", &code, &detail).await
+            fail(state, refund_no, cause, &code, &detail).await
         }
         Err(other) => Err(other.into()),
     }
@@ -287,32 +277,28 @@ pub async fn execute(state: &AppState, refund_no: &str) -> anyhow::Result<()> {
 async fn fail(
     state: &AppState,
     refund_no: &str,
-    actor: &str,
+    cause: &Actor,
     code: &str,
     detail: &str,
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    if store::refunds::transition(
-        &mut tx,
-        refund_no,
-        RefundStatus::Processing,
-        RefundStatus::Failed,
-        Some(detail),
-        None,
-        to_ms(now),
-    )
-    .await?
-    {
-        let detail = json!({ "code": code, "detail": detail });
-        audit(
+    let Some(refund) = store::refunds::get_in(&mut tx, refund_no).await? else {
+        return Ok(());
+    };
+    if refund.status == RefundStatus::Processing {
+        let failed = Cause {
+            actor: cause,
+            at: now,
+            detail: json!({ "code": code, "detail": detail }),
+        };
+        transitions::refund(
             &mut tx,
-            now,
-            actor,
-            "refund",
-            refund_no,
-            "refund.failed",
-            detail,
+            &refund,
+            RefundStatus::Failed,
+            None,
+            Some(detail),
+            failed,
         )
         .await?;
     }
@@ -320,53 +306,54 @@ async fn fail(
     Ok(())
 }
 
-/// `processing → succeeded`, with the receipt reversed (红冲), in one transaction.
-pub async fn complete(state: &AppState, refund_no: &str, actor: &str) -> anyhow::Result<()> {
-    let Some(refund) = store::refunds::get(&state.db, refund_no).await? else {
-        return Ok(());
-    };
+/// `processing → succeeded`, with the receipt reversed (红冲), in one transaction:
+/// the order no longer holds its fees from the moment the money is back. Locks the
+/// candidate like a payment does, so a payment applied at the same moment sees the
+/// fee held or given back, never half of each.
+pub async fn complete(
+    state: &AppState,
+    refund_no: &str,
+    cause: &Actor,
+) -> Result<(), TransitionError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    if store::refunds::transition(
-        &mut tx,
-        refund_no,
-        RefundStatus::Processing,
-        RefundStatus::Succeeded,
-        None,
-        None,
-        to_ms(now),
-    )
-    .await?
+    let Some(order_no) = store::refunds::get_in(&mut tx, refund_no)
+        .await?
+        .map(|r| r.order_no)
+    else {
+        return Ok(());
+    };
+    store::candidates::lock_of_order(&mut tx, &order_no).await?;
+    let Some(refund) = store::refunds::get_in(&mut tx, refund_no).await? else {
+        return Ok(());
+    };
+    if refund.status != RefundStatus::Processing {
+        // Succeeded already (a notification and the platform's answer both report
+        // it), or not sent yet: nothing to complete.
+        return Ok(());
+    }
+    let done = Cause {
+        actor: cause,
+        at: now,
+        detail: json!({ "order_no": refund.order_no }),
+    };
+    transitions::refund(&mut tx, &refund, RefundStatus::Succeeded, None, None, done).await?;
+    // Only a fee that was paid (its order had a receipt) is announced as refunded; a
+    // duplicate payment going back changes nothing for the fee.
+    if let Some(receipt) = store::receipts::of_order_in(&mut tx, &refund.order_no).await?
+        && receipt.status == ReceiptStatus::Issued
     {
-        audit(
-            &mut tx,
-            now,
-            actor,
-            "refund",
-            refund_no,
-            "refund.succeeded",
-            json!({ "order_no": refund.order_no }),
-        )
-        .await?;
-        if store::receipts::reverse(&mut tx, &refund.order_no, to_ms(now)).await? {
-            let detail = json!({ "refund_no": refund_no });
-            audit(
-                &mut tx,
-                now,
-                actor,
-                "order",
-                &refund.order_no,
-                "receipt.reversed",
-                detail,
-            )
-            .await?;
-            // Only a fee that was paid (it had a receipt) is announced as refunded;
-            // a duplicate payment going back changes nothing for the fee.
-            if let Some(order) = store::orders::get_in(&mut tx, &refund.order_no).await? {
-                let (id_number, _) =
-                    store::candidates::identity_in(&mut tx, &order.candidate_id).await?;
-                webhooks::fee_refunded(&mut tx, &order, id_number, refund_no, now).await?;
-            }
+        let reversed = Cause {
+            actor: cause,
+            at: now,
+            detail: json!({ "order_no": refund.order_no, "refund_no": refund_no }),
+        };
+        if transitions::receipt(&mut tx, &receipt, ReceiptStatus::Reversed, reversed).await?
+            && let Some(order) = store::orders::get_in(&mut tx, &refund.order_no).await?
+        {
+            let (id_number, _) =
+                store::candidates::identity_in(&mut tx, &order.candidate_id).await?;
+            webhooks::fee_refunded(&mut tx, &order, id_number, refund_no, now).await?;
         }
     }
     tx.commit().await?;

@@ -3,9 +3,10 @@
 //! how a payment whose notification and redirect were both lost still ends 已缴费.
 
 use chrono::Duration;
+use examfee_shared::{Actor, OrderStatus};
 
-use super::orders::apply_trade;
 use super::platform::TradeState;
+use super::settle::{apply_trade, close_untaken};
 use crate::clock::to_ms;
 use crate::state::AppState;
 use crate::store;
@@ -16,36 +17,17 @@ pub const VIEW_SYNC_GAP: Duration = Duration::seconds(5);
 
 /// Asks the platform about the order and applies the answer. An order the platform
 /// never took that has expired is closed here.
-pub async fn sync_order(state: &AppState, order: &OrderRow, actor: &str) -> anyhow::Result<()> {
-    let now = state.clock.now();
+pub async fn sync_order(state: &AppState, order: &OrderRow, cause: &Actor) -> anyhow::Result<()> {
+    let expired = order.expires_at <= to_ms(state.clock.now());
     match state.payments.platform.query_trade(&order.order_no).await? {
-        Some(trade) => {
-            let expired = order.expires_at <= to_ms(now);
-            if expired && trade.state == TradeState::Waiting {
-                // Ask once more by closing: a payment racing the close wins and is
-                // reported as paid.
-                let closed = state.payments.platform.close_trade(&order.order_no).await?;
-                apply_trade(state, &closed, actor, None).await?;
-            } else {
-                apply_trade(state, &trade, actor, None).await?;
-            }
+        Some(trade) if expired && trade.state == TradeState::Waiting => {
+            // Ask once more by closing: a payment racing the close wins and is
+            // reported as paid.
+            let closed = state.payments.platform.close_trade(&order.order_no).await?;
+            apply_trade(state, &closed, cause).await?;
         }
-        None if order.expires_at <= to_ms(now) => {
-            let mut tx = state.db.begin_write().await?;
-            if store::orders::mark_closed(&mut tx, &order.order_no, to_ms(now)).await? {
-                super::audit(
-                    &mut tx,
-                    now,
-                    actor,
-                    "order",
-                    &order.order_no,
-                    "order.closed",
-                    serde_json::json!({ "platform": "no trade" }),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-        }
+        Some(trade) => apply_trade(state, &trade, cause).await?,
+        None if expired => close_untaken(state, &order.order_no, cause).await?,
         None => {}
     }
     Ok(())
@@ -53,8 +35,8 @@ pub async fn sync_order(state: &AppState, order: &OrderRow, actor: &str) -> anyh
 
 /// Syncs a pending order if no one did in the last `gap`; failures are logged, since
 /// the caller only wanted a fresher view.
-pub async fn sync_if_due(state: &AppState, order: &OrderRow, gap: Duration, actor: &str) -> bool {
-    if order.status != examfee_shared::OrderStatus::Pending.as_str() {
+pub async fn sync_if_due(state: &AppState, order: &OrderRow, gap: Duration, cause: &Actor) -> bool {
+    if order.status != OrderStatus::Pending {
         return false;
     }
     let now = to_ms(state.clock.now());
@@ -66,7 +48,7 @@ pub async fn sync_if_due(state: &AppState, order: &OrderRow, gap: Duration, acto
             return false;
         }
     }
-    if let Err(error) = sync_order(state, order, actor).await {
+    if let Err(error) = sync_order(state, order, cause).await {
         tracing::warn!(order_no = %order.order_no, error = %error, "order sync failed");
         return false;
     }

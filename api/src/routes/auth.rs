@@ -5,18 +5,17 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use examfee_shared::dto::{
     CaptchaResponse, ChangePasswordRequest, LoginRequest, Problem, TokenResponse,
 };
-use examfee_shared::password::check_new_password;
 use examfee_shared::{IdNumber, Role};
 use secrecy::SecretString;
-use serde_json::json;
 
 use super::problems::*;
-use crate::auth::login::{candidate_credential, log_in, session_cookie};
+use crate::auth::login::{log_in, session_cookie};
+use crate::auth::password_change;
 use crate::auth::principal::Principal;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{self, audit::AuditEntry};
+use crate::store;
 
 /// Applies the per-address limit of login and captcha requests.
 pub fn limit_rate(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
@@ -125,53 +124,13 @@ pub async fn change_password(
         return Err(ApiError::Forbidden);
     }
     let body = body.into_inner();
-    check_new_password(&body.new_password).map_err(|e| ApiError::invalid("new_password", &e))?;
-    if body.new_password == body.old_password {
-        return Err(ApiError::PasswordUnchanged);
-    }
-    let candidate = store::candidates::get(&state.db, &principal.subject_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    if !state
-        .passwords
-        .verify(
-            candidate_credential(&candidate),
-            SecretString::from(body.old_password),
-        )
-        .await?
-    {
-        return Err(ApiError::OldPasswordWrong);
-    }
-    let new_hash = state
-        .passwords
-        .hash(SecretString::from(body.new_password))
-        .await?;
-    let now = to_ms(state.clock.now());
-    let mut tx = state.db.begin_write().await?;
-    let replaced = store::candidates::replace_password(
-        &mut tx,
-        &candidate.id,
-        candidate.password_hash.as_deref(),
-        &new_hash,
-        now,
+    password_change::change_candidate_password(
+        &state,
+        &principal,
+        SecretString::from(body.old_password),
+        SecretString::from(body.new_password),
     )
     .await?;
-    if !replaced {
-        // Another request changed the password between our check and this write.
-        return Err(ApiError::OldPasswordWrong);
-    }
-    let revoked = store::sessions::revoke_all_of(&mut tx, &candidate.id, now).await?;
-    let entry = AuditEntry {
-        actor: &principal.actor(),
-        action: "password.changed",
-        entity: "candidate",
-        entity_id: &candidate.id,
-        detail: json!({ "sessions_revoked": revoked, "was_initial": candidate.password_hash.is_none() }),
-    };
-    store::audit::record(&mut tx, now, entry).await?;
-    tx.commit().await?;
-    state.sessions.forget_subject(&candidate.id);
-    tracing::info!("password changed; all sessions of the account revoked");
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))
         .finish())

@@ -2,13 +2,12 @@
 
 use actix_web::{get, web};
 use examfee_shared::dto::{ExamView, FeeView, MeResponse};
-use examfee_shared::{Fen, IdNumber, OrderStatus, Phone};
+use examfee_shared::{IdNumber, Phone};
 
 use super::problems::*;
 use crate::auth::principal::CandidateAuth;
-use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
-use crate::payments::{fees as fee_status, sync};
+use crate::payments::fees as fee_status;
 use crate::state::AppState;
 use crate::store;
 
@@ -54,8 +53,8 @@ pub async fn me(
 /// The candidate's fee list
 ///
 /// 网上缴费: each fee item with its amount and status (未缴费, 支付中, 已缴费, 退费中,
-/// 已退费), derived from the fee's orders and refunds, and whether its payment window
-/// is open now.
+/// 已退费), derived from the fee's orders and refunds, whether its payment window is
+/// open now, and whether 申请退费 is open for the order that paid it.
 #[utoipa::path(
     tag = "candidate",
     responses(
@@ -69,58 +68,7 @@ pub async fn fees(
     state: web::Data<AppState>,
     auth: CandidateAuth,
 ) -> ApiResult<web::Json<Vec<FeeView>>> {
-    let candidate_id = &auth.0.subject_id;
-    let mut list = store::fee_list::of_candidate(&state.db, candidate_id).await?;
-    // A fee paying now may have been paid without word from the platform: ask it
-    // (at most every few seconds per order) before answering.
-    let mut asked = false;
-    for order_no in pending_orders(&list.orders) {
-        if let Some(order) = store::orders::get(&state.db, &order_no).await? {
-            asked |= sync::sync_if_due(&state, &order, sync::VIEW_SYNC_GAP, "sync:view").await;
-        }
-    }
-    if asked {
-        list = store::fee_list::of_candidate(&state.db, candidate_id).await?;
-    }
-    let now = to_ms(state.clock.now());
-    let views = list
-        .items
-        .iter()
-        .map(|item| {
-            let fee = fee_status::fee_state(&item.code, &list.orders);
-            let status = fee.status;
-            FeeView {
-                status_label: status.label_zh().to_owned(),
-                status,
-                payable: item.pay_from <= now && now < item.pay_until,
-                fee_item_code: item.code.clone(),
-                exam_code: item.exam_code.clone(),
-                title: item.title.clone(),
-                amount_fen: Fen(item.amount_fen),
-                order_no: fee.order.map(|o| o.order_no.clone()),
-                receipt_no: fee.order.and_then(|o| o.receipt_no.clone()),
-                refund_no: fee.order.and_then(|o| o.refund_no.clone()),
-                refund_status: fee
-                    .order
-                    .and_then(|o| o.refund_status.as_deref())
-                    .and_then(|s| s.parse().ok()),
-                refund_note: fee.order.and_then(|o| o.refund_note.clone()),
-                pay_from: from_ms(item.pay_from),
-                pay_until: from_ms(item.pay_until),
-                refundable_until: from_ms(item.refundable_until),
-            }
-        })
-        .collect();
-    Ok(web::Json(views))
-}
-
-fn pending_orders(rows: &[store::fee_list::FeeOrderRow]) -> Vec<String> {
-    let mut pending: Vec<String> = rows
-        .iter()
-        .filter(|r| r.status == OrderStatus::Pending.as_str())
-        .map(|r| r.order_no.clone())
-        .collect();
-    pending.sort();
-    pending.dedup();
-    pending
+    Ok(web::Json(
+        fee_status::fee_list(&state, &auth.0.subject_id).await?,
+    ))
 }

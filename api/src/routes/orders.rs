@@ -6,17 +6,14 @@ use examfee_shared::dto::{
     CreateOrderRequest, OrderView, Problem, ReceiptVerification, ReceiptView, RefundRequest,
     RefundView,
 };
-use examfee_shared::{Fen, IdNumber};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
 use crate::auth::principal::CandidateAuth;
-use crate::clock::from_ms;
-use crate::error::{ApiError, ApiResult};
-use crate::payments::{orders, receipts, refunds, sync};
+use crate::error::ApiResult;
+use crate::payments::{orders, receipts, refunds};
 use crate::state::AppState;
-use crate::store;
 
 /// Pay fees
 ///
@@ -86,11 +83,9 @@ pub async fn get(
     auth: CandidateAuth,
     path: web::Path<String>,
 ) -> ApiResult<web::Json<OrderView>> {
-    let mut order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
-    if sync::sync_if_due(&state, &order, sync::VIEW_SYNC_GAP, "sync:view").await {
-        order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
-    }
-    Ok(web::Json(orders::ensure_trade(&state, order).await?))
+    Ok(web::Json(
+        orders::look(&state, &auth.0.subject_id, &path).await?,
+    ))
 }
 
 /// Ask the platform now
@@ -113,17 +108,9 @@ pub async fn sync_now(
     auth: CandidateAuth,
     path: web::Path<String>,
 ) -> ApiResult<web::Json<OrderView>> {
-    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
-    if order.status == examfee_shared::OrderStatus::Pending.as_str() {
-        sync::sync_order(&state, &order, "sync:request")
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "sync on request failed");
-                ApiError::PlatformUnavailable
-            })?;
-    }
-    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
-    Ok(web::Json(orders::view(&state, order).await?))
+    Ok(web::Json(
+        orders::sync_now(&state, &auth.0.subject_id, &path).await?,
+    ))
 }
 
 /// The receipt of an order
@@ -146,30 +133,9 @@ pub async fn receipt(
     auth: CandidateAuth,
     path: web::Path<String>,
 ) -> ApiResult<web::Json<ReceiptView>> {
-    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
-    let receipt = store::receipts::of_order(&state.db, &order.order_no)
-        .await?
-        .ok_or(ApiError::NotFound("receipt"))?;
-    let candidate = store::candidates::get(&state.db, &order.candidate_id)
-        .await?
-        .ok_or(ApiError::NotFound("candidate"))?;
-    let items = orders::view(&state, order).await?.items;
-    Ok(web::Json(ReceiptView {
-        status: receipt.status.parse().map_err(anyhow::Error::from)?,
-        payer_id_number_masked: IdNumber::parse(&candidate.id_number)
-            .map_err(anyhow::Error::from)?
-            .masked(),
-        amount_display: Fen(receipt.amount_fen).to_string(),
-        amount_fen: Fen(receipt.amount_fen),
-        issued_at: from_ms(receipt.issued_at),
-        reversed_at: receipt.reversed_at.map(from_ms),
-        issuer: state.payments.issuer.clone(),
-        items,
-        receipt_no: receipt.receipt_no,
-        check_code: receipt.check_code,
-        payer_name: receipt.payer_name,
-        order_no: receipt.order_no,
-    }))
+    Ok(web::Json(
+        receipts::of_order(&state, &auth.0.subject_id, &path).await?,
+    ))
 }
 
 /// Ask for a refund
@@ -196,8 +162,7 @@ pub async fn refund(
     path: web::Path<String>,
     body: web::Json<RefundRequest>,
 ) -> ApiResult<HttpResponse> {
-    let order = orders::owned_order(&state, &auth.0.subject_id, &path).await?;
-    let refund = refunds::request(&state, &order, &body.reason).await?;
+    let refund = refunds::request(&state, &auth.0.subject_id, &path, &body.reason).await?;
     Ok(HttpResponse::Created().json(refund))
 }
 
@@ -228,26 +193,6 @@ pub async fn verify(
     state: web::Data<AppState>,
     query: web::Query<VerifyQuery>,
 ) -> ApiResult<web::Json<ReceiptVerification>> {
-    let found = store::receipts::get(&state.db, query.receipt_no.trim()).await?;
-    let verdict = match found {
-        Some(r)
-            if receipts::check_code_matches(&state.payments.receipt_key, &r, &query.check_code) =>
-        {
-            ReceiptVerification {
-                valid: true,
-                status: Some(r.status.parse().map_err(anyhow::Error::from)?),
-                amount_fen: Some(Fen(r.amount_fen)),
-                issued_at: Some(from_ms(r.issued_at)),
-                issuer: Some(state.payments.issuer.clone()),
-            }
-        }
-        _ => ReceiptVerification {
-            valid: false,
-            status: None,
-            amount_fen: None,
-            issued_at: None,
-            issuer: None,
-        },
-    };
+    let verdict = receipts::verify(&state, &query.receipt_no, &query.check_code).await?;
     Ok(web::Json(verdict))
 }

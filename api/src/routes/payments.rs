@@ -5,9 +5,7 @@ use examfee_shared::dto::Problem;
 
 use super::problems::ServerError;
 use crate::error::{ApiError, ApiResult};
-use crate::payments::orders::{ApplyError, apply_trade};
-use crate::payments::platform::PlatformEvent;
-use crate::payments::refunds;
+use crate::payments::settle::{ApplyError, apply_notification};
 use crate::state::AppState;
 
 /// Payment platform notification
@@ -53,24 +51,17 @@ pub async fn notify(
             tracing::warn!(error = %e, "platform notification refused");
             ApiError::Unverified
         })?;
-    let actor = format!("platform:notify:{}", event.notify_id());
-    match &event {
-        PlatformEvent::TradePaid { notify_id, trade } => {
-            match apply_trade(&state, trade, &actor, Some(notify_id)).await {
-                Ok(()) => {}
-                Err(ApplyError::Database(e)) => return Err(e.into()),
-                Err(refused) => {
-                    tracing::error!(error = %refused, "platform notification rejected");
-                    return Err(ApiError::Conflict {
-                        code: "notification_rejected",
-                        zh: "通知与订单不符",
-                        en: "The notification does not match an order of ExamFee.",
-                    });
-                }
-            }
-        }
-        PlatformEvent::RefundSucceeded { refund_no, .. } => {
-            refunds::complete(&state, refund_no, &actor).await?
+    match apply_notification(&state, &event).await {
+        Ok(()) => {}
+        Err(ApplyError::Database(e)) => return Err(e.into()),
+        Err(ApplyError::Transition(e)) => return Err(ApiError::Internal(e.into())),
+        Err(refused) => {
+            tracing::error!(error = %refused, "platform notification rejected");
+            return Err(ApiError::Conflict {
+                code: "notification_rejected",
+                zh: "通知与订单不符",
+                en: "The notification does not match an order of ExamFee.",
+            });
         }
     }
     Ok(HttpResponse::Ok()

@@ -38,8 +38,7 @@ pub async fn list(
     filter: web::Query<RefundFilter>,
 ) -> ApiResult<web::Json<Vec<RefundView>>> {
     let limit = i64::from(filter.limit.unwrap_or(100).min(1000));
-    let rows =
-        store::refunds::with_status(&state.db, filter.status.map(|s| s.as_str()), limit).await?;
+    let rows = store::refunds::with_status(&state.db, filter.status, limit).await?;
     Ok(web::Json(
         rows.into_iter()
             .map(refunds::view)
@@ -72,7 +71,7 @@ pub async fn approve(
 ) -> ApiResult<web::Json<RefundView>> {
     let note = body.and_then(|b| b.into_inner().reason);
     Ok(web::Json(
-        refunds::review(&state, &path, &auth.0.actor(), true, note).await?,
+        refunds::review(&state, &path, &auth.0.subject_id, true, note).await?,
     ))
 }
 
@@ -102,7 +101,7 @@ pub async fn reject(
         refunds::review(
             &state,
             &path,
-            &auth.0.actor(),
+            &auth.0.subject_id,
             false,
             body.into_inner().reason,
         )

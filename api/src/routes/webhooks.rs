@@ -68,7 +68,7 @@ pub async fn create(
         active: 1,
         created_at: to_ms(state.clock.now()),
     };
-    store::webhooks::insert_endpoint(&state.db, &endpoint, &auth.0.actor()).await?;
+    store::webhooks::insert_endpoint(&state.db, &endpoint, &auth.0.actor().to_string()).await?;
     Ok(HttpResponse::Created().json(view(endpoint)))
 }
 

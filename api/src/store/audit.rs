@@ -1,15 +1,15 @@
 //! The audit log: who or what caused each change, written in the change's transaction.
 
+use examfee_shared::{Actor, ActorFilter, AuditAction, AuditEntity};
 use sqlx::FromRow;
 
-use super::pages::{Cursor, Filters, Window};
+use super::pages::{Cursor, Filters, Value, Window};
 use super::{Db, Tx};
 
 pub struct AuditEntry<'a> {
-    /// `candidate:<id>`, `operator:<id>`, `system` or `platform`.
-    pub actor: &'a str,
-    pub action: &'a str,
-    pub entity: &'a str,
+    pub actor: &'a Actor,
+    pub action: AuditAction,
+    pub entity: AuditEntity,
     pub entity_id: &'a str,
     pub detail: serde_json::Value,
 }
@@ -20,9 +20,9 @@ pub async fn record(tx: &mut Tx, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Res
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(at_ms)
-    .bind(entry.actor)
-    .bind(entry.action)
-    .bind(entry.entity)
+    .bind(entry.actor.to_string())
+    .bind(entry.action.as_str())
+    .bind(entry.entity.as_str())
     .bind(entry.entity_id)
     .bind(entry.detail.to_string())
     .execute(&mut **tx)
@@ -44,10 +44,10 @@ pub struct AuditRow {
 /// What operators filter the log by; every field is optional.
 #[derive(Debug, Default)]
 pub struct AuditFilter {
-    pub entity: Option<String>,
+    pub entity: Option<AuditEntity>,
     pub entity_id: Option<String>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
+    pub actor: Option<ActorFilter>,
+    pub action: Option<AuditAction>,
 }
 
 /// One page of the log, newest first, and the cursor of the next page.
@@ -57,10 +57,20 @@ pub async fn page(
     window: Window,
 ) -> sqlx::Result<(Vec<AuditRow>, Option<String>)> {
     let mut filters = Filters::default();
-    filters.text("entity = $?", filter.entity);
+    filters.text("entity = $?", filter.entity.map(|e| e.as_str().to_owned()));
     filters.text("entity_id = $?", filter.entity_id);
-    filters.text("actor = $?", filter.actor);
-    filters.text("action = $?", filter.action);
+    match filter.actor {
+        Some(ActorFilter::Exact(actor)) => filters.text("actor = $?", Some(actor.to_string())),
+        // Kinds are lower-case letters, `:` and `_`-free names, so nothing in the
+        // pattern is a LIKE wildcard but the `%` added here.
+        Some(ActorFilter::Kind(kind)) if kind.has_id() => filters.add(
+            "actor LIKE $?",
+            [Value::Text(format!("{}:%", kind.as_str()))],
+        ),
+        Some(ActorFilter::Kind(kind)) => filters.text("actor = $?", Some(kind.as_str().to_owned())),
+        None => {}
+    }
+    filters.text("action = $?", filter.action.map(|a| a.as_str().to_owned()));
     filters
         .fetch_page(
             db,

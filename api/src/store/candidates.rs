@@ -131,3 +131,35 @@ pub async fn identity_in(tx: &mut Tx, id: &str) -> sqlx::Result<(String, String)
         .await?;
     Ok((row.get(0), row.get(1)))
 }
+
+/// PostgreSQL: locks the candidate's row until the transaction ends, so that changes
+/// to the money of one candidate's fees run one after another. At READ COMMITTED two
+/// payments of one fee applied at once would each miss the other's uncommitted
+/// `paid` row and both issue a receipt. SQLite needs no lock: its write transactions
+/// run one at a time (`BEGIN IMMEDIATE`).
+pub async fn lock(tx: &mut Tx, candidate_id: &str) -> sqlx::Result<()> {
+    if !tx.is_postgres() {
+        return Ok(());
+    }
+    sqlx::query("SELECT id FROM candidates WHERE id = $1 FOR UPDATE")
+        .bind(candidate_id)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// [`lock`] for the candidate of an order; true when the order exists.
+pub async fn lock_of_order(tx: &mut Tx, order_no: &str) -> sqlx::Result<bool> {
+    let sql = match tx.is_postgres() {
+        true => {
+            "SELECT c.id FROM candidates c JOIN orders o ON o.candidate_id = c.id
+             WHERE o.order_no = $1 FOR UPDATE OF c"
+        }
+        false => "SELECT candidate_id FROM orders WHERE order_no = $1",
+    };
+    let found: Option<String> = sqlx::query_scalar(sql)
+        .bind(order_no)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}

@@ -3,22 +3,26 @@
 
 use std::sync::{Arc, LazyLock};
 
+use examfee_shared::{OrderStatus, ReceiptStatus, RefundStatus};
 use sqlx::FromRow;
 
 use super::Db;
 use super::catalog::{FEE_ITEM_COLUMNS, FeeItemRow};
+use super::states::decode;
 
 /// One line per (fee, order) of the candidate, with what the fee status derives from.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct FeeOrderRow {
     pub fee_item_code: String,
     pub order_no: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub created_at: i64,
-    pub refund_status: Option<String>,
+    /// The order's latest refund.
+    pub refund_status: Option<RefundStatus>,
     pub refund_no: Option<String>,
     pub refund_note: Option<String>,
     pub receipt_no: Option<String>,
+    pub receipt_status: Option<ReceiptStatus>,
 }
 
 /// A fee item of the candidate with one of its orders, or none when it has none.
@@ -33,6 +37,7 @@ struct Line {
     refund_no: Option<String>,
     refund_note: Option<String>,
     receipt_no: Option<String>,
+    receipt_status: Option<String>,
 }
 
 static QUERY: LazyLock<String> = LazyLock::new(|| {
@@ -41,11 +46,12 @@ static QUERY: LazyLock<String> = LazyLock::new(|| {
                 (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
                 (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
                 (SELECT r.review_note FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_note,
-                (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no
+                rc.receipt_no, rc.status AS receipt_status
          FROM candidate_fees cf
          JOIN fee_items f ON f.code = cf.fee_item_code
          LEFT JOIN order_items i ON i.candidate_id = cf.candidate_id AND i.fee_item_code = cf.fee_item_code
          LEFT JOIN orders o ON o.order_no = i.order_no
+         LEFT JOIN receipts rc ON rc.order_no = o.order_no
          WHERE cf.candidate_id = $1
          ORDER BY f.exam_code, f.code"
     )
@@ -70,6 +76,7 @@ fn local_line(row: &rusqlite::Row) -> rusqlite::Result<Line> {
         refund_no: row.get(11)?,
         refund_note: row.get(12)?,
         receipt_no: row.get(13)?,
+        receipt_status: row.get(14)?,
     })
 }
 
@@ -111,12 +118,20 @@ async fn read(db: &Db, candidate_id: &str) -> anyhow::Result<FeeList> {
         if let (Some(order_no), Some(status), Some(created_at)) =
             (line.order_no, line.status, line.created_at)
         {
+            let key = Some(order_no.as_str());
             orders.push(FeeOrderRow {
                 fee_item_code: line.item.code.clone(),
+                status: decode(&status, "status", key)?,
+                refund_status: line
+                    .refund_status
+                    .map(|s| decode(&s, "refund_status", key))
+                    .transpose()?,
+                receipt_status: line
+                    .receipt_status
+                    .map(|s| decode(&s, "receipt_status", key))
+                    .transpose()?,
                 order_no,
-                status,
                 created_at,
-                refund_status: line.refund_status,
                 refund_no: line.refund_no,
                 refund_note: line.refund_note,
                 receipt_no: line.receipt_no,

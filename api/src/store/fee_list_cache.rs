@@ -257,12 +257,13 @@ mod tests {
             orders: vec![FeeOrderRow {
                 fee_item_code: "F".into(),
                 order_no: order_no.into(),
-                status: "pending".into(),
+                status: examfee_shared::OrderStatus::Pending,
                 created_at: 0,
                 refund_status: None,
                 refund_no: None,
                 refund_note: None,
                 receipt_no: None,
+                receipt_status: None,
             }],
         })
     }

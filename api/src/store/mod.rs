@@ -19,6 +19,7 @@ pub mod reconciliations;
 pub mod refunds;
 pub mod server_keys;
 pub mod sessions;
+pub mod states;
 pub mod webhooks;
 
 use std::ops::{Deref, DerefMut};
@@ -50,6 +51,12 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Whether the transaction runs on PostgreSQL (row locks matter there; SQLite
+    /// writes one transaction at a time).
+    pub fn is_postgres(&self) -> bool {
+        self.notify
+    }
+
     /// The candidate's fee list shows something else once this commits.
     pub fn fee_list_changed(&mut self, candidate_id: &str) {
         self.fee_lists.candidate(candidate_id);

@@ -1,24 +1,47 @@
 //! Orders and their items.
 
+use examfee_shared::{OrderStatus, PayChannel, ReceiptStatus, RefundStatus};
+use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use super::states::{optional_state, state};
 use super::{Db, Tx, placeholder_list, values_placeholders};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrderRow {
     pub order_no: String,
     pub candidate_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub amount_fen: i64,
     pub fee_key: String,
     pub idempotency_key: Option<String>,
     pub platform_trade_no: Option<String>,
     pub cashier_url: Option<String>,
-    pub pay_channel: Option<String>,
+    pub pay_channel: Option<PayChannel>,
     pub created_at: i64,
     pub expires_at: i64,
     pub paid_at: Option<i64>,
     pub synced_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for OrderRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(OrderRow {
+            order_no: row.try_get("order_no")?,
+            candidate_id: row.try_get("candidate_id")?,
+            status: state(row, "status", "order_no")?,
+            amount_fen: row.try_get("amount_fen")?,
+            fee_key: row.try_get("fee_key")?,
+            idempotency_key: row.try_get("idempotency_key")?,
+            platform_trade_no: row.try_get("platform_trade_no")?,
+            cashier_url: row.try_get("cashier_url")?,
+            pay_channel: optional_state(row, "pay_channel", "order_no")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            paid_at: row.try_get("paid_at")?,
+            synced_at: row.try_get("synced_at")?,
+        })
+    }
 }
 
 const COLUMNS: &str = "order_no, candidate_id, status, amount_fen, fee_key, idempotency_key, platform_trade_no, \
@@ -155,48 +178,48 @@ pub async fn set_trade(
     .await
 }
 
-/// `pending`/`closed` → `paid`; false when the order was paid already.
-pub async fn mark_paid(
+/// What the platform said of a payment, stored with `paid`.
+pub struct Payment<'a> {
+    pub trade_no: &'a str,
+    pub channel: Option<PayChannel>,
+    pub paid_at_ms: i64,
+}
+
+/// The one statement that changes an order's status, `from` → `to`, for
+/// `payments::transitions`; a paid or closed order no longer holds its fees open, so
+/// another order may take them. False when the order was not `from` any more.
+pub async fn set_status(
     tx: &mut Tx,
     order_no: &str,
-    trade_no: &str,
-    channel: Option<&str>,
-    paid_at_ms: i64,
+    from: OrderStatus,
+    to: OrderStatus,
+    payment: Option<&Payment<'_>>,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE orders SET status = 'paid', platform_trade_no = $2, pay_channel = $3, paid_at = $4,
-                synced_at = $5, updated_at = $5
-         WHERE order_no = $1 AND status IN ('pending', 'closed')",
+        "UPDATE orders SET status = $3,
+                platform_trade_no = COALESCE($4, platform_trade_no),
+                pay_channel = COALESCE($5, pay_channel),
+                paid_at = COALESCE($6, paid_at),
+                closed_at = COALESCE($8, closed_at),
+                synced_at = $7, updated_at = $7
+         WHERE order_no = $1 AND status = $2",
     )
     .bind(order_no)
-    .bind(trade_no)
-    .bind(channel)
-    .bind(paid_at_ms)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(payment.map(|p| p.trade_no))
+    .bind(payment.and_then(|p| p.channel).map(PayChannel::as_str))
+    .bind(payment.map(|p| p.paid_at_ms))
     .bind(now_ms)
+    .bind((to == OrderStatus::Closed).then_some(now_ms))
     .execute(&mut **tx)
     .await?;
-    release_fees(tx, order_no).await?;
     let changed = done.rows_affected() == 1;
     if changed {
-        tx.order_changed(order_no);
-    }
-    Ok(changed)
-}
-
-/// `pending` → `closed`; false when the order was not pending.
-pub async fn mark_closed(tx: &mut Tx, order_no: &str, now_ms: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE orders SET status = 'closed', closed_at = $2, synced_at = $2, updated_at = $2
-         WHERE order_no = $1 AND status = 'pending'",
-    )
-    .bind(order_no)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    release_fees(tx, order_no).await?;
-    let changed = done.rows_affected() == 1;
-    if changed {
+        if to.is_terminal() {
+            release_fees(tx, order_no).await?;
+        }
         tx.order_changed(order_no);
     }
     Ok(changed)
@@ -248,52 +271,45 @@ pub async fn due_for_sync(
     .await
 }
 
-/// Other paid orders of the candidate holding one of these fees, without a refund
-/// that gave the money back: finding one makes this payment a duplicate.
-pub async fn other_paid_orders_for_fees(
-    tx: &mut Tx,
-    order_no: &str,
-    candidate_id: &str,
-) -> sqlx::Result<Vec<String>> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT o.order_no FROM order_items mine
-         JOIN order_items theirs ON theirs.candidate_id = mine.candidate_id
-              AND theirs.fee_item_code = mine.fee_item_code AND theirs.order_no <> mine.order_no
-         JOIN orders o ON o.order_no = theirs.order_no AND o.status = 'paid'
-         WHERE mine.order_no = $1 AND mine.candidate_id = $2
-           AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_no = o.order_no AND r.status <> 'failed' AND r.status <> 'rejected')",
-    )
-    .bind(order_no)
-    .bind(candidate_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.get(0)).collect())
-}
-
-/// Of these fees, the ones held open by a pending order, with that order.
-/// An order that holds one of the fees a new order asks for: a pending order (its
-/// items are open) or a paid one whose money was not given back.
-#[derive(Debug, FromRow)]
+/// An order that shares a fee with another, as far as deciding who holds the fee
+/// needs (`payments::fees::holds_fee` decides; this only reads).
+#[derive(Debug, Clone)]
 pub struct FeeClaim {
     pub order_no: String,
     pub fee_key: String,
-    pub status: String,
+    pub status: OrderStatus,
+    /// The order's items still hold their fees open (a pending order).
+    pub open: bool,
+    pub receipt: Option<ReceiptStatus>,
 }
 
-/// Every claim on these fees, in one statement: order creation checks them inside its
-/// write transaction, where each statement on SQLite is a hand-off to the connection's
-/// thread and back.
+impl FromRow<'_, AnyRow> for FeeClaim {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(FeeClaim {
+            order_no: row.try_get("order_no")?,
+            fee_key: row.try_get("fee_key")?,
+            status: state(row, "status", "order_no")?,
+            open: row.try_get::<i64, _>("open")? == 1,
+            receipt: optional_state(row, "receipt_status", "order_no")?,
+        })
+    }
+}
+
+const CLAIMS: &str =
+    "SELECT DISTINCT o.order_no, o.fee_key, o.status, i.open, rc.status AS receipt_status
+     FROM order_items i JOIN orders o ON o.order_no = i.order_no
+     LEFT JOIN receipts rc ON rc.order_no = o.order_no";
+
+/// Every order of the candidate on one of these fees, in one statement: order
+/// creation checks them inside its write transaction, where each statement on SQLite
+/// is a hand-off to the connection's thread and back.
 pub async fn claims_on_fees(
     tx: &mut Tx,
     candidate_id: &str,
     codes: &[String],
 ) -> sqlx::Result<Vec<FeeClaim>> {
     let sql = format!(
-        "SELECT o.order_no, o.fee_key, o.status
-         FROM order_items i JOIN orders o ON o.order_no = i.order_no
-         WHERE i.candidate_id = $1 AND i.fee_item_code IN ({})
-           AND (i.open = 1 OR (o.status = 'paid' AND NOT EXISTS
-                (SELECT 1 FROM refunds r WHERE r.order_no = o.order_no AND r.status = 'succeeded')))",
+        "{CLAIMS} WHERE i.candidate_id = $1 AND i.fee_item_code IN ({})",
         placeholder_list(2, codes.len())
     );
     let mut query = sqlx::query_as(&sql).bind(candidate_id);
@@ -301,6 +317,23 @@ pub async fn claims_on_fees(
         query = query.bind(code.as_str());
     }
     query.fetch_all(&mut **tx).await
+}
+
+/// The candidate's other orders that share a fee with this one.
+pub async fn claims_sharing_fees(
+    tx: &mut Tx,
+    order_no: &str,
+    candidate_id: &str,
+) -> sqlx::Result<Vec<FeeClaim>> {
+    sqlx::query_as(&format!(
+        "{CLAIMS} WHERE i.candidate_id = $2 AND i.order_no <> $1
+           AND i.fee_item_code IN (SELECT mine.fee_item_code FROM order_items mine
+                                   WHERE mine.order_no = $1 AND mine.candidate_id = $2)"
+    ))
+    .bind(order_no)
+    .bind(candidate_id)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// The earliest refund deadline among the order's fee items.
@@ -315,25 +348,43 @@ pub async fn refundable_until(db: &Db, order_no: &str) -> sqlx::Result<Option<i6
 }
 
 /// An order as operators search it, with its candidate, receipt and latest refund.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrderSearchRow {
     pub order_no: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub amount_fen: i64,
     pub created_at: i64,
     pub paid_at: Option<i64>,
-    pub pay_channel: Option<String>,
+    pub pay_channel: Option<PayChannel>,
     pub candidate_name: String,
     pub candidate_id_number: String,
     pub receipt_no: Option<String>,
     pub refund_no: Option<String>,
-    pub refund_status: Option<String>,
+    pub refund_status: Option<RefundStatus>,
+}
+
+impl FromRow<'_, AnyRow> for OrderSearchRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(OrderSearchRow {
+            order_no: row.try_get("order_no")?,
+            status: state(row, "status", "order_no")?,
+            amount_fen: row.try_get("amount_fen")?,
+            created_at: row.try_get("created_at")?,
+            paid_at: row.try_get("paid_at")?,
+            pay_channel: optional_state(row, "pay_channel", "order_no")?,
+            candidate_name: row.try_get("candidate_name")?,
+            candidate_id_number: row.try_get("candidate_id_number")?,
+            receipt_no: row.try_get("receipt_no")?,
+            refund_no: row.try_get("refund_no")?,
+            refund_status: optional_state(row, "refund_status", "order_no")?,
+        })
+    }
 }
 
 /// The operators' order search; every field is optional.
 #[derive(Debug, Default)]
 pub struct OrderSearch {
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     pub order_no: Option<String>,
     pub id_number: Option<String>,
     pub fee_item_code: Option<String>,
@@ -349,7 +400,10 @@ pub async fn search(
     use super::pages::{Cursor, Filters};
 
     let mut filters = Filters::default();
-    filters.text("o.status = $?", search.status);
+    filters.text(
+        "o.status = $?",
+        search.status.map(|s| s.as_str().to_owned()),
+    );
     filters.text("o.order_no = $?", search.order_no);
     filters.text("c.id_number = $?", search.id_number);
     filters.text(

@@ -1,17 +1,35 @@
-use sqlx::FromRow;
+use examfee_shared::ReceiptStatus;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
+use super::states::state;
 use super::{Db, Tx};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ReceiptRow {
     pub receipt_no: String,
     pub order_no: String,
     pub check_code: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub payer_name: String,
     pub amount_fen: i64,
     pub issued_at: i64,
     pub reversed_at: Option<i64>,
+}
+
+impl FromRow<'_, AnyRow> for ReceiptRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(ReceiptRow {
+            receipt_no: row.try_get("receipt_no")?,
+            order_no: row.try_get("order_no")?,
+            check_code: row.try_get("check_code")?,
+            status: state(row, "status", "receipt_no")?,
+            payer_name: row.try_get("payer_name")?,
+            amount_fen: row.try_get("amount_fen")?,
+            issued_at: row.try_get("issued_at")?,
+            reversed_at: row.try_get("reversed_at")?,
+        })
+    }
 }
 
 const COLUMNS: &str =
@@ -36,7 +54,7 @@ pub async fn insert(tx: &mut Tx, receipt: &ReceiptRow) -> sqlx::Result<()> {
     .bind(&receipt.receipt_no)
     .bind(&receipt.order_no)
     .bind(&receipt.check_code)
-    .bind(&receipt.status)
+    .bind(receipt.status.as_str())
     .bind(&receipt.payer_name)
     .bind(receipt.amount_fen)
     .bind(receipt.issued_at)
@@ -65,18 +83,38 @@ pub async fn get(db: &Db, receipt_no: &str) -> sqlx::Result<Option<ReceiptRow>> 
     .await
 }
 
-/// 红冲: `issued` → `reversed`; false when there was nothing to reverse.
-pub async fn reverse(tx: &mut Tx, order_no: &str, now_ms: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE receipts SET status = 'reversed', reversed_at = $2 WHERE order_no = $1 AND status = 'issued'",
-    )
+/// The order's receipt inside the caller's transaction.
+pub async fn of_order_in(tx: &mut Tx, order_no: &str) -> sqlx::Result<Option<ReceiptRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM receipts WHERE order_no = $1"
+    ))
     .bind(order_no)
-    .bind(now_ms)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The one statement that changes a receipt's status, `from` → `to`, for
+/// `payments::transitions`; reversing dates the reversal (红冲). False when the
+/// receipt was not `from` any more.
+pub async fn set_status(
+    tx: &mut Tx,
+    receipt_no: &str,
+    from: ReceiptStatus,
+    to: ReceiptStatus,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let order_no: Option<String> = sqlx::query_scalar(
+        "UPDATE receipts SET status = $3, reversed_at = COALESCE($4, reversed_at)
+         WHERE receipt_no = $1 AND status = $2 RETURNING order_no",
+    )
+    .bind(receipt_no)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind((to == ReceiptStatus::Reversed).then_some(now_ms))
+    .fetch_optional(&mut **tx)
     .await?;
-    let reversed = done.rows_affected() == 1;
-    if reversed {
+    if let Some(order_no) = &order_no {
         tx.order_changed(order_no);
     }
-    Ok(reversed)
+    Ok(order_no.is_some())
 }

@@ -1,10 +1,16 @@
 //! Reconciliation runs, and what reconciliation reads of ExamFee's ledger: the paid
 //! orders and the finished refunds of one day.
 
+use std::str::FromStr;
+
 use chrono::NaiveDate;
-use sqlx::FromRow;
+use examfee_shared::states::UnknownState;
+use examfee_shared::{OrderStatus, RefundStatus};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use super::pages::{Cursor, Filters, Window};
+use super::states::state;
 use super::{Db, Tx, placeholder_list};
 
 #[derive(Debug, Clone, FromRow)]
@@ -71,26 +77,41 @@ pub async fn page(
         .await
 }
 
-/// An order or a refund as reconciliation compares it with the platform's.
-#[derive(Debug, Clone, FromRow)]
-pub struct StoredState {
+/// An order or a refund as reconciliation compares it with the platform's; `S` is
+/// the entity's state.
+#[derive(Debug, Clone)]
+pub struct StoredState<S> {
     /// The order's number, or the refund's.
     pub key: String,
     pub order_no: String,
-    pub status: String,
+    pub status: S,
     pub amount_fen: i64,
+}
+
+impl<S> FromRow<'_, AnyRow> for StoredState<S>
+where
+    S: FromStr<Err = UnknownState>,
+{
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(StoredState {
+            key: row.try_get("key")?,
+            order_no: row.try_get("order_no")?,
+            status: state(row, "status", "key")?,
+            amount_fen: row.try_get("amount_fen")?,
+        })
+    }
 }
 
 const ORDERS: &str = "SELECT order_no AS key, order_no, status, amount_fen FROM orders";
 const REFUNDS: &str = "SELECT refund_no AS key, order_no, status, amount_fen FROM refunds";
 
 /// Rows of `select` whose `column` (a time) falls in `[from_ms, until_ms)`.
-async fn dated_between(
+async fn dated_between<S: FromStr<Err = UnknownState> + Send + Unpin>(
     db: &Db,
     select: &str,
     column: &str,
     (from_ms, until_ms): (i64, i64),
-) -> sqlx::Result<Vec<StoredState>> {
+) -> sqlx::Result<Vec<StoredState<S>>> {
     sqlx::query_as(&format!(
         "{select} AND {column} >= $1 AND {column} < $2 ORDER BY {column}"
     ))
@@ -101,14 +122,20 @@ async fn dated_between(
 }
 
 /// Orders whose payment the platform dated in `[from_ms, until_ms)`.
-pub async fn payments_between(db: &Db, day: (i64, i64)) -> sqlx::Result<Vec<StoredState>> {
+pub async fn payments_between(
+    db: &Db,
+    day: (i64, i64),
+) -> sqlx::Result<Vec<StoredState<OrderStatus>>> {
     let select = format!("{ORDERS} WHERE status = 'paid'");
     dated_between(db, &select, "paid_at", day).await
 }
 
 /// Refunds that succeeded in `[from_ms, until_ms)`: a succeeded refund never changes
 /// again, so its last update is when the money went back.
-pub async fn refunds_between(db: &Db, day: (i64, i64)) -> sqlx::Result<Vec<StoredState>> {
+pub async fn refunds_between(
+    db: &Db,
+    day: (i64, i64),
+) -> sqlx::Result<Vec<StoredState<RefundStatus>>> {
     let select = format!("{REFUNDS} WHERE status = 'succeeded'");
     dated_between(db, &select, "updated_at", day).await
 }
@@ -118,12 +145,12 @@ const CHUNK: usize = 500;
 
 /// The rows of `select` whose key is one of `keys`, a few queries for a whole day's
 /// statement instead of one a line.
-async fn with_keys(
+async fn with_keys<S: FromStr<Err = UnknownState> + Send + Unpin>(
     db: &Db,
     select: &str,
     column: &str,
     keys: &[&str],
-) -> sqlx::Result<Vec<StoredState>> {
+) -> sqlx::Result<Vec<StoredState<S>>> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
         let sql = format!(
@@ -139,10 +166,16 @@ async fn with_keys(
     Ok(found)
 }
 
-pub async fn orders_with_numbers(db: &Db, order_nos: &[&str]) -> sqlx::Result<Vec<StoredState>> {
+pub async fn orders_with_numbers(
+    db: &Db,
+    order_nos: &[&str],
+) -> sqlx::Result<Vec<StoredState<OrderStatus>>> {
     with_keys(db, ORDERS, "order_no", order_nos).await
 }
 
-pub async fn refunds_with_numbers(db: &Db, refund_nos: &[&str]) -> sqlx::Result<Vec<StoredState>> {
+pub async fn refunds_with_numbers(
+    db: &Db,
+    refund_nos: &[&str],
+) -> sqlx::Result<Vec<StoredState<RefundStatus>>> {
     with_keys(db, REFUNDS, "refund_no", refund_nos).await
 }

@@ -1,19 +1,38 @@
 use examfee_shared::RefundStatus;
-use sqlx::FromRow;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
+use super::states::state;
 use super::{Db, Tx};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct RefundRow {
     pub refund_no: String,
     pub order_no: String,
-    pub status: String,
+    pub status: RefundStatus,
     pub amount_fen: i64,
     pub reason: String,
-    pub automatic: i64,
+    /// A duplicate payment's refund, opened approved without review.
+    pub automatic: bool,
     pub review_note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for RefundRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(RefundRow {
+            refund_no: row.try_get("refund_no")?,
+            order_no: row.try_get("order_no")?,
+            status: state(row, "status", "refund_no")?,
+            amount_fen: row.try_get("amount_fen")?,
+            reason: row.try_get("reason")?,
+            automatic: row.try_get::<i64, _>("automatic")? == 1,
+            review_note: row.try_get("review_note")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 const COLUMNS: &str = "refund_no, order_no, status, amount_fen, reason, automatic, review_note, created_at, updated_at";
@@ -28,10 +47,10 @@ pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Resul
     )
     .bind(&refund.refund_no)
     .bind(&refund.order_no)
-    .bind(&refund.status)
+    .bind(refund.status.as_str())
     .bind(refund.amount_fen)
     .bind(&refund.reason)
-    .bind(refund.automatic)
+    .bind(i64::from(refund.automatic))
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
@@ -71,30 +90,40 @@ pub async fn latest_of_order(db: &Db, order_no: &str) -> sqlx::Result<Option<Ref
 
 pub async fn with_status(
     db: &Db,
-    status: Option<&str>,
+    status: Option<RefundStatus>,
     limit: i64,
 ) -> sqlx::Result<Vec<RefundRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM refunds WHERE ($1 IS NULL OR status = $1) ORDER BY created_at LIMIT $2"
     ))
-    .bind(status)
+    .bind(status.map(RefundStatus::as_str))
     .bind(limit)
     .fetch_all(&db.pool)
     .await
 }
 
-/// Moves a refund from `from` to `to` (a move its states allow); false when another
-/// actor moved it first.
-pub async fn transition(
+/// The refund as it stands inside the caller's transaction.
+pub async fn get_in(tx: &mut Tx, refund_no: &str) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM refunds WHERE refund_no = $1"
+    ))
+    .bind(refund_no)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The one statement that changes a refund's status, `from` → `to`, for
+/// `payments::transitions`, with the reviewer's note and id when it is a review.
+/// False when the refund was not `from` any more.
+pub async fn set_status(
     tx: &mut Tx,
     refund_no: &str,
     from: RefundStatus,
     to: RefundStatus,
     note: Option<&str>,
-    actor: Option<&str>,
+    reviewer: Option<&str>,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
-    debug_assert!(from.can_become(to), "refund {from} cannot become {to}");
     let order_no: Option<String> = sqlx::query_scalar(
         "UPDATE refunds SET status = $3, review_note = COALESCE($4, review_note),
                 reviewed_by = COALESCE($5, reviewed_by), updated_at = $6
@@ -104,7 +133,7 @@ pub async fn transition(
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(note)
-    .bind(actor)
+    .bind(reviewer)
     .bind(now_ms)
     .fetch_optional(&mut **tx)
     .await?;

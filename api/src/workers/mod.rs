@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use examfee_shared::Actor;
+
 use crate::clock::to_ms;
 use crate::payments::{refunds, sync, webhooks};
 use crate::state::AppState;
@@ -49,13 +51,13 @@ pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
     let now = to_ms(state.clock.now());
     for order_no in store::orders::due_for_sync(&state.db, now, ORDER_STALE_MS, BATCH).await? {
         if let Some(order) = store::orders::get(&state.db, &order_no).await? {
-            sync::sync_if_due(state, &order, sync::VIEW_SYNC_GAP, "worker:sync").await;
+            sync::sync_if_due(state, &order, sync::VIEW_SYNC_GAP, &Actor::WorkerSync).await;
         }
     }
     for refund_no in
         store::refunds::due_at_platform(&state.db, now, refunds::PROCESSING_RETRY_MS, BATCH).await?
     {
-        if let Err(error) = refunds::execute(state, &refund_no).await {
+        if let Err(error) = refunds::execute(state, &refund_no, &Actor::RefundWorker).await {
             tracing::warn!(refund_no, error = %error, "refund not sent; retried on the next pass");
         }
     }

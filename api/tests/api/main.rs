@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 mod import;
 mod lockout;
+mod money;
 mod openapi;
 mod operations;
 mod operator_views;

@@ -514,7 +514,7 @@ async fn concurrent_requests_for_the_same_fees_get_the_one_order() {
 }
 
 /// Posts a notification signed with ExamFee's merchant secret, as the platform would.
-async fn post_notification(
+pub(crate) async fn post_notification(
     app: &TestApp,
     notification: &examfee_sandbox::protocol::Notification,
     key: &str,

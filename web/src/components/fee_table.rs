@@ -1,7 +1,6 @@
 //! The fee list of 网上缴费: 缴费项目列表 / 缴费金额 / 状态, and what can be done with a
 //! fee in its state (查看票据, 申请退费). On a phone each row becomes a card.
 
-use chrono::Utc;
 use examfee_shared::dto::FeeView;
 use examfee_shared::{FeeStatus, RefundStatus};
 use leptos::prelude::*;
@@ -92,9 +91,9 @@ fn fee_actions(fee: &FeeView) -> Option<AnyView> {
     let refund = fee
         .order_no
         .clone()
-        // One refund request an order, unless the last one failed at the platform.
-        .filter(|_| fee.status == FeeStatus::Paid && Utc::now() < fee.refundable_until)
-        .filter(|_| fee.refund_status.is_none_or(|s| s == RefundStatus::Failed))
+        // The server decides (the order holds the fee, the period is open, no refund
+        // asked for but a failed one): the rule lives in one place.
+        .filter(|_| fee.refundable)
         .map(
             |no| view! { <A href=format!("/refund/{no}")>{t("申请退费", "Apply for refund")}</A> },
         );

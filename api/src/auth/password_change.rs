@@ -1,0 +1,66 @@
+//! A candidate replaces their password (the forced change of the initial one, or any
+//! later change): the old one is checked, the new one follows the policy, and every
+//! session of the account ends, in one transaction with its audit entry.
+
+use examfee_shared::password::check_new_password;
+use examfee_shared::{AuditAction, AuditEntity};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::login::candidate_credential;
+use super::principal::Principal;
+use crate::clock::to_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{self, audit::AuditEntry};
+
+pub async fn change_candidate_password(
+    state: &AppState,
+    principal: &Principal,
+    old_password: SecretString,
+    new_password: SecretString,
+) -> ApiResult<()> {
+    check_new_password(new_password.expose_secret())
+        .map_err(|e| ApiError::invalid("new_password", &e))?;
+    if new_password.expose_secret() == old_password.expose_secret() {
+        return Err(ApiError::PasswordUnchanged);
+    }
+    let candidate = store::candidates::get(&state.db, &principal.subject_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if !state
+        .passwords
+        .verify(candidate_credential(&candidate), old_password)
+        .await?
+    {
+        return Err(ApiError::OldPasswordWrong);
+    }
+    let new_hash = state.passwords.hash(new_password).await?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin_write().await?;
+    let replaced = store::candidates::replace_password(
+        &mut tx,
+        &candidate.id,
+        candidate.password_hash.as_deref(),
+        &new_hash,
+        now,
+    )
+    .await?;
+    if !replaced {
+        // Another request changed the password between our check and this write.
+        return Err(ApiError::OldPasswordWrong);
+    }
+    let revoked = store::sessions::revoke_all_of(&mut tx, &candidate.id, now).await?;
+    let entry = AuditEntry {
+        actor: &principal.actor(),
+        action: AuditAction::PasswordChanged,
+        entity: AuditEntity::Candidate,
+        entity_id: &candidate.id,
+        detail: json!({ "sessions_revoked": revoked, "was_initial": candidate.password_hash.is_none() }),
+    };
+    store::audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    state.sessions.forget_subject(&candidate.id);
+    tracing::info!("password changed; all sessions of the account revoked");
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! The one place where an order, a refund or a receipt changes state. Each function
+//! takes the row as read inside the caller's transaction, refuses a move its states
+//! do not allow (in every build, not only in debug), applies it as a conditional
+//! update and writes its audit entry in the same transaction. Nothing else writes a
+//! `status` column (a test below reads the sources to hold that).
+//!
+//! The answer is `Ok(true)` when the row moved, `Ok(false)` when it was already where
+//! it was asked to go or another writer moved it first (the conditional update
+//! changed nothing), and an error when the move is not one the states allow.
+
+use chrono::{DateTime, Utc};
+use examfee_shared::{Actor, AuditAction, AuditEntity, OrderStatus, ReceiptStatus, RefundStatus};
+use serde_json::Value;
+
+use super::audit;
+use crate::clock::to_ms;
+use crate::store::orders::{OrderRow, Payment};
+use crate::store::receipts::ReceiptRow;
+use crate::store::refunds::RefundRow;
+use crate::store::{self, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("{entity} {id} is {from} and cannot become {to}")]
+    NotAllowed {
+        entity: AuditEntity,
+        id: String,
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A move the states forbid is a defect of the caller, not of the request: answered
+/// 500 and logged.
+impl From<TransitionError> for crate::error::ApiError {
+    fn from(error: TransitionError) -> Self {
+        match error {
+            TransitionError::Database(e) => e.into(),
+            not_allowed => crate::error::ApiError::Internal(not_allowed.into()),
+        }
+    }
+}
+
+/// Why a change happened: who caused it, when, and what the audit entry adds.
+pub struct Cause<'a> {
+    pub actor: &'a Actor,
+    pub at: DateTime<Utc>,
+    pub detail: Value,
+}
+
+fn not_allowed(
+    entity: AuditEntity,
+    id: &str,
+    from: &'static str,
+    to: &'static str,
+) -> TransitionError {
+    TransitionError::NotAllowed {
+        entity,
+        id: id.to_owned(),
+        from,
+        to,
+    }
+}
+
+/// The audit action of an order arriving in `to`; `None` for the state orders are
+/// created in, which no move reaches.
+fn order_action(to: OrderStatus) -> Option<AuditAction> {
+    match to {
+        OrderStatus::Pending => None,
+        OrderStatus::Paid => Some(AuditAction::OrderPaid),
+        OrderStatus::Closed => Some(AuditAction::OrderClosed),
+    }
+}
+
+/// Moves an order to `to`; `payment` is what the platform said when `to` is `paid`.
+pub async fn order(
+    tx: &mut Tx,
+    order: &OrderRow,
+    to: OrderStatus,
+    payment: Option<&Payment<'_>>,
+    cause: Cause<'_>,
+) -> Result<bool, TransitionError> {
+    let from = order.status;
+    if from == to {
+        return Ok(false);
+    }
+    let action = order_action(to).filter(|_| from.can_become(to));
+    let Some(action) = action else {
+        return Err(not_allowed(
+            AuditEntity::Order,
+            &order.order_no,
+            from.as_str(),
+            to.as_str(),
+        ));
+    };
+    if to == OrderStatus::Paid && payment.is_none() {
+        return Err(not_allowed(
+            AuditEntity::Order,
+            &order.order_no,
+            from.as_str(),
+            "paid without a payment",
+        ));
+    }
+    let at = to_ms(cause.at);
+    if !store::orders::set_status(tx, &order.order_no, from, to, payment, at).await? {
+        return Ok(false);
+    }
+    let entity = AuditEntity::Order;
+    audit(
+        tx,
+        cause.at,
+        cause.actor,
+        entity,
+        &order.order_no,
+        action,
+        cause.detail,
+    )
+    .await?;
+    Ok(true)
+}
+
+fn refund_action(to: RefundStatus) -> Option<AuditAction> {
+    match to {
+        RefundStatus::Requested => None,
+        RefundStatus::Approved => Some(AuditAction::RefundApproved),
+        RefundStatus::Rejected => Some(AuditAction::RefundRejected),
+        RefundStatus::Processing => Some(AuditAction::RefundSent),
+        RefundStatus::Succeeded => Some(AuditAction::RefundSucceeded),
+        RefundStatus::Failed => Some(AuditAction::RefundFailed),
+    }
+}
+
+/// An operator's verdict on a refund, stored with it.
+pub struct Review<'a> {
+    pub reviewer: &'a Actor,
+    pub note: Option<&'a str>,
+}
+
+/// Moves a refund to `to`. `review` is the operator's verdict (approve or reject);
+/// `failure` the reason a refund failed, shown like a review note.
+pub async fn refund(
+    tx: &mut Tx,
+    refund: &RefundRow,
+    to: RefundStatus,
+    review: Option<&Review<'_>>,
+    failure: Option<&str>,
+    cause: Cause<'_>,
+) -> Result<bool, TransitionError> {
+    let from = refund.status;
+    if from == to {
+        return Ok(false);
+    }
+    let action = refund_action(to).filter(|_| from.can_become(to));
+    let Some(action) = action else {
+        return Err(not_allowed(
+            AuditEntity::Refund,
+            &refund.refund_no,
+            from.as_str(),
+            to.as_str(),
+        ));
+    };
+    let note = review.and_then(|r| r.note).or(failure);
+    let reviewer = review.map(|r| r.reviewer.to_string());
+    let at = to_ms(cause.at);
+    let reviewer = reviewer.as_deref();
+    if !store::refunds::set_status(tx, &refund.refund_no, from, to, note, reviewer, at).await? {
+        return Ok(false);
+    }
+    let entity = AuditEntity::Refund;
+    audit(
+        tx,
+        cause.at,
+        cause.actor,
+        entity,
+        &refund.refund_no,
+        action,
+        cause.detail,
+    )
+    .await?;
+    Ok(true)
+}
+
+fn receipt_action(to: ReceiptStatus) -> Option<AuditAction> {
+    match to {
+        ReceiptStatus::Issued => None,
+        ReceiptStatus::Reversed => Some(AuditAction::ReceiptReversed),
+    }
+}
+
+/// Moves a receipt to `to` (红冲 is the one move there is).
+pub async fn receipt(
+    tx: &mut Tx,
+    receipt: &ReceiptRow,
+    to: ReceiptStatus,
+    cause: Cause<'_>,
+) -> Result<bool, TransitionError> {
+    let from = receipt.status;
+    if from == to {
+        return Ok(false);
+    }
+    let action = receipt_action(to).filter(|_| from.can_become(to));
+    let Some(action) = action else {
+        return Err(not_allowed(
+            AuditEntity::Receipt,
+            &receipt.receipt_no,
+            from.as_str(),
+            to.as_str(),
+        ));
+    };
+    let at = to_ms(cause.at);
+    if !store::receipts::set_status(tx, &receipt.receipt_no, from, to, at).await? {
+        return Ok(false);
+    }
+    let entity = AuditEntity::Receipt;
+    audit(
+        tx,
+        cause.at,
+        cause.actor,
+        entity,
+        &receipt.receipt_no,
+        action,
+        cause.detail,
+    )
+    .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    #[test]
+    fn every_move_the_states_allow_has_an_audit_action() {
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                if from.can_become(*to) {
+                    assert!(order_action(*to).is_some(), "order {from} → {to}");
+                }
+            }
+        }
+        for from in RefundStatus::ALL {
+            for to in RefundStatus::ALL {
+                if from.can_become(*to) {
+                    assert!(refund_action(*to).is_some(), "refund {from} → {to}");
+                }
+            }
+        }
+        for from in ReceiptStatus::ALL {
+            for to in ReceiptStatus::ALL {
+                if from.can_become(*to) {
+                    assert!(receipt_action(*to).is_some(), "receipt {from} → {to}");
+                }
+            }
+        }
+    }
+
+    fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// The rule of this module, checked on the sources: a `status` column is written
+    /// by one store function per entity, and only this module calls those.
+    #[test]
+    fn only_this_module_changes_a_status() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut writers = Vec::new();
+        let mut callers = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let name = file
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let compact: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
+            let writes = compact.matches("SET status").count()
+                + compact.matches(", status =").count()
+                + compact.matches(",status =").count();
+            if writes > 0 {
+                writers.push((name.clone(), writes));
+            }
+            if name != "payments/transitions.rs" {
+                for entity in ["orders", "refunds", "receipts"] {
+                    if code.contains(&format!("{entity}::set_status(")) {
+                        callers.push(format!("{name} calls {entity}::set_status"));
+                    }
+                }
+            }
+        }
+        writers.sort();
+        assert_eq!(
+            writers,
+            [
+                ("store/orders.rs".to_owned(), 1),
+                ("store/receipts.rs".to_owned(), 1),
+                ("store/refunds.rs".to_owned(), 1),
+            ],
+            "a status column is written outside the one store function per entity"
+        );
+        assert!(callers.is_empty(), "{callers:?}");
+    }
+}
