@@ -2,4 +2,5 @@
 
 pub mod catalog;
 pub mod import;
+pub mod operator_views;
 pub mod operators;

@@ -13,6 +13,7 @@ pub mod sandbox_platform;
 pub mod settle;
 pub mod sync;
 pub mod transitions;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use examfee_shared::admin::{
-    Difference, DifferenceKind, LedgerTotals, ReconciliationReport, ReconciliationSummary,
-    Resolution,
+    Difference, DifferenceKind, LedgerTotals, ReconciliationPage, ReconciliationReport,
+    ReconciliationSummary, Resolution,
 };
 use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, OrderStatus, RefundStatus};
 use serde_json::json;
@@ -194,6 +194,27 @@ pub async fn reconcile(
     };
     store_run(state, &report, actor).await?;
     Ok(report)
+}
+
+/// One page of runs, newest first; `date` keeps the runs of one statement day.
+pub async fn runs(
+    state: &AppState,
+    date: Option<NaiveDate>,
+    window: crate::store::pages::Window,
+) -> ApiResult<ReconciliationPage> {
+    let (rows, next_cursor) = store::reconciliations::page(&state.db, date, window).await?;
+    Ok(ReconciliationPage {
+        runs: rows.into_iter().map(summary).collect(),
+        next_cursor,
+    })
+}
+
+/// A run's report as it was when the run ended.
+pub async fn run(state: &AppState, id: &str) -> ApiResult<ReconciliationReport> {
+    let row = store::reconciliations::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("reconciliation"))?;
+    report(&row)
 }
 
 async fn store_run(

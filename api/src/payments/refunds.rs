@@ -76,6 +76,16 @@ pub fn view(row: RefundRow) -> ApiResult<RefundView> {
     })
 }
 
+/// Refunds in one state (all when `None`), oldest first.
+pub async fn list(
+    state: &AppState,
+    status: Option<RefundStatus>,
+    limit: i64,
+) -> ApiResult<Vec<RefundView>> {
+    let rows = store::refunds::with_status(&state.db, status, limit).await?;
+    rows.into_iter().map(view).collect()
+}
+
 /// A duplicate payment: refunded in full without review, caused by whatever applied
 /// the payment (a notification, a sync, reconciliation).
 pub async fn open_automatic(

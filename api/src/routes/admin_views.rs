@@ -3,24 +3,23 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::DateTime;
+use examfee_shared::OrderStatus;
 use examfee_shared::admin::{
-    AdminOrderPage, AdminOrderView, AuditEntryView, AuditPage, ReconcileRequest,
-    ReconciliationPage, ReconciliationReport,
+    AdminOrderPage, AuditPage, ReconcileRequest, ReconciliationPage, ReconciliationReport,
 };
-use examfee_shared::dto::{OrderItemView, Problem};
-use examfee_shared::{Fen, IdNumber, OrderStatus};
+use examfee_shared::dto::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
 use crate::auth::principal::OperatorAuth;
-use crate::clock::{from_ms, to_ms};
+use crate::clock::to_ms;
+use crate::domain::operator_views;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::reconcile;
 use crate::state::AppState;
-use crate::store;
 use crate::store::audit::AuditFilter;
-use crate::store::orders::{OrderSearch, OrderSearchRow};
+use crate::store::orders::OrderSearch;
 use crate::store::pages::{Cursor, Window};
 
 const DEFAULT_PAGE: u32 = 50;
@@ -170,11 +169,7 @@ pub async fn list_runs(
         .map(|d| reconcile::parse_date(&d, state.clock.now()))
         .transpose()?;
     let window = page.into_inner().window()?;
-    let (rows, next_cursor) = store::reconciliations::page(&state.db, date, window).await?;
-    Ok(web::Json(ReconciliationPage {
-        runs: rows.into_iter().map(reconcile::summary).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(reconcile::runs(&state, date, window).await?))
 }
 
 /// A reconciliation run
@@ -198,10 +193,7 @@ pub async fn get_run(
     _auth: OperatorAuth,
     path: web::Path<String>,
 ) -> ApiResult<web::Json<ReconciliationReport>> {
-    let row = store::reconciliations::get(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound("reconciliation"))?;
-    Ok(web::Json(reconcile::report(&row)?))
+    Ok(web::Json(reconcile::run(&state, &path).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -252,22 +244,9 @@ pub async fn audit_log(
         action: known("action", query.action)?,
     };
     let window = page.into_inner().window()?;
-    let (rows, next_cursor) = store::audit::page(&state.db, filter, window).await?;
-    Ok(web::Json(AuditPage {
-        entries: rows
-            .into_iter()
-            .map(|row| AuditEntryView {
-                at: from_ms(row.at),
-                id: row.id,
-                actor: row.actor,
-                action: row.action,
-                entity: row.entity,
-                entity_id: row.entity_id,
-                detail: row.detail,
-            })
-            .collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(
+        operator_views::audit_page(&state, filter, window).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -318,45 +297,7 @@ pub async fn search_orders(
         fee_item_code: given(query.fee_item_code),
     };
     let window = page.into_inner().window()?;
-    let (rows, next_cursor) = store::orders::search(&state.db, search, window).await?;
-    let order_nos: Vec<String> = rows.iter().map(|r| r.order_no.clone()).collect();
-    let items = store::orders::items_of_orders(&state.db, &order_nos).await?;
-    let orders = rows
-        .into_iter()
-        .map(|row| {
-            let items = items
-                .iter()
-                .filter(|i| i.order_no == row.order_no)
-                .map(|i| OrderItemView {
-                    fee_item_code: i.fee_item_code.clone(),
-                    title: i.title.clone(),
-                    amount_fen: Fen(i.amount_fen),
-                })
-                .collect();
-            admin_order_view(row, items)
-        })
-        .collect::<ApiResult<_>>()?;
-    Ok(web::Json(AdminOrderPage {
-        orders,
-        next_cursor,
-    }))
-}
-
-fn admin_order_view(row: OrderSearchRow, items: Vec<OrderItemView>) -> ApiResult<AdminOrderView> {
-    Ok(AdminOrderView {
-        status: row.status,
-        amount_fen: Fen(row.amount_fen),
-        candidate_id_number_masked: IdNumber::parse(&row.candidate_id_number)
-            .map_err(anyhow::Error::from)?
-            .masked(),
-        candidate_name: row.candidate_name,
-        items,
-        created_at: from_ms(row.created_at),
-        paid_at: row.paid_at.map(from_ms),
-        pay_channel: row.pay_channel,
-        receipt_no: row.receipt_no,
-        refund_status: row.refund_status,
-        refund_no: row.refund_no,
-        order_no: row.order_no,
-    })
+    Ok(web::Json(
+        operator_views::search_orders(&state, search, window).await?,
+    ))
 }

@@ -11,7 +11,6 @@ use crate::auth::principal::OperatorAuth;
 use crate::error::ApiResult;
 use crate::payments::refunds;
 use crate::state::AppState;
-use crate::store;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RefundFilter {
@@ -38,11 +37,8 @@ pub async fn list(
     filter: web::Query<RefundFilter>,
 ) -> ApiResult<web::Json<Vec<RefundView>>> {
     let limit = i64::from(filter.limit.unwrap_or(100).min(1000));
-    let rows = store::refunds::with_status(&state.db, filter.status, limit).await?;
     Ok(web::Json(
-        rows.into_iter()
-            .map(refunds::view)
-            .collect::<ApiResult<_>>()?,
+        refunds::list(&state, filter.status, limit).await?,
     ))
 }
 

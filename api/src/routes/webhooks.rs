@@ -6,22 +6,9 @@ use examfee_shared::webhooks::{CreateWebhookRequest, ReplayRequest, ReplayRespon
 
 use super::problems::*;
 use crate::auth::principal::OperatorAuth;
-use crate::clock::{from_ms, to_ms};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::payments::webhook_endpoints;
 use crate::state::AppState;
-use crate::store;
-use crate::store::webhooks::EndpointRow;
-
-const SECRET_MIN_CHARS: usize = 16;
-
-fn view(row: EndpointRow) -> WebhookView {
-    WebhookView {
-        id: row.id,
-        url: row.url,
-        active: row.active == 1,
-        created_at: from_ms(row.created_at),
-    }
-}
 
 /// Register a webhook endpoint
 ///
@@ -43,33 +30,8 @@ pub async fn create(
     auth: OperatorAuth,
     body: web::Json<CreateWebhookRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let url = body.url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
-        return Err(ApiError::Invalid {
-            field: "url",
-            code: "url_invalid",
-            zh: "回调地址须为 http(s) 地址",
-            en: "The URL must be an http(s) URL.",
-        });
-    }
-    if body.secret.chars().count() < SECRET_MIN_CHARS {
-        return Err(ApiError::Invalid {
-            field: "secret",
-            code: "secret_too_short",
-            zh: "签名密钥至少16个字符",
-            en: "The secret has at least 16 characters.",
-        });
-    }
-    let endpoint = EndpointRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        url: url.to_owned(),
-        secret: body.secret,
-        active: 1,
-        created_at: to_ms(state.clock.now()),
-    };
-    store::webhooks::insert_endpoint(&state.db, &endpoint, &auth.0.actor().to_string()).await?;
-    Ok(HttpResponse::Created().json(view(endpoint)))
+    let endpoint = webhook_endpoints::register(&state, &auth.0.actor(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(endpoint))
 }
 
 /// List webhook endpoints
@@ -86,13 +48,7 @@ pub async fn list(
     state: web::Data<AppState>,
     _auth: OperatorAuth,
 ) -> ApiResult<web::Json<Vec<WebhookView>>> {
-    Ok(web::Json(
-        store::webhooks::endpoints(&state.db)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect(),
-    ))
+    Ok(web::Json(webhook_endpoints::list(&state).await?))
 }
 
 /// Deactivate a webhook endpoint
@@ -114,11 +70,8 @@ pub async fn deactivate(
     _auth: OperatorAuth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    if store::webhooks::deactivate(&state.db, &path).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("webhook endpoint"))
-    }
+    webhook_endpoints::deactivate(&state, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Replay events to an endpoint
@@ -143,16 +96,6 @@ pub async fn replay(
     path: web::Path<String>,
     body: web::Json<ReplayRequest>,
 ) -> ApiResult<web::Json<ReplayResponse>> {
-    let endpoints = store::webhooks::endpoints(&state.db).await?;
-    if !endpoints.iter().any(|e| e.id == *path && e.active == 1) {
-        return Err(ApiError::NotFound("webhook endpoint"));
-    }
-    let scheduled = store::webhooks::replay(
-        &state.db,
-        &path,
-        to_ms(body.since),
-        to_ms(state.clock.now()),
-    )
-    .await?;
+    let scheduled = webhook_endpoints::replay(&state, &path, body.since).await?;
     Ok(web::Json(ReplayResponse { scheduled }))
 }

@@ -1,0 +1,87 @@
+//! What operators look at, one page at a time: the audit log and the order search.
+
+use examfee_shared::Fen;
+use examfee_shared::IdNumber;
+use examfee_shared::admin::{AdminOrderPage, AdminOrderView, AuditEntryView, AuditPage};
+use examfee_shared::dto::OrderItemView;
+
+use crate::clock::from_ms;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::store;
+use crate::store::audit::AuditFilter;
+use crate::store::orders::{OrderSearch, OrderSearchRow};
+use crate::store::pages::Window;
+
+/// One page of the audit log, newest first.
+pub async fn audit_page(
+    state: &AppState,
+    filter: AuditFilter,
+    window: Window,
+) -> ApiResult<AuditPage> {
+    let (rows, next_cursor) = store::audit::page(&state.db, filter, window).await?;
+    Ok(AuditPage {
+        entries: rows
+            .into_iter()
+            .map(|row| AuditEntryView {
+                at: from_ms(row.at),
+                id: row.id,
+                actor: row.actor,
+                action: row.action,
+                entity: row.entity,
+                entity_id: row.entity_id,
+                detail: row.detail,
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// One page of matching orders with their items, newest first.
+pub async fn search_orders(
+    state: &AppState,
+    search: OrderSearch,
+    window: Window,
+) -> ApiResult<AdminOrderPage> {
+    let (rows, next_cursor) = store::orders::search(&state.db, search, window).await?;
+    let order_nos: Vec<String> = rows.iter().map(|r| r.order_no.clone()).collect();
+    let items = store::orders::items_of_orders(&state.db, &order_nos).await?;
+    let orders = rows
+        .into_iter()
+        .map(|row| {
+            let items = items
+                .iter()
+                .filter(|i| i.order_no == row.order_no)
+                .map(|i| OrderItemView {
+                    fee_item_code: i.fee_item_code.clone(),
+                    title: i.title.clone(),
+                    amount_fen: Fen(i.amount_fen),
+                })
+                .collect();
+            admin_order_view(row, items)
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(AdminOrderPage {
+        orders,
+        next_cursor,
+    })
+}
+
+fn admin_order_view(row: OrderSearchRow, items: Vec<OrderItemView>) -> ApiResult<AdminOrderView> {
+    Ok(AdminOrderView {
+        status: row.status,
+        amount_fen: Fen(row.amount_fen),
+        candidate_id_number_masked: IdNumber::parse(&row.candidate_id_number)
+            .map_err(anyhow::Error::from)?
+            .masked(),
+        candidate_name: row.candidate_name,
+        items,
+        created_at: from_ms(row.created_at),
+        paid_at: row.paid_at.map(from_ms),
+        pay_channel: row.pay_channel,
+        receipt_no: row.receipt_no,
+        refund_status: row.refund_status,
+        refund_no: row.refund_no,
+        order_no: row.order_no,
+    })
+}
