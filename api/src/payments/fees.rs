@@ -84,15 +84,34 @@ pub fn fee_state<'a>(fee_item_code: &str, rows: &'a [FeeOrderRow]) -> FeeState<'
     }
 }
 
-/// One line of the fee list as the client shows it.
-pub fn fee_view(item: &FeeItemRow, rows: &[FeeOrderRow], now: DateTime<Utc>) -> FeeView {
+/// The refund deadline of an order: the earliest of its fees' (a refund gives the
+/// whole order back), as `refunds::request` checks it.
+fn refund_deadline(order_no: &str, items: &[FeeItemRow], rows: &[FeeOrderRow]) -> Option<i64> {
+    rows.iter()
+        .filter(|r| r.order_no == order_no)
+        .filter_map(|r| items.iter().find(|i| i.code == r.fee_item_code))
+        .map(|i| i.refundable_until)
+        .min()
+}
+
+/// One line of the fee list as the client shows it; `items` are all the candidate's
+/// fee items, for the deadline of an order that paid several.
+pub fn fee_view(
+    item: &FeeItemRow,
+    items: &[FeeItemRow],
+    rows: &[FeeOrderRow],
+    now: DateTime<Utc>,
+) -> FeeView {
     let fee = fee_state(&item.code, rows);
     let now = to_ms(now);
+    let deadline = fee
+        .order
+        .and_then(|o| refund_deadline(&o.order_no, items, rows));
     FeeView {
         status_label: fee.status.label_zh().to_owned(),
         status: fee.status,
         payable: item.pay_from <= now && now < item.pay_until,
-        refundable: fee.refund_open && now < item.refundable_until,
+        refundable: fee.refund_open && deadline.is_some_and(|until| now <= until),
         fee_item_code: item.code.clone(),
         exam_code: item.exam_code.clone(),
         title: item.title.clone(),
@@ -139,7 +158,7 @@ pub async fn fee_list(state: &AppState, candidate_id: &str) -> ApiResult<Vec<Fee
     Ok(list
         .items
         .iter()
-        .map(|item| fee_view(item, &list.orders, now))
+        .map(|item| fee_view(item, &list.items, &list.orders, now))
         .collect())
 }
 
@@ -282,6 +301,38 @@ mod tests {
         let state = fee_state("F", &rows);
         assert_eq!(state.status, FeeStatus::Paid);
         assert_eq!(state.order.unwrap().order_no, "again");
+    }
+
+    fn item(code: &str, refundable_until: i64) -> FeeItemRow {
+        FeeItemRow {
+            code: code.into(),
+            exam_code: "E".into(),
+            title: code.into(),
+            amount_fen: 100,
+            pay_from: 0,
+            pay_until: 1_000,
+            refundable_until,
+        }
+    }
+
+    #[test]
+    fn an_order_of_several_fees_is_refundable_until_the_earliest_deadline() {
+        let mut rows = rows(&[Row {
+            receipt: Some(Issued),
+            ..row("both", Paid, 1)
+        }]);
+        let mut other = rows[0].clone();
+        other.fee_item_code = "G".into();
+        rows.push(other);
+        let items = [item("F", 100), item("G", 50)];
+        let at = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+        assert!(fee_view(&items[0], &items, &rows, at(50)).refundable);
+        let late = fee_view(&items[0], &items, &rows, at(60));
+        assert!(
+            !late.refundable,
+            "G's deadline passed, and a refund takes both"
+        );
+        assert_eq!(late.status, FeeStatus::Paid);
     }
 
     #[test]
