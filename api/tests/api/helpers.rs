@@ -1,3 +1,4 @@
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -5,7 +6,9 @@ use examfee::clock::ShiftedClock;
 use examfee::config::Config;
 use examfee::startup::Application;
 use examfee::store::Db;
-use examfee_shared::IdNumber;
+use examfee_sandbox::protocol::Delivery;
+use examfee_shared::dto::{FeeView, OrderView, RefundView};
+use examfee_shared::{IdNumber, OrderStatus, RefundStatus};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -65,6 +68,12 @@ pub fn test_config(database_url: String) -> Config {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// An app whose payments worker never runs: whatever happens to an order was done by
+/// a request or a notification, which a test can then name.
+pub async fn spawn_app_without_worker() -> TestApp {
+    spawn_app_with(|c| c.payments_worker = false).await
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
@@ -287,42 +296,163 @@ impl TestApp {
         );
     }
 
-    pub async fn order(&self, token: &str, order_no: &str) -> Value {
+    /// Asks for an order of these fees; the raw answer, for tests of refusals.
+    pub async fn create_order(&self, token: &str, codes: &[&str]) -> reqwest::Response {
+        self.post(
+            "/api/v1/orders",
+            Some(token),
+            &json!({ "fee_item_codes": codes }),
+        )
+        .await
+    }
+
+    /// A new pending order of these fees (201, not an open order found again).
+    pub async fn new_order(&self, token: &str, codes: &[&str]) -> OrderView {
+        let response = self.create_order(token, codes).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "ordering {codes:?}: {}",
+            response.text().await.unwrap()
+        );
+        let order: OrderView = response.json().await.unwrap();
+        assert_eq!(order.status, OrderStatus::Pending);
+        order
+    }
+
+    /// An order of both fee items, paid at the platform and seen paid here.
+    pub async fn paid_order(&self, token: &str) -> OrderView {
+        let order = self.new_order(token, &[FEE_EXAM, FEE_REG]).await;
+        self.pay_at_platform(&order.order_no).await;
+        self.await_order_status(token, &order.order_no, OrderStatus::Paid)
+            .await
+    }
+
+    /// The order as its owner sees it. Looking at a pending order may ask the
+    /// platform about it (at most every five seconds), so this is not a passive read:
+    /// see [`Self::stored_order_status`] for one.
+    pub async fn order(&self, token: &str, order_no: &str) -> OrderView {
         let response = self.get(&format!("/api/v1/orders/{order_no}"), token).await;
+        assert_eq!(response.status(), StatusCode::OK, "order {order_no}");
+        response.json().await.unwrap()
+    }
+
+    /// Waits until the order, as its owner sees it, reaches `status`. What the platform
+    /// sends arrives asynchronously, and each look may ask the platform itself, so this
+    /// proves that the order got there, not who took it there.
+    pub async fn await_order_status(
+        &self,
+        token: &str,
+        order_no: &str,
+        status: OrderStatus,
+    ) -> OrderView {
+        eventually(
+            &format!("order {order_no} to become {status:?}"),
+            async || {
+                let order = self.order(token, order_no).await;
+                if order.status == status {
+                    Ok(order)
+                } else {
+                    Err(order)
+                }
+            },
+        )
+        .await
+    }
+
+    /// The order's status in the database, read without going through the API (which
+    /// may sync the order while answering).
+    pub async fn stored_order_status(&self, order_no: &str) -> OrderStatus {
+        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE order_no = $1")
+            .bind(order_no)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap();
+        status.parse().unwrap()
+    }
+
+    /// Who is recorded as having done `action` to this entity, oldest first.
+    pub async fn audit_actors(&self, entity_id: &str, action: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT actor FROM audit_log WHERE entity_id = $1 AND action = $2 ORDER BY at, id",
+        )
+        .bind(entity_id)
+        .bind(action)
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap()
+    }
+
+    pub async fn fees(&self, token: &str) -> Vec<FeeView> {
+        let response = self.get("/api/v1/me/fees", token).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
 
-    /// Waits (polling, up to thirty seconds on a slow machine) until the order reaches
-    /// `status`; what the platform sends arrives asynchronously, and looking at a
-    /// pending order also asks the platform every few seconds.
-    pub async fn await_order_status(&self, token: &str, order_no: &str, status: &str) -> Value {
-        for _ in 0..300 {
-            let order = self.order(token, order_no).await;
-            if order["status"] == status {
-                return order;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!(
-            "order {order_no} never became {status}: {}",
-            self.order(token, order_no).await
-        );
+    /// 申请退费 for the whole order; the raw answer.
+    pub async fn ask_refund(&self, token: &str, order_no: &str, reason: &str) -> reqwest::Response {
+        let path = format!("/api/v1/orders/{order_no}/refund");
+        self.post(&path, Some(token), &json!({ "reason": reason }))
+            .await
     }
 
-    pub async fn fees(&self, token: &str) -> Vec<Value> {
-        let fees: Value = self
-            .get("/api/v1/me/fees", token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        fees.as_array().unwrap().clone()
+    /// The operators' refund list in this state.
+    pub async fn refunds(&self, admin: &str, status: RefundStatus) -> Vec<RefundView> {
+        let path = format!("/api/v1/admin/refunds?status={}", status.as_str());
+        let response = self.get(&path, admin).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// What the platform knows of the notifications about this order's trade.
+    pub async fn deliveries(&self, order_no: &str) -> Vec<Delivery> {
+        let path = format!("/trades/{order_no}/notifications");
+        let response = self.sandbox(reqwest::Method::GET, &path, &json!({})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         use examfee::clock::Clock;
         self.clock.now()
+    }
+}
+
+/// The fee with this code in a candidate's list.
+pub fn fee<'a>(fees: &'a [FeeView], code: &str) -> &'a FeeView {
+    fees.iter()
+        .find(|f| f.fee_item_code == code)
+        .unwrap_or_else(|| panic!("no fee {code} in {fees:?}"))
+}
+
+/// How long [`eventually`] waits: what the tests wait for happens within a second or
+/// two, but the test binary runs many servers at once on a small machine.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls `probe` until it answers `Ok`, for at most [`PATIENCE`], and returns its
+/// value; otherwise panics naming `what` it waited for and the probe's last `Err`.
+/// For what happens asynchronously (notifications, the worker), never for asserting
+/// that something did *not* happen: that needs an event to wait for instead.
+pub async fn eventually<T, E: Debug>(what: &str, probe: impl AsyncFnMut() -> Result<T, E>) -> T {
+    eventually_within(what, PATIENCE, probe).await
+}
+
+/// [`eventually`] with its own bound, for a wait that must end sooner than something
+/// else could make it come true.
+pub async fn eventually_within<T, E: Debug>(
+    what: &str,
+    patience: std::time::Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) if tokio::time::Instant::now() >= deadline => {
+                panic!("waited {patience:?} for {what} in vain; last seen: {last:?}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
     }
 }
 

@@ -2,11 +2,12 @@
 //! audit log and the order search.
 
 use chrono::{Duration, NaiveDate};
+use examfee_shared::dto::RefundView;
+use examfee_shared::{FeeStatus, OrderStatus, RefundStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::payments::{ask_refund, fee, new_order, paid_order};
 
 /// Today in Beijing at the test clock: the statement's day of what the test paid.
 fn statement_day(app: &TestApp) -> NaiveDate {
@@ -32,18 +33,14 @@ async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// The stored state of an order or refund, read past the API.
-async fn stored_status(app: &TestApp, table: &str, key: &str) -> String {
-    let column = if table == "orders" {
-        "order_no"
-    } else {
-        "refund_no"
-    };
-    sqlx::query_scalar(&format!("SELECT status FROM {table} WHERE {column} = $1"))
-        .bind(key)
+/// The stored state of a refund, read past the API.
+async fn stored_refund_status(app: &TestApp, refund_no: &str) -> RefundStatus {
+    let status: String = sqlx::query_scalar("SELECT status FROM refunds WHERE refund_no = $1")
+        .bind(refund_no)
         .fetch_one(&app.db.pool)
         .await
-        .unwrap()
+        .unwrap();
+    status.parse().unwrap()
 }
 
 async fn execute(app: &TestApp, sql: &str, order_no: &str) {
@@ -141,14 +138,26 @@ async fn payments_and_a_refund_reconcile_without_differences() {
 
 #[tokio::test]
 async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
-    // The worker must not find the payment first: it waits an hour between passes.
-    let app = spawn_app_with(|c| c.sync_interval = std::time::Duration::from_secs(3600)).await;
+    // Without the worker, nothing but reconciliation can find the payment.
+    let app = spawn_app_without_worker().await;
     let (_, token) = app.candidate_with_own_password().await;
     app.set_faults(json!({ "notify_drop_rate": 1.0 })).await;
-    let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
+    let order_no = app.new_order(&token, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&order_no).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(stored_status(&app, "orders", &order_no).await, "pending");
+    // The notification was sent and lost: ExamFee has not heard of the payment.
+    let lost = eventually("the notification's first, lost, delivery", async || {
+        let deliveries = app.deliveries(&order_no).await;
+        match deliveries.as_slice() {
+            [one] if one.attempts >= 1 => Ok(one.clone()),
+            _ => Err(deliveries),
+        }
+    })
+    .await;
+    assert!(!lost.acknowledged, "{lost:?}");
+    assert_eq!(
+        app.stored_order_status(&order_no).await,
+        OrderStatus::Pending
+    );
 
     let admin = app.admin_token().await;
     let report = reconcile(&app, &admin).await;
@@ -168,8 +177,8 @@ async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
     );
 
     let exam_fee = fee(&app.fees(&token).await, FEE_EXAM).clone();
-    assert_eq!(exam_fee["status"], "paid");
-    assert!(exam_fee["receipt_no"].as_str().is_some(), "{exam_fee}");
+    assert_eq!(exam_fee.status, FeeStatus::Paid);
+    assert!(exam_fee.receipt_no.is_some(), "{exam_fee:?}");
     let audit = get_json(
         &app,
         &format!("/api/v1/admin/audit?entity_id={order_no}&action=order.paid"),
@@ -196,14 +205,15 @@ async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
 async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
-    let paid = new_order(&app, &token, &[FEE_EXAM]).await;
+    let paid = app.new_order(&token, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&paid).await;
-    app.await_order_status(&token, &paid, "paid").await;
-    let unpaid = new_order(&app, &token, &[FEE_REG]).await;
+    app.await_order_status(&token, &paid, OrderStatus::Paid)
+        .await;
+    let unpaid = app.new_order(&token, &[FEE_REG]).await.order_no;
     let admin = app.admin_token().await;
     let other = app.another_candidate(&admin, 2).await;
     app.set_faults(json!({ "notify_drop_rate": 1.0 })).await;
-    let lost = new_order(&app, &other, &[FEE_EXAM]).await;
+    let lost = app.new_order(&other, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&lost).await;
 
     // ExamFee's records drift from the platform's: an amount changed, an order marked
@@ -263,7 +273,7 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     assert_eq!(unknown["order_no"], lost.as_str());
     assert_eq!(unknown["platform_amount_fen"], 12000);
     // Listed, not touched.
-    assert_eq!(stored_status(&app, "orders", &unpaid).await, "paid");
+    assert_eq!(app.stored_order_status(&unpaid).await, OrderStatus::Paid);
     let changes: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'reconciliation'")
             .fetch_one(&app.db.pool)
@@ -274,21 +284,22 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
 
 /// A paid order refunded through review; returns `(order_no, refund_no)`.
 async fn refunded_order(app: &TestApp, token: &str, admin: &str) -> (String, String) {
-    let order_no = paid_order(app, token).await;
-    let refund: Value = ask_refund(app, token, &order_no, "因故无法参加考试")
+    let order_no = app.paid_order(token).await.order_no;
+    let refund: RefundView = app
+        .ask_refund(token, &order_no, "因故无法参加考试")
         .await
         .json()
         .await
         .unwrap();
-    let refund_no = refund["refund_no"].as_str().unwrap().to_owned();
+    let refund_no = refund.refund_no;
     let approve = format!("/api/v1/admin/refunds/{refund_no}/approve");
-    let approved: Value = app
+    let approved: RefundView = app
         .post(&approve, Some(admin), &json!({}))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(approved["status"], "succeeded");
+    assert_eq!(approved.status, RefundStatus::Succeeded);
     (order_no, refund_no)
 }
 
@@ -332,8 +343,14 @@ async fn a_refund_the_platform_made_completes_here_and_a_failed_one_is_listed() 
         "{report}"
     );
     assert_eq!(report["platform"]["refunds"], 2);
-    assert_eq!(stored_status(&app, "refunds", &lost).await, "succeeded");
-    assert_eq!(stored_status(&app, "refunds", &failed).await, "failed");
+    assert_eq!(
+        stored_refund_status(&app, &lost).await,
+        RefundStatus::Succeeded
+    );
+    assert_eq!(
+        stored_refund_status(&app, &failed).await,
+        RefundStatus::Failed
+    );
     let receipt: Value =
         get_json(&app, &format!("/api/v1/orders/{answered}/receipt"), &token).await;
     assert_eq!(receipt["status"], "reversed");
@@ -354,7 +371,7 @@ async fn audit_page(app: &TestApp, admin: &str, query: &str) -> Value {
 async fn the_audit_log_pages_newest_first_and_filters() {
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
-    let order_no = paid_order(&app, &token).await;
+    let order_no = app.paid_order(&token).await.order_no;
     let admin = app.admin_token().await;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&app.db.pool)
@@ -439,11 +456,11 @@ fn order_nos(page: &Value) -> Vec<String> {
 async fn the_order_search_filters_and_pages() {
     let app = spawn_app().await;
     let (id, token) = app.candidate_with_own_password().await;
-    let paid = paid_order(&app, &token).await;
+    let paid = app.paid_order(&token).await.order_no;
     let admin = app.admin_token().await;
     let other = app.another_candidate(&admin, 2).await;
-    let pending = new_order(&app, &other, &[FEE_EXAM]).await;
-    let refund = ask_refund(&app, &token, &paid, "因故无法参加考试").await;
+    let pending = app.new_order(&other, &[FEE_EXAM]).await.order_no;
+    let refund = app.ask_refund(&token, &paid, "因故无法参加考试").await;
     assert_eq!(refund.status(), StatusCode::CREATED);
 
     let all = search(&app, &admin, "").await;
