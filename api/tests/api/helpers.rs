@@ -433,16 +433,23 @@ pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 /// value; otherwise panics naming `what` it waited for and the probe's last `Err`.
 /// For what happens asynchronously (notifications, the worker), never for asserting
 /// that something did *not* happen: that needs an event to wait for instead.
-pub async fn eventually<T, E: Debug>(what: &str, probe: impl AsyncFnMut() -> Result<T, E>) -> T {
+pub async fn eventually<T, E: Debug, Probe: Future<Output = Result<T, E>>>(
+    what: &str,
+    probe: impl FnMut() -> Probe,
+) -> T {
     eventually_within(what, PATIENCE, probe).await
 }
 
 /// [`eventually`] with its own bound, for a wait that must end sooner than something
 /// else could make it come true.
-pub async fn eventually_within<T, E: Debug>(
+///
+/// `probe` is a closure returning a future rather than an `AsyncFnMut`: with the
+/// latter, rustc 1.95 could not prove a spawned caller's future `Send` ("not general
+/// enough", in stress.rs). `async ||` closures that borrow what they use qualify.
+pub async fn eventually_within<T, E: Debug, Probe: Future<Output = Result<T, E>>>(
     what: &str,
     patience: std::time::Duration,
-    mut probe: impl AsyncFnMut() -> Result<T, E>,
+    mut probe: impl FnMut() -> Probe,
 ) -> T {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
