@@ -7,7 +7,9 @@ use examfee::config::Config;
 use examfee::startup::Application;
 use examfee::store::Db;
 use examfee_sandbox::protocol::Delivery;
-use examfee_shared::dto::{FeeView, OrderView, RefundView};
+use examfee_shared::dto::{
+    CaptchaResponse, FeeView, ImportReport, OrderView, Problem, RefundView, TokenResponse,
+};
 use examfee_shared::{IdNumber, OrderStatus, RefundStatus};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -112,14 +114,9 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
-        assert!(
-            body["image"]
-                .as_str()
-                .unwrap()
-                .starts_with("data:image/png;base64,")
-        );
-        body["captcha_id"].as_str().unwrap().to_owned()
+        let captcha: CaptchaResponse = response.json().await.unwrap();
+        assert!(captcha.image.starts_with("data:image/png;base64,"));
+        captcha.captcha_id
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
@@ -150,12 +147,9 @@ impl TestApp {
     pub async fn login_ok(&self, id_number: &str, password: &str) -> (String, bool) {
         let response = self.login(id_number, password).await;
         assert_eq!(response.status(), StatusCode::OK, "login of {id_number}");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["token_type"], "Bearer");
-        (
-            body["access_token"].as_str().unwrap().to_owned(),
-            body["must_change_password"].as_bool().unwrap(),
-        )
+        let body: TokenResponse = response.json().await.unwrap();
+        assert_eq!(body.token_type, "Bearer");
+        (body.access_token, body.must_change_password)
     }
 
     pub async fn change_password(&self, token: &str, old: &str, new: &str) -> reqwest::Response {
@@ -173,10 +167,7 @@ impl TestApp {
                            "captcha_id": captcha_id, "captcha_answer": CAPTCHA_ANSWER });
         let response = self.post("/api/v1/admin/login", None, &body).await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        response.json::<TokenResponse>().await.unwrap().access_token
     }
 
     /// One exam with two fee items, the payment window open at the test clock's time.
@@ -213,8 +204,8 @@ impl TestApp {
             .post("/api/v1/admin/candidates/import", Some(&admin), &rows)
             .await;
         assert_eq!(response.status(), StatusCode::OK);
-        let report: Value = response.json().await.unwrap();
-        assert_eq!(report["imported"], 1, "{report}");
+        let report: ImportReport = response.json().await.unwrap();
+        assert_eq!(report.imported, 1, "{report:?}");
         id
     }
 
@@ -476,17 +467,23 @@ pub async fn count(db: &Db, sql: &str) -> i64 {
 }
 
 /// Asserts a problem+json answer with this status and code; returns the body.
-pub async fn assert_problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> Problem {
     assert_eq!(response.status(), status);
     let content_type = response.headers()["content-type"]
         .to_str()
         .unwrap()
         .to_owned();
     assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status.as_u16());
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    assert!(body["detail_en"].as_str().is_some_and(|d| !d.is_empty()));
+    let body: Problem = response.json().await.unwrap();
+    assert_eq!(body.code, code, "{body:?}");
+    assert_eq!(body.status, status.as_u16());
+    assert!(
+        !body.detail.is_empty() && !body.detail_en.is_empty(),
+        "{body:?}"
+    );
     body
 }

@@ -434,7 +434,7 @@ async fn the_audit_log_pages_newest_first_and_filters() {
 
     let response = app.get("/api/v1/admin/audit?from=yesterday", &admin).await;
     let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "time_invalid").await;
-    assert_eq!(problem["field"], "from");
+    assert_eq!(problem.field.as_deref(), Some("from"));
     let response = app.get("/api/v1/admin/audit?cursor=bm9wZQ", &admin).await;
     assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "cursor_invalid").await;
 }
