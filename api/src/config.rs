@@ -54,6 +54,10 @@ pub struct Config {
     pub order_ttl: Duration,
     /// How often the worker asks the platform about open orders and sends refunds.
     pub sync_interval: Duration,
+    /// Whether the payments worker (order sync, refund sending, webhook delivery) runs
+    /// at all. Always on outside tests, so it has no environment variable; a test turns
+    /// it off to show that a request, not the worker, did what it checks.
+    pub payments_worker: bool,
     /// Printed on receipts as their issuer.
     pub receipt_issuer: String,
 }
@@ -142,6 +146,7 @@ impl Config {
                 .into(),
             order_ttl: Duration::from_secs(number("EXAMFEE_ORDER_TTL_SECS", 1800)?),
             sync_interval: Duration::from_secs(number("EXAMFEE_SYNC_INTERVAL_SECS", 10)?.max(1)),
+            payments_worker: true,
             receipt_issuer: get("EXAMFEE_RECEIPT_ISSUER")
                 .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
             db_pool: get("EXAMFEE_DB_POOL")
@@ -184,6 +189,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/examfee.db");
         assert_eq!(c.rate_limit_per_ip, DEFAULT_RATE_LIMIT_PER_IP);
         assert!(!c.demo && !c.production && c.cors_origins.is_empty());
+        assert!(c.payments_worker);
     }
 
     #[test]

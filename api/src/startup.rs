@@ -38,7 +38,8 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     sandbox: Option<web::Data<Sandbox>>,
-    sync_interval: std::time::Duration,
+    /// `None`: the payments worker is off (tests only, see `Config::payments_worker`).
+    sync_interval: Option<std::time::Duration>,
     pub demo_logins: Vec<DemoLogin>,
 }
 
@@ -209,7 +210,7 @@ impl Application {
             server,
             state,
             sandbox,
-            sync_interval: config.sync_interval,
+            sync_interval: config.payments_worker.then_some(config.sync_interval),
             demo_logins,
         })
     }
@@ -224,10 +225,14 @@ impl Application {
         let state = self.state.into_inner();
         let fee_list_changes = state.db.listen_for_fee_list_changes();
         let purger = workers::spawn_purger(state.clone());
-        let payments = workers::spawn_payments(state, self.sync_interval);
+        let payments = self
+            .sync_interval
+            .map(|every| workers::spawn_payments(state, every));
         let result = self.server.await;
         purger.abort();
-        payments.abort();
+        if let Some(payments) = payments {
+            payments.abort();
+        }
         if let Some(listener) = fee_list_changes {
             listener.abort();
         }

@@ -1,5 +1,8 @@
 use chrono::Duration;
+use examfee_shared::Fen;
+use examfee_shared::dto::FeeItemView;
 use reqwest::StatusCode;
+// Kept for comparing a whole answer, where a typed read would hide extra fields.
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -72,20 +75,15 @@ async fn operators_define_exams_and_fee_items() {
         .await
         .unwrap();
     assert_eq!(exams, json!([{ "code": EXAM, "name": "2026年高考" }]));
-    let items: Value = app
+    let items: Vec<FeeItemView> = app
         .get("/api/v1/admin/fee-items", &admin)
         .await
         .json()
         .await
         .unwrap();
-    let codes: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> = items.iter().map(|i| i.code.as_str()).collect();
     assert_eq!(codes, [FEE_EXAM, FEE_REG]);
-    assert_eq!(items[0]["amount_fen"], 12000);
+    assert_eq!(items[0].amount_fen, Fen(12000));
 
     let audit: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action IN ('exam.created', 'fee_item.created')",

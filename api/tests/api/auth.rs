@@ -1,5 +1,8 @@
 use chrono::Duration;
+use examfee_shared::dto::MeResponse;
+use examfee_shared::{FeeStatus, Fen};
 use reqwest::StatusCode;
+// Kept for comparing whole answers, where a typed read would hide extra fields.
 use serde_json::{Value, json};
 
 use examfee_shared::IdNumber;
@@ -28,28 +31,19 @@ async fn initial_login_forces_a_change_that_ends_the_old_session() {
 
     let (token, must_change) = app.login_ok(id.as_str(), NEW_PASSWORD).await;
     assert!(!must_change);
-    let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
-    assert_eq!(me["name"], "张三");
-    assert_eq!(me["id_number_masked"], id.masked());
-    assert_eq!(me["phone_masked"], "138****5678");
-    assert_eq!(me["exams"][0]["code"], EXAM);
+    let me: MeResponse = app.get("/api/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me.name, "张三");
+    assert_eq!(me.id_number_masked, id.masked());
+    assert_eq!(me.phone_masked, "138****5678");
+    assert_eq!(me.exams[0].code, EXAM);
 
-    let fees: Value = app
-        .get("/api/v1/me/fees", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let fees = fees.as_array().unwrap();
+    let fees = app.fees(&token).await;
     assert_eq!(fees.len(), 2);
-    let exam_fee = fees
-        .iter()
-        .find(|f| f["fee_item_code"] == FEE_EXAM)
-        .unwrap();
-    assert_eq!(exam_fee["amount_fen"], 12000);
-    assert_eq!(exam_fee["status"], "unpaid");
-    assert_eq!(exam_fee["status_label"], "未缴费");
-    assert_eq!(exam_fee["payable"], true);
+    let exam_fee = fee(&fees, FEE_EXAM);
+    assert_eq!(exam_fee.amount_fen, Fen(12000));
+    assert_eq!(exam_fee.status, FeeStatus::Unpaid);
+    assert_eq!(exam_fee.status_label, "未缴费");
+    assert!(exam_fee.payable);
 }
 
 #[tokio::test]
@@ -70,7 +64,7 @@ async fn every_password_policy_case_is_refused_with_its_code() {
             .change_password(&token, id.initial_password(), password)
             .await;
         let body = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, code).await;
-        assert_eq!(body["field"], "new_password");
+        assert_eq!(body.field.as_deref(), Some("new_password"));
     }
     let response = app.change_password(&token, "999999", NEW_PASSWORD).await;
     assert_problem(response, StatusCode::BAD_REQUEST, "old_password_wrong").await;
@@ -174,7 +168,7 @@ async fn a_malformed_id_number_is_refused_with_its_rule() {
         "id_number_check_digit",
     )
     .await;
-    assert_eq!(body["field"], "id_number");
+    assert_eq!(body.field.as_deref(), Some("id_number"));
 }
 
 #[tokio::test]

@@ -1,3 +1,4 @@
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -5,7 +6,11 @@ use examfee::clock::ShiftedClock;
 use examfee::config::Config;
 use examfee::startup::Application;
 use examfee::store::Db;
-use examfee_shared::IdNumber;
+use examfee_sandbox::protocol::Delivery;
+use examfee_shared::dto::{
+    CaptchaResponse, FeeView, ImportReport, OrderView, Problem, RefundView, TokenResponse,
+};
+use examfee_shared::{IdNumber, OrderStatus, RefundStatus};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -67,6 +72,12 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// An app whose payments worker never runs: whatever happens to an order was done by
+/// a request or a notification, which a test can then name.
+pub async fn spawn_app_without_worker() -> TestApp {
+    spawn_app_with(|c| c.payments_worker = false).await
+}
+
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(fresh_database_url().await);
     adjust(&mut config);
@@ -103,14 +114,9 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
-        assert!(
-            body["image"]
-                .as_str()
-                .unwrap()
-                .starts_with("data:image/png;base64,")
-        );
-        body["captcha_id"].as_str().unwrap().to_owned()
+        let captcha: CaptchaResponse = response.json().await.unwrap();
+        assert!(captcha.image.starts_with("data:image/png;base64,"));
+        captcha.captcha_id
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
@@ -141,12 +147,9 @@ impl TestApp {
     pub async fn login_ok(&self, id_number: &str, password: &str) -> (String, bool) {
         let response = self.login(id_number, password).await;
         assert_eq!(response.status(), StatusCode::OK, "login of {id_number}");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["token_type"], "Bearer");
-        (
-            body["access_token"].as_str().unwrap().to_owned(),
-            body["must_change_password"].as_bool().unwrap(),
-        )
+        let body: TokenResponse = response.json().await.unwrap();
+        assert_eq!(body.token_type, "Bearer");
+        (body.access_token, body.must_change_password)
     }
 
     pub async fn change_password(&self, token: &str, old: &str, new: &str) -> reqwest::Response {
@@ -164,10 +167,7 @@ impl TestApp {
                            "captcha_id": captcha_id, "captcha_answer": CAPTCHA_ANSWER });
         let response = self.post("/api/v1/admin/login", None, &body).await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        response.json::<TokenResponse>().await.unwrap().access_token
     }
 
     /// One exam with two fee items, the payment window open at the test clock's time.
@@ -204,8 +204,8 @@ impl TestApp {
             .post("/api/v1/admin/candidates/import", Some(&admin), &rows)
             .await;
         assert_eq!(response.status(), StatusCode::OK);
-        let report: Value = response.json().await.unwrap();
-        assert_eq!(report["imported"], 1, "{report}");
+        let report: ImportReport = response.json().await.unwrap();
+        assert_eq!(report.imported, 1, "{report:?}");
         id
     }
 
@@ -287,42 +287,170 @@ impl TestApp {
         );
     }
 
-    pub async fn order(&self, token: &str, order_no: &str) -> Value {
+    /// Asks for an order of these fees; the raw answer, for tests of refusals.
+    pub async fn create_order(&self, token: &str, codes: &[&str]) -> reqwest::Response {
+        self.post(
+            "/api/v1/orders",
+            Some(token),
+            &json!({ "fee_item_codes": codes }),
+        )
+        .await
+    }
+
+    /// A new pending order of these fees (201, not an open order found again).
+    pub async fn new_order(&self, token: &str, codes: &[&str]) -> OrderView {
+        let response = self.create_order(token, codes).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "ordering {codes:?}: {}",
+            response.text().await.unwrap()
+        );
+        let order: OrderView = response.json().await.unwrap();
+        assert_eq!(order.status, OrderStatus::Pending);
+        order
+    }
+
+    /// An order of both fee items, paid at the platform and seen paid here.
+    pub async fn paid_order(&self, token: &str) -> OrderView {
+        let order = self.new_order(token, &[FEE_EXAM, FEE_REG]).await;
+        self.pay_at_platform(&order.order_no).await;
+        self.await_order_status(token, &order.order_no, OrderStatus::Paid)
+            .await
+    }
+
+    /// The order as its owner sees it. Looking at a pending order may ask the
+    /// platform about it (at most every five seconds), so this is not a passive read:
+    /// see [`Self::stored_order_status`] for one.
+    pub async fn order(&self, token: &str, order_no: &str) -> OrderView {
         let response = self.get(&format!("/api/v1/orders/{order_no}"), token).await;
+        assert_eq!(response.status(), StatusCode::OK, "order {order_no}");
+        response.json().await.unwrap()
+    }
+
+    /// Waits until the order, as its owner sees it, reaches `status`. What the platform
+    /// sends arrives asynchronously, and each look may ask the platform itself, so this
+    /// proves that the order got there, not who took it there.
+    pub async fn await_order_status(
+        &self,
+        token: &str,
+        order_no: &str,
+        status: OrderStatus,
+    ) -> OrderView {
+        eventually(
+            &format!("order {order_no} to become {status:?}"),
+            async || {
+                let order = self.order(token, order_no).await;
+                if order.status == status {
+                    Ok(order)
+                } else {
+                    Err(order)
+                }
+            },
+        )
+        .await
+    }
+
+    /// The order's status in the database, read without going through the API (which
+    /// may sync the order while answering).
+    pub async fn stored_order_status(&self, order_no: &str) -> OrderStatus {
+        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE order_no = $1")
+            .bind(order_no)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap();
+        status.parse().unwrap()
+    }
+
+    /// Who is recorded as having done `action` to this entity, oldest first.
+    pub async fn audit_actors(&self, entity_id: &str, action: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT actor FROM audit_log WHERE entity_id = $1 AND action = $2 ORDER BY at, id",
+        )
+        .bind(entity_id)
+        .bind(action)
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap()
+    }
+
+    pub async fn fees(&self, token: &str) -> Vec<FeeView> {
+        let response = self.get("/api/v1/me/fees", token).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
 
-    /// Waits (polling, up to thirty seconds on a slow machine) until the order reaches
-    /// `status`; what the platform sends arrives asynchronously, and looking at a
-    /// pending order also asks the platform every few seconds.
-    pub async fn await_order_status(&self, token: &str, order_no: &str, status: &str) -> Value {
-        for _ in 0..300 {
-            let order = self.order(token, order_no).await;
-            if order["status"] == status {
-                return order;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!(
-            "order {order_no} never became {status}: {}",
-            self.order(token, order_no).await
-        );
+    /// 申请退费 for the whole order; the raw answer.
+    pub async fn ask_refund(&self, token: &str, order_no: &str, reason: &str) -> reqwest::Response {
+        let path = format!("/api/v1/orders/{order_no}/refund");
+        self.post(&path, Some(token), &json!({ "reason": reason }))
+            .await
     }
 
-    pub async fn fees(&self, token: &str) -> Vec<Value> {
-        let fees: Value = self
-            .get("/api/v1/me/fees", token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        fees.as_array().unwrap().clone()
+    /// The operators' refund list in this state.
+    pub async fn refunds(&self, admin: &str, status: RefundStatus) -> Vec<RefundView> {
+        let path = format!("/api/v1/admin/refunds?status={}", status.as_str());
+        let response = self.get(&path, admin).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// What the platform knows of the notifications about this order's trade.
+    pub async fn deliveries(&self, order_no: &str) -> Vec<Delivery> {
+        let path = format!("/trades/{order_no}/notifications");
+        let response = self.sandbox(reqwest::Method::GET, &path, &json!({})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         use examfee::clock::Clock;
         self.clock.now()
+    }
+}
+
+/// The fee with this code in a candidate's list.
+pub fn fee<'a>(fees: &'a [FeeView], code: &str) -> &'a FeeView {
+    fees.iter()
+        .find(|f| f.fee_item_code == code)
+        .unwrap_or_else(|| panic!("no fee {code} in {fees:?}"))
+}
+
+/// How long [`eventually`] waits: what the tests wait for happens within a second or
+/// two, but the test binary runs many servers at once on a small machine.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls `probe` until it answers `Ok`, for at most [`PATIENCE`], and returns its
+/// value; otherwise panics naming `what` it waited for and the probe's last `Err`.
+/// For what happens asynchronously (notifications, the worker), never for asserting
+/// that something did *not* happen: that needs an event to wait for instead.
+pub async fn eventually<T, E: Debug, Probe: Future<Output = Result<T, E>>>(
+    what: &str,
+    probe: impl FnMut() -> Probe,
+) -> T {
+    eventually_within(what, PATIENCE, probe).await
+}
+
+/// [`eventually`] with its own bound, for a wait that must end sooner than something
+/// else could make it come true.
+///
+/// `probe` is a closure returning a future rather than an `AsyncFnMut`: with the
+/// latter, rustc 1.95 could not prove a spawned caller's future `Send` ("not general
+/// enough", in stress.rs). `async ||` closures that borrow what they use qualify.
+pub async fn eventually_within<T, E: Debug, Probe: Future<Output = Result<T, E>>>(
+    what: &str,
+    patience: std::time::Duration,
+    mut probe: impl FnMut() -> Probe,
+) -> T {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) if tokio::time::Instant::now() >= deadline => {
+                panic!("waited {patience:?} for {what} in vain; last seen: {last:?}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
     }
 }
 
@@ -339,17 +467,23 @@ pub async fn count(db: &Db, sql: &str) -> i64 {
 }
 
 /// Asserts a problem+json answer with this status and code; returns the body.
-pub async fn assert_problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> Problem {
     assert_eq!(response.status(), status);
     let content_type = response.headers()["content-type"]
         .to_str()
         .unwrap()
         .to_owned();
     assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status.as_u16());
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    assert!(body["detail_en"].as_str().is_some_and(|d| !d.is_empty()));
+    let body: Problem = response.json().await.unwrap();
+    assert_eq!(body.code, code, "{body:?}");
+    assert_eq!(body.status, status.as_u16());
+    assert!(
+        !body.detail.is_empty() && !body.detail_en.is_empty(),
+        "{body:?}"
+    );
     body
 }

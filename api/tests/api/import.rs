@@ -1,9 +1,10 @@
+use examfee_shared::dto::{ImportReport, MeResponse};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn import_json(app: &TestApp, admin: &str, rows: &Value) -> Value {
+async fn import_json(app: &TestApp, admin: &str, rows: &Value) -> ImportReport {
     let response = app
         .post("/api/v1/admin/candidates/import", Some(admin), rows)
         .await;
@@ -22,17 +23,11 @@ async fn import_csv(app: &TestApp, admin: &str, csv: &str) -> reqwest::Response 
         .unwrap()
 }
 
-fn codes_by_row(report: &Value) -> Vec<(u64, String)> {
-    report["errors"]
-        .as_array()
-        .unwrap()
+fn codes_by_row(report: &ImportReport) -> Vec<(u64, String)> {
+    report
+        .errors
         .iter()
-        .map(|e| {
-            (
-                e["row"].as_u64().unwrap(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e.row, e.code.clone()))
         .collect()
 }
 
@@ -59,8 +54,7 @@ async fn good_rows_are_stored_and_bad_rows_reported() {
         { "id_number": valid_id(8).as_str(), "name": "孙八", "phone": "15012345678", "fee_item_codes": [FEE_EXAM] },
     ]);
     let report = import_json(&app, &admin, &rows).await;
-    assert_eq!(report["imported"], 2);
-    assert_eq!(report["updated"], 0);
+    assert_eq!((report.imported, report.updated), (2, 0));
     let expected: Vec<(u64, String)> = [
         (2, "id_number_check_digit"),
         (3, "phone_invalid"),
@@ -73,12 +67,7 @@ async fn good_rows_are_stored_and_bad_rows_reported() {
     .map(|(row, code)| (row, code.to_owned()))
     .collect();
     assert_eq!(codes_by_row(&report), expected);
-    assert!(
-        report["errors"][2]["message"]
-            .as_str()
-            .unwrap()
-            .contains("NOPE")
-    );
+    assert!(report.errors[2].message.contains("NOPE"), "{report:?}");
 
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM candidates")
         .fetch_one(&app.db.pool)
@@ -99,14 +88,9 @@ async fn good_rows_are_stored_and_bad_rows_reported() {
     app.change_password(&token, valid_id(8).initial_password(), "Exam2026pay")
         .await;
     let (token, _) = app.login_ok(valid_id(8).as_str(), "Exam2026pay").await;
-    let fees: Value = app
-        .get("/api/v1/me/fees", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(fees.as_array().unwrap().len(), 1);
-    assert_eq!(fees[0]["fee_item_code"], FEE_EXAM);
+    let fees = app.fees(&token).await;
+    assert_eq!(fees.len(), 1);
+    assert_eq!(fees[0].fee_item_code, FEE_EXAM);
 }
 
 #[tokio::test]
@@ -116,7 +100,7 @@ async fn reimport_updates_instead_of_duplicating_and_keeps_the_password() {
     app.seed_fees(&admin).await;
     let id = valid_id(1);
     let first = json!([{ "id_number": id.as_str(), "name": "张三", "phone": "13812345678", "fee_item_codes": [FEE_REG] }]);
-    assert_eq!(import_json(&app, &admin, &first).await["imported"], 1);
+    assert_eq!(import_json(&app, &admin, &first).await.imported, 1);
     let (token, _) = app.login_ok(id.as_str(), id.initial_password()).await;
     app.change_password(&token, id.initial_password(), "Exam2026pay")
         .await;
@@ -128,13 +112,9 @@ async fn reimport_updates_instead_of_duplicating_and_keeps_the_password() {
     );
     let response = import_csv(&app, &admin, &csv).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let report: Value = response.json().await.unwrap();
-    assert_eq!(
-        (report["imported"].as_u64(), report["updated"].as_u64()),
-        (Some(1), Some(1)),
-        "{report}"
-    );
-    assert_eq!(report["errors"], json!([]));
+    let report: ImportReport = response.json().await.unwrap();
+    assert_eq!((report.imported, report.updated), (1, 1), "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
 
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM candidates")
         .fetch_one(&app.db.pool)
@@ -142,16 +122,10 @@ async fn reimport_updates_instead_of_duplicating_and_keeps_the_password() {
         .unwrap();
     assert_eq!(stored, 2);
     let (token, _) = app.login_ok(id.as_str(), "Exam2026pay").await;
-    let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
-    assert_eq!(me["name"], "张三丰");
-    assert_eq!(me["phone_masked"], "139****1111");
-    let fees: Value = app
-        .get("/api/v1/me/fees", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(fees.as_array().unwrap().len(), 2);
+    let me: MeResponse = app.get("/api/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me.name, "张三丰");
+    assert_eq!(me.phone_masked, "139****1111");
+    assert_eq!(app.fees(&token).await.len(), 2);
 }
 
 #[tokio::test]
@@ -164,8 +138,8 @@ async fn csv_rows_are_numbered_from_the_first_data_line() {
         valid_id(1).as_str(),
         valid_id(3).as_str()
     );
-    let report: Value = import_csv(&app, &admin, &csv).await.json().await.unwrap();
-    assert_eq!(report["imported"], 1);
+    let report: ImportReport = import_csv(&app, &admin, &csv).await.json().await.unwrap();
+    assert_eq!(report.imported, 1);
     assert_eq!(
         codes_by_row(&report),
         [
@@ -224,8 +198,8 @@ async fn a_large_import_spans_several_batches() {
         })
         .collect();
     let report = import_json(&app, &admin, &Value::Array(rows)).await;
-    assert_eq!(report["errors"], json!([]));
-    assert_eq!(report["imported"], count);
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert_eq!(report.imported, u64::from(count));
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM candidates")
         .fetch_one(&app.db.pool)
         .await

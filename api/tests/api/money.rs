@@ -2,31 +2,27 @@
 //! whatever the first payment's refund is doing, and two payments applied at the same
 //! moment leave one receipt and one automatic refund, on SQLite and PostgreSQL.
 
-use std::sync::Arc;
-
-use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::protocol::{Notification, NotificationEvent};
+use examfee_shared::admin::AuditPage;
+use examfee_shared::dto::{OrderView, RefundView};
+use examfee_shared::{FeeStatus, OrderStatus, ReceiptStatus, RefundStatus};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
-use crate::payments::{ask_refund, fee, new_order, post_notification};
+use crate::payments::{platform, post_notification};
 
 /// What the ledger says of one order.
 #[derive(Debug, PartialEq, Eq)]
 struct Settled {
-    status: String,
-    receipt: Option<String>,
+    status: OrderStatus,
+    receipt: Option<ReceiptStatus>,
     /// The status of its automatic refund, if it has one.
-    automatic_refund: Option<String>,
+    automatic_refund: Option<RefundStatus>,
 }
 
 async fn settled(app: &TestApp, order_no: &str) -> Settled {
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE order_no = $1")
-        .bind(order_no)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
+    let status = app.stored_order_status(order_no).await;
     let receipt: Option<String> =
         sqlx::query_scalar("SELECT status FROM receipts WHERE order_no = $1")
             .bind(order_no)
@@ -41,8 +37,8 @@ async fn settled(app: &TestApp, order_no: &str) -> Settled {
             .unwrap();
     Settled {
         status,
-        receipt,
-        automatic_refund,
+        receipt: receipt.map(|r| r.parse().unwrap()),
+        automatic_refund: automatic_refund.map(|r| r.parse().unwrap()),
     }
 }
 
@@ -58,7 +54,7 @@ async fn payments_kept(app: &TestApp, order_nos: &[&str]) -> usize {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-        if settled(app, order_no).await.status == "paid" && giving_back == 0 {
+        if settled(app, order_no).await.status == OrderStatus::Paid && giving_back == 0 {
             kept += 1;
         }
     }
@@ -68,41 +64,39 @@ async fn payments_kept(app: &TestApp, order_nos: &[&str]) -> usize {
 /// Order A closed unpaid, order B paid for the same fee: the state in which the
 /// payer's old QR code can still bring A's money in late.
 async fn closed_then_paid(app: &TestApp, token: &str) -> (String, String) {
-    let first = new_order(app, token, &[FEE_EXAM]).await;
+    let first = app.new_order(token, &[FEE_EXAM]).await.order_no;
     let path = format!("/trades/{first}/expire");
     app.sandbox(Method::POST, &path, &json!({})).await;
     let sync = format!("/api/v1/orders/{first}/sync");
-    let synced: Value = app
+    let synced: OrderView = app
         .post(&sync, Some(token), &json!({}))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(synced["status"], "closed");
-    let second = new_order(app, token, &[FEE_EXAM]).await;
+    assert_eq!(synced.status, OrderStatus::Closed);
+    let second = app.new_order(token, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&second).await;
-    app.await_order_status(token, &second, "paid").await;
+    app.await_order_status(token, &second, OrderStatus::Paid)
+        .await;
     (first, second)
 }
 
 async fn pay_late(app: &TestApp, token: &str, order_no: &str) {
     app.set_faults(json!({ "pay_after_close": true })).await;
     app.pay_at_platform(order_no).await;
-    app.await_order_status(token, order_no, "paid").await;
+    app.await_order_status(token, order_no, OrderStatus::Paid)
+        .await;
 }
 
-/// Polls the order until `done` holds for it (bounded: thirty seconds).
-async fn eventually(app: &TestApp, order_no: &str, what: &str, done: impl Fn(&Settled) -> bool) {
-    for _ in 0..300 {
-        if done(&settled(app, order_no).await) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!(
-        "{order_no} never {what}: {:?}",
-        settled(app, order_no).await
-    );
+/// Waits until `done` holds for what the ledger says of the order.
+async fn settles(app: &TestApp, order_no: &str, what: &str, done: impl Fn(&Settled) -> bool) {
+    let what = format!("{order_no} to have {what}");
+    eventually(&what, || async {
+        let now = settled(app, order_no).await;
+        if done(&now) { Ok(()) } else { Err(now) }
+    })
+    .await;
 }
 
 async fn refund_no_of(app: &TestApp, order_no: &str) -> String {
@@ -120,7 +114,7 @@ async fn a_late_payment_while_the_refund_is_reviewed_goes_back_and_a_rejection_k
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
     let (first, second) = closed_then_paid(&app, &token).await;
-    let asked = ask_refund(&app, &token, &second, "因故无法参加考试").await;
+    let asked = app.ask_refund(&token, &second, "因故无法参加考试").await;
     assert_eq!(asked.status(), StatusCode::CREATED);
 
     // The old QR code is paid while the refund of the payment that counts is reviewed.
@@ -131,8 +125,8 @@ async fn a_late_payment_while_the_refund_is_reviewed_goes_back_and_a_rejection_k
         "a second payment of a held fee gets no receipt"
     );
     assert!(late.automatic_refund.is_some(), "{late:?}");
-    eventually(&app, &first, "was refunded", |s| {
-        s.automatic_refund.as_deref() == Some("succeeded")
+    settles(&app, &first, "its automatic refund succeeded", |s| {
+        s.automatic_refund == Some(RefundStatus::Succeeded)
     })
     .await;
 
@@ -149,15 +143,12 @@ async fn a_late_payment_while_the_refund_is_reviewed_goes_back_and_a_rejection_k
     assert_eq!(payments_kept(&app, &[&first, &second]).await, 1);
     let fees = app.fees(&token).await;
     let exam = fee(&fees, FEE_EXAM);
-    assert_eq!(exam["status"], "paid");
-    assert_eq!(exam["order_no"], second.as_str());
+    assert_eq!(exam.status, FeeStatus::Paid);
+    assert_eq!(exam.order_no.as_deref(), Some(&*second));
+    assert!(!exam.refundable, "a rejected refund is not asked again");
     assert_eq!(
-        exam["refundable"], false,
-        "a rejected refund is not asked again"
-    );
-    assert_eq!(
-        settled(&app, &second).await.receipt.as_deref(),
-        Some("issued")
+        settled(&app, &second).await.receipt,
+        Some(ReceiptStatus::Issued)
     );
 }
 
@@ -167,7 +158,7 @@ async fn a_late_payment_while_the_refund_is_reviewed_goes_back_and_a_failed_refu
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
     let (first, second) = closed_then_paid(&app, &token).await;
-    ask_refund(&app, &token, &second, "不考了").await;
+    app.ask_refund(&token, &second, "不考了").await;
     pay_late(&app, &token, &first).await;
     assert_eq!(settled(&app, &first).await.receipt, None);
 
@@ -181,30 +172,29 @@ async fn a_late_payment_while_the_refund_is_reviewed_goes_back_and_a_failed_refu
     .execute(&app.db.pool)
     .await
     .unwrap();
-    for _ in 0..300 {
+    eventually("the worker to give the candidate's refund up", || async {
         let status: String = sqlx::query_scalar("SELECT status FROM refunds WHERE refund_no = $1")
             .bind(&refund_no)
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
-        if status == "failed" {
-            break;
+        if status == RefundStatus::Failed.as_str() {
+            Ok(())
+        } else {
+            Err(status)
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    eventually(&app, &first, "was refunded", |s| {
-        s.automatic_refund.as_deref() == Some("succeeded")
+    })
+    .await;
+    settles(&app, &first, "its automatic refund succeeded", |s| {
+        s.automatic_refund == Some(RefundStatus::Succeeded)
     })
     .await;
     assert_eq!(payments_kept(&app, &[&first, &second]).await, 1);
     let fees = app.fees(&token).await;
     let exam = fee(&fees, FEE_EXAM);
-    assert_eq!(exam["status"], "paid");
-    assert_eq!(exam["order_no"], second.as_str());
-    assert_eq!(
-        exam["refundable"], true,
-        "a failed refund may be asked for again"
-    );
+    assert_eq!(exam.status, FeeStatus::Paid);
+    assert_eq!(exam.order_no.as_deref(), Some(&*second));
+    assert!(exam.refundable, "a failed refund may be asked for again");
 }
 
 #[tokio::test]
@@ -212,7 +202,7 @@ async fn a_late_payment_after_the_refund_went_through_is_a_new_payment_of_the_fe
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
     let (first, second) = closed_then_paid(&app, &token).await;
-    ask_refund(&app, &token, &second, "不考了").await;
+    app.ask_refund(&token, &second, "不考了").await;
     let admin = app.admin_token().await;
     let refund_no = refund_no_of(&app, &second).await;
     let approved = app
@@ -223,33 +213,29 @@ async fn a_late_payment_after_the_refund_went_through_is_a_new_payment_of_the_fe
         )
         .await;
     assert_eq!(approved.status(), StatusCode::OK);
-    eventually(&app, &second, "had its receipt reversed", |s| {
-        s.receipt.as_deref() == Some("reversed")
+    settles(&app, &second, "its receipt reversed", |s| {
+        s.receipt == Some(ReceiptStatus::Reversed)
     })
     .await;
-    assert_eq!(fee(&app.fees(&token).await, FEE_EXAM)["status"], "refunded");
+    assert_eq!(
+        fee(&app.fees(&token).await, FEE_EXAM).status,
+        FeeStatus::Refunded
+    );
 
     // Nothing holds the fee any more: the late money pays it, with a receipt.
     pay_late(&app, &token, &first).await;
     let late = settled(&app, &first).await;
-    assert_eq!(late.receipt.as_deref(), Some("issued"));
+    assert_eq!(late.receipt, Some(ReceiptStatus::Issued));
     assert_eq!(late.automatic_refund, None);
     let fees = app.fees(&token).await;
-    assert_eq!(fee(&fees, FEE_EXAM)["status"], "paid");
-    assert_eq!(fee(&fees, FEE_EXAM)["order_no"], first.as_str());
+    assert_eq!(fee(&fees, FEE_EXAM).status, FeeStatus::Paid);
+    assert_eq!(fee(&fees, FEE_EXAM).order_no.as_deref(), Some(&*first));
 }
 
 /// A signed notification of a paid trade, as the platform sends it.
-async fn paid_notification(app: &TestApp, key: &str, order_no: &str) -> Notification {
-    let mut config = ClientConfig::new(&app.url("/sandbox"), "examfee", key);
-    config.clock = Arc::new(examfee::payments::sandbox_platform::SharedClock(
-        app.clock.clone(),
-    ));
-    let trade = PlatformClient::new(config)
-        .unwrap()
-        .query_trade(order_no)
-        .await
-        .unwrap();
+async fn paid_notification(app: &TestApp, order_no: &str) -> Notification {
+    let (platform, _) = platform(app).await;
+    let trade = platform.query_trade(order_no).await.unwrap();
     assert!(trade.paid_at.is_some(), "{trade:?}");
     Notification {
         notify_id: format!("race-{order_no}"),
@@ -269,19 +255,17 @@ async fn two_payments_of_one_fee_applied_at_once_leave_one_receipt_and_one_refun
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     app.seed_fees(&admin).await;
-    let key = examfee::startup::sandbox_merchant_secret(&app.db, chrono::Utc::now())
-        .await
-        .unwrap();
+    let (_, key) = platform(&app).await;
     let mut pairs = Vec::new();
     for n in 0..RACES {
         let token = app.another_candidate(&admin, 100 + n).await;
         app.set_faults(json!({})).await;
-        let first = new_order(&app, &token, &[FEE_EXAM]).await;
+        let first = app.new_order(&token, &[FEE_EXAM]).await.order_no;
         app.sandbox(Method::POST, &format!("/trades/{first}/expire"), &json!({}))
             .await;
         let sync = format!("/api/v1/orders/{first}/sync");
         app.post(&sync, Some(&token), &json!({})).await;
-        let second = new_order(&app, &token, &[FEE_EXAM]).await;
+        let second = app.new_order(&token, &[FEE_EXAM]).await.order_no;
         // Both are paid at the platform; its own notifications never arrive, so the
         // two signed below are the only word ExamFee gets, and they come together.
         app.set_faults(json!({ "pay_after_close": true, "notify_drop_rate": 1.0 }))
@@ -292,8 +276,8 @@ async fn two_payments_of_one_fee_applied_at_once_leave_one_receipt_and_one_refun
     }
     for (first, second) in &pairs {
         let notifications = [
-            paid_notification(&app, &key, first).await,
-            paid_notification(&app, &key, second).await,
+            paid_notification(&app, first).await,
+            paid_notification(&app, second).await,
         ];
         let barrier = tokio::sync::Barrier::new(2);
         let send = |notification: &Notification| {
@@ -309,7 +293,7 @@ async fn two_payments_of_one_fee_applied_at_once_leave_one_receipt_and_one_refun
         assert_eq!(answers, [StatusCode::OK, StatusCode::OK]);
         let a = settled(&app, first).await;
         let b = settled(&app, second).await;
-        assert_eq!((a.status.as_str(), b.status.as_str()), ("paid", "paid"));
+        assert_eq!((a.status, b.status), (OrderStatus::Paid, OrderStatus::Paid));
         let receipts = [&a, &b].iter().filter(|s| s.receipt.is_some()).count();
         let refunds = [&a, &b]
             .iter()
@@ -327,9 +311,10 @@ async fn two_payments_of_one_fee_applied_at_once_leave_one_receipt_and_one_refun
 async fn audit_entries_name_their_cause_and_filters_match_them() {
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
-    let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
+    let order_no = app.new_order(&token, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&order_no).await;
-    app.await_order_status(&token, &order_no, "paid").await;
+    app.await_order_status(&token, &order_no, OrderStatus::Paid)
+        .await;
     let admin = app.admin_token().await;
     let audit = |query: String| {
         let (app, admin) = (&app, admin.clone());
@@ -338,8 +323,7 @@ async fn audit_entries_name_their_cause_and_filters_match_them() {
                 .get(&format!("/api/v1/admin/audit?{query}"), &admin)
                 .await;
             assert_eq!(response.status(), StatusCode::OK);
-            let page: Value = response.json().await.unwrap();
-            page["entries"].as_array().unwrap().clone()
+            response.json::<AuditPage>().await.unwrap().entries
         }
     };
     // The payment came from a notification or a sync of the view; either way the
@@ -349,41 +333,36 @@ async fn audit_entries_name_their_cause_and_filters_match_them() {
     ))
     .await;
     assert_eq!(paid.len(), 1, "{paid:?}");
-    let actor = paid[0]["actor"].as_str().unwrap().to_owned();
+    let actor = paid[0].actor.clone();
     let kind = if actor.starts_with("platform:notify:") {
         "platform:notify"
     } else {
         actor.as_str()
     };
     let by_kind = audit(format!("actor={kind}&action=order.paid")).await;
-    assert!(by_kind.iter().any(|e| e["entity_id"] == order_no.as_str()));
+    assert!(by_kind.iter().any(|e| e.entity_id == order_no));
     let by_actor = audit(format!("actor={actor}&action=order.paid")).await;
     assert_eq!(by_actor.len(), 1);
     let created = audit(format!(
         "entity=order&entity_id={order_no}&action=order.created"
     ))
     .await;
-    assert!(
-        created[0]["actor"]
-            .as_str()
-            .unwrap()
-            .starts_with("candidate:")
-    );
+    assert!(created[0].actor.starts_with("candidate:"), "{created:?}");
     let issued = audit("entity=receipt&action=receipt.issued".to_owned()).await;
     assert_eq!(issued.len(), 1);
     assert_eq!(
-        issued[0]["actor"],
-        actor.as_str(),
+        issued[0].actor, actor,
         "the receipt has the payment's cause"
     );
 
     // A refund approved by an operator is sent on the operator's account.
-    let refund: Value = ask_refund(&app, &token, &order_no, "不考了")
+    let refund: RefundView = app
+        .ask_refund(&token, &order_no, "不考了")
         .await
         .json()
         .await
         .unwrap();
-    let refund_no = refund["refund_no"].as_str().unwrap();
+    let refund_no = refund.refund_no;
     app.post(
         &format!("/api/v1/admin/refunds/{refund_no}/approve"),
         Some(&admin),
@@ -395,10 +374,7 @@ async fn audit_entries_name_their_cause_and_filters_match_them() {
     ))
     .await;
     assert_eq!(sent.len(), 1, "{sent:?}");
-    assert!(
-        sent[0]["actor"].as_str().unwrap().starts_with("operator:"),
-        "{sent:?}"
-    );
+    assert!(sent[0].actor.starts_with("operator:"), "{sent:?}");
 
     // Words ExamFee never records are refused, not answered with nothing.
     for query in ["actor=platform", "action=order.payed", "entity=orders"] {
@@ -413,9 +389,10 @@ async fn audit_entries_name_their_cause_and_filters_match_them() {
 async fn an_unknown_stored_state_is_an_error_not_a_default() {
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
-    let order_no = new_order(&app, &token, &[FEE_EXAM]).await;
+    let order_no = app.new_order(&token, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&order_no).await;
-    app.await_order_status(&token, &order_no, "paid").await;
+    app.await_order_status(&token, &order_no, OrderStatus::Paid)
+        .await;
     // Statuses have CHECK constraints; the channel a payer used has none, so a newer
     // version (or a hand edit) can leave a name this one does not know.
     sqlx::query("UPDATE orders SET pay_channel = 'seashells' WHERE order_no = $1")

@@ -11,6 +11,8 @@ use chrono::{Duration, FixedOffset, Utc};
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
+use examfee_shared::OrderStatus;
+use examfee_shared::dto::OrderView;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -57,6 +59,10 @@ impl Drop for Server {
     }
 }
 
+/// How long a request or a payment may wait out the restart: the server is down
+/// for a moment, but it then works off everything that queued up meanwhile.
+const THROUGH_RESTART: StdDuration = StdDuration::from_secs(60);
+
 /// Sends until the server answers with less than 500: while it is down (or dying)
 /// the request is simply tried again, as a browser's user would.
 async fn call(
@@ -67,7 +73,8 @@ async fn call(
     body: Option<&Value>,
     key: Option<&str>,
 ) -> (StatusCode, Value) {
-    for _ in 0..600 {
+    let what = format!("{method} {url} to be answered below 500");
+    eventually_within(&what, THROUGH_RESTART, async || {
         let mut request = client.request(method.clone(), url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -78,18 +85,18 @@ async fn call(
         if let Some(body) = body {
             request = request.json(body);
         }
-        if let Ok(response) = request.send().await {
-            let status = response.status();
-            if status.is_server_error() {
-                tokio::time::sleep(StdDuration::from_millis(100)).await;
-                continue;
+        match request.send().await {
+            Ok(response) if response.status().is_server_error() => {
+                Err(response.status().to_string())
             }
-            let body = response.json().await.unwrap_or(Value::Null);
-            return (status, body);
+            Ok(response) => {
+                let status = response.status();
+                Ok((status, response.json().await.unwrap_or(Value::Null)))
+            }
+            Err(error) => Err(error.to_string()),
         }
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
-    panic!("{url} never answered");
+    })
+    .await
 }
 
 async fn pay_fee(base: String, token: String, n: u32) -> String {
@@ -106,7 +113,7 @@ async fn pay_fee(base: String, token: String, n: u32) -> String {
     )
     .await;
     assert!(status.is_success(), "{status} {order}");
-    let order_no = order["order_no"].as_str().unwrap().to_owned();
+    let order_no = serde_json::from_value::<OrderView>(order).unwrap().order_no;
     let pay = json!({ "channel": "alipay" });
     let (status, answer) = call(
         &client,
@@ -121,22 +128,17 @@ async fn pay_fee(base: String, token: String, n: u32) -> String {
         status.is_success() || answer["code"] == "trade_already_paid",
         "{status} {answer}"
     );
-    for _ in 0..600 {
-        let (_, order) = call(
-            &client,
-            Method::GET,
-            &format!("{base}/api/v1/orders/{order_no}"),
-            Some(&token),
-            None,
-            None,
-        )
-        .await;
-        if order["status"] == "paid" {
-            return order_no;
+    let url = format!("{base}/api/v1/orders/{order_no}");
+    let what = format!("order {order_no} to become paid");
+    eventually_within(&what, THROUGH_RESTART, async || {
+        let (status, order) = call(&client, Method::GET, &url, Some(&token), None, None).await;
+        match serde_json::from_value::<OrderView>(order.clone()) {
+            Ok(order) if order.status == OrderStatus::Paid => Ok(()),
+            _ => Err(format!("{status} {order}")),
         }
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
-    panic!("{order_no} never became paid");
+    })
+    .await;
+    order_no
 }
 
 async fn wait_ready(base: &str) {
@@ -212,16 +214,14 @@ async fn a_crash_in_the_middle_of_a_payment_rush_loses_nothing() {
         .map(|(token, n)| tokio::spawn(pay_fee(base.clone(), token, n)))
         .collect();
     // Kill the process once a few payments are recorded and others are on their way.
-    for _ in 0..1500 {
-        let paid: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'paid'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        if paid >= 3 {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    eventually(
+        "three payments recorded before the kill",
+        async || match count(&db, "SELECT COUNT(*) FROM orders WHERE status = 'paid'").await {
+            paid if paid >= 3 => Ok(()),
+            paid => Err(paid),
+        },
+    )
+    .await;
     server.kill();
     let at_kill: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::Duration;
 use examfee::payments::webhooks::signature;
+use examfee_shared::dto::RefundView;
+use examfee_shared::webhooks::{ReplayResponse, WebhookEvent, WebhookEventType, WebhookView};
+use examfee_shared::{Fen, OrderStatus};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -63,17 +66,21 @@ fn start_receiver() -> (String, Received) {
     (url, received)
 }
 
+/// Waits until the receiver has had `count` calls; returns them all.
 async fn wait_for_calls(received: &Received, count: usize) -> Vec<(String, String, String)> {
-    for _ in 0..100 {
-        if received.lock().unwrap().len() >= count {
-            break;
+    let what = format!("{count} webhook calls");
+    eventually(&what, async || {
+        let calls = received.lock().unwrap().clone();
+        if calls.len() >= count {
+            Ok(calls)
+        } else {
+            Err(calls)
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    received.lock().unwrap().clone()
+    })
+    .await
 }
 
-fn body_of(call: &(String, String, String)) -> Value {
+fn body_of(call: &(String, String, String)) -> WebhookEvent {
     serde_json::from_str(&call.2).unwrap()
 }
 
@@ -103,22 +110,13 @@ async fn paid_and_refunded_fees_are_announced_signed_retried_and_replayable() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let endpoint: Value = response.json().await.unwrap();
+    let endpoint: WebhookView = response.json().await.unwrap();
 
     let (id, token) = app.candidate_with_own_password_after_fees(&admin).await;
-    let order = app
-        .post(
-            "/api/v1/orders",
-            Some(&token),
-            &json!({ "fee_item_codes": [FEE_EXAM] }),
-        )
-        .await;
-    let order_no = order.json::<Value>().await.unwrap()["order_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let order_no = app.new_order(&token, &[FEE_EXAM]).await.order_no;
     app.pay_at_platform(&order_no).await;
-    app.await_order_status(&token, &order_no, "paid").await;
+    app.await_order_status(&token, &order_no, OrderStatus::Paid)
+        .await;
 
     // The first call fails; the retry falls due ten seconds later.
     let calls = wait_for_calls(&received, 1).await;
@@ -129,13 +127,14 @@ async fn paid_and_refunded_fees_are_announced_signed_retried_and_replayable() {
         "{calls_after:?}"
     );
     let (event_id, signed, raw) = &calls_after[1];
-    let body: Value = serde_json::from_str(raw).unwrap();
+    let body = body_of(&calls_after[1]);
     assert_eq!(event_id, &calls_after[0].0, "a retry keeps the event id");
-    assert_eq!(body["type"], "fee.paid");
-    assert_eq!(body["id"], event_id.as_str());
-    assert_eq!(body["data"]["id_number"], id.as_str());
-    assert_eq!(body["data"]["fee_item_codes"], json!([FEE_EXAM]));
-    assert_eq!(body["data"]["amount_fen"], 12000);
+    assert_eq!(body.event_type, WebhookEventType::FeePaid);
+    assert_eq!(&body.id, event_id);
+    assert_eq!(body.data.id_number, id.as_str());
+    assert_eq!(body.data.fee_item_codes, [FEE_EXAM]);
+    assert_eq!(body.data.amount_fen, Fen(12000));
+    assert_eq!(body.data.order_no, order_no);
     let timestamp: i64 = signed
         .split(',')
         .next()
@@ -145,41 +144,32 @@ async fn paid_and_refunded_fees_are_announced_signed_retried_and_replayable() {
         .unwrap();
     assert_eq!(signed, &signature(SECRET, timestamp, raw.as_bytes()));
 
-    let refund: Value = app
-        .post(
-            &format!("/api/v1/orders/{order_no}/refund"),
-            Some(&token),
-            &json!({ "reason": "不考了" }),
-        )
+    let refund: RefundView = app
+        .ask_refund(&token, &order_no, "不考了")
         .await
         .json()
         .await
         .unwrap();
     app.post(
-        &format!(
-            "/api/v1/admin/refunds/{}/approve",
-            refund["refund_no"].as_str().unwrap()
-        ),
+        &format!("/api/v1/admin/refunds/{}/approve", refund.refund_no),
         Some(&admin),
         &json!({}),
     )
     .await;
     let calls = wait_for_calls(&received, 3).await;
-    assert_eq!(body_of(&calls[2])["type"], "fee.refunded");
-    assert_eq!(body_of(&calls[2])["data"]["refund_no"], refund["refund_no"]);
+    let refunded = body_of(&calls[2]);
+    assert_eq!(refunded.event_type, WebhookEventType::FeeRefunded);
+    assert_eq!(refunded.data.refund_no, Some(refund.refund_no));
 
     let since = app.clock_now() - Duration::hours(1);
-    let replay = format!(
-        "/api/v1/admin/webhooks/{}/replay",
-        endpoint["id"].as_str().unwrap()
-    );
-    let replayed: Value = app
+    let replay = format!("/api/v1/admin/webhooks/{}/replay", endpoint.id);
+    let replayed: ReplayResponse = app
         .post(&replay, Some(&admin), &json!({ "since": since }))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(replayed["scheduled"], 2);
+    assert_eq!(replayed.scheduled, 2);
     let calls = wait_for_calls(&received, 5).await;
     let replayed_ids: Vec<&str> = calls[3..].iter().map(|c| c.0.as_str()).collect();
     assert!(
@@ -188,20 +178,18 @@ async fn paid_and_refunded_fees_are_announced_signed_retried_and_replayable() {
 
     let response = app
         .client
-        .delete(app.url(&format!(
-            "/api/v1/admin/webhooks/{}",
-            endpoint["id"].as_str().unwrap()
-        )))
+        .delete(app.url(&format!("/api/v1/admin/webhooks/{}", endpoint.id)))
         .bearer_auth(&admin)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let listed: Value = app
+    let listed: Vec<WebhookView> = app
         .get("/api/v1/admin/webhooks", &admin)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(listed[0]["active"], false);
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].active);
 }
