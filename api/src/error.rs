@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 use examfee_shared::Rule;
 use examfee_shared::dto::Problem;
+use examfee_shared::time::beijing_time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -108,16 +109,11 @@ impl ApiError {
             ),
             ApiError::InvalidCredentials => pair("账号或密码错误", "Wrong account or password."),
             ApiError::AccountLocked(until) => {
-                let local =
-                    until.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
+                let local = beijing_time(*until);
                 (
+                    format!("密码错误次数过多，账号已锁定，请于{local}后再试"),
                     format!(
-                        "密码错误次数过多，账号已锁定，请于{}后再试",
-                        local.format("%Y-%m-%d %H:%M")
-                    ),
-                    format!(
-                        "Too many wrong passwords: the account is locked until {} (Beijing time).",
-                        local.format("%Y-%m-%d %H:%M")
+                        "Too many wrong passwords: the account is locked until {local} (Beijing time)."
                     ),
                 )
             }

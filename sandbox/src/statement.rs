@@ -9,7 +9,8 @@
 //! # summary payments=1 payment_fen=12000 refunds=1 refund_fen=5000 net_fen=7000
 //! ```
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use examfee_shared::time::beijing_day_start;
 use examfee_shared::{Fen, PayChannel};
 use serde::{Deserialize, Serialize};
 
@@ -106,15 +107,10 @@ pub enum StatementError {
 
 /// Statements are by day in Beijing time, as Chinese platforms issue them.
 pub fn day_bounds(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    let start = |d: NaiveDate| {
-        beijing
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
-            .single()
-            .expect("a fixed offset has no gaps")
-            .with_timezone(&Utc)
-    };
-    (start(date), start(date + chrono::Days::new(1)))
+    (
+        beijing_day_start(date),
+        beijing_day_start(date + chrono::Days::new(1)),
+    )
 }
 
 impl Statement {
@@ -227,6 +223,8 @@ mod csv_time {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     fn entry(kind: EntryKind, amount: i64) -> Entry {

@@ -11,6 +11,7 @@ pub mod money;
 pub mod password;
 pub mod phone;
 pub mod states;
+pub mod time;
 pub mod webhooks;
 
 pub use audit::{Actor, ActorFilter, ActorKind, AuditAction, AuditEntity};

@@ -5,7 +5,6 @@
 mod api;
 mod browser;
 mod components;
-mod format;
 mod i18n;
 mod pages;
 mod session;

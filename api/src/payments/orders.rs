@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use examfee_shared::dto::{OrderItemView, OrderView};
 use examfee_shared::fields::check_code;
+use examfee_shared::time::in_beijing;
 use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, OrderStatus};
 use serde_json::json;
 
@@ -22,10 +23,9 @@ use crate::store::orders::{NewOrder, OrderItemRow, OrderRow};
 /// `EF` + Beijing date and time + six random digits: readable on the phone; a clash
 /// with an order of the same second rolls back and [`create_order`] draws again.
 pub fn new_order_no(now: DateTime<Utc>) -> String {
-    let local = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
     format!(
         "EF{}{:06}",
-        local.format("%Y%m%d%H%M%S"),
+        in_beijing(now).format("%Y%m%d%H%M%S"),
         rand::rng().random_range(0..1_000_000)
     )
 }

@@ -1,7 +1,8 @@
 //! Electronic receipts (电子票据): one per paid order, numbered per year in the
 //! payment's own transaction, with a check code anyone holding the receipt can verify.
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use examfee_shared::time;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -19,10 +20,7 @@ use crate::store::{self, Tx};
 
 /// Receipts are dated in Beijing time, so the year turns at midnight there.
 fn beijing_year(t: DateTime<Utc>) -> i64 {
-    i64::from(
-        t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-            .year(),
-    )
+    i64::from(time::beijing_year(t))
 }
 
 /// Ten characters of a keyed hash over what the receipt asserts.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, FixedOffset};
+use chrono::Duration;
 use examfee::clock::ShiftedClock;
 use examfee::payments::sandbox_platform::SharedClock;
 use examfee::startup::Application;
@@ -11,6 +11,7 @@ use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
 use examfee_shared::FeeStatus;
+use examfee_shared::time::beijing_day;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::json;
@@ -253,14 +254,8 @@ async fn two_replicas_on_one_database_do_everything_once() {
     let mut client_config = ClientConfig::new(&format!("{}/sandbox", a.base), "examfee", &secret);
     client_config.clock = Arc::new(SharedClock(clock.clone()));
     let platform = PlatformClient::new(client_config).unwrap();
-    let beijing = FixedOffset::east_opt(8 * 3600).unwrap();
     let now = a.clock_now();
-    let mut days = vec![
-        (now - Duration::minutes(40))
-            .with_timezone(&beijing)
-            .date_naive(),
-        now.with_timezone(&beijing).date_naive(),
-    ];
+    let mut days = vec![beijing_day(now - Duration::minutes(40)), beijing_day(now)];
     days.dedup();
     let mut refunds_at_platform = 0;
     for day in days {

@@ -7,12 +7,13 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, FixedOffset, Utc};
+use chrono::{Duration, Utc};
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
 use examfee_shared::OrderStatus;
 use examfee_shared::dto::OrderView;
+use examfee_shared::time::beijing_day;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -271,12 +272,9 @@ async fn a_crash_in_the_middle_of_a_payment_rush_loses_nothing() {
         &secret,
     ))
     .unwrap();
-    let beijing = FixedOffset::east_opt(8 * 3600).unwrap();
     let mut days = vec![
-        (Utc::now() - Duration::minutes(10))
-            .with_timezone(&beijing)
-            .date_naive(),
-        Utc::now().with_timezone(&beijing).date_naive(),
+        beijing_day(Utc::now() - Duration::minutes(10)),
+        beijing_day(Utc::now()),
     ];
     days.dedup();
     let mut statement = BTreeMap::new();

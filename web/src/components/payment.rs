@@ -6,12 +6,12 @@
 //! API asks the platform whenever the order is looked at (4).
 
 use examfee_shared::dto::{CreateOrderRequest, FeeView, OrderView};
+use examfee_shared::time::beijing_time;
 use examfee_shared::{FeeStatus, OrderStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiResult};
-use crate::format::beijing_time;
 use crate::i18n::{Text, t, tx};
 
 /// One window for the cashier: opening it again (继续缴费) reuses a window still open.

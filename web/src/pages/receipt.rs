@@ -3,6 +3,7 @@
 
 use examfee_shared::ReceiptStatus;
 use examfee_shared::dto::ReceiptView;
+use examfee_shared::time::beijing_time;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -12,7 +13,6 @@ use crate::browser;
 use crate::components::layout::page_title;
 use crate::components::loading::Placeholder;
 use crate::components::qr::QrImage;
-use crate::format::beijing_time;
 use crate::i18n::{Text, receipt_status, t, tx, use_lang};
 use crate::pages::verify::verify_path;
 

@@ -3,6 +3,7 @@
 
 use examfee_shared::dto::{OrderView, RefundRequest, RefundView};
 use examfee_shared::fields::check_reason;
+use examfee_shared::time::beijing_time;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -13,7 +14,6 @@ use crate::browser::focus;
 use crate::components::form::{ErrorAlert, Field, SubmitButton};
 use crate::components::layout::page_title;
 use crate::components::loading::or_placeholder;
-use crate::format::beijing_time;
 use crate::i18n::{Text, refund_status, t, tx};
 
 #[component]

@@ -2,6 +2,7 @@
 //! and check code; no login.
 
 use examfee_shared::dto::ReceiptVerification;
+use examfee_shared::time::beijing_time;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -9,7 +10,6 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::{self, ApiError};
 use crate::components::form::{Field, SubmitButton};
 use crate::components::layout::page_title;
-use crate::format::beijing_time;
 use crate::i18n::{Text, receipt_status, t, tx};
 
 /// The page's address for one receipt, as printed in its QR code.

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
+use examfee_shared::time::beijing_day;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -177,12 +178,9 @@ async fn ledger_and_statement(bench: &Bench) -> anyhow::Result<((i64, i64), (i64
         "examfee",
         &secret,
     ))?;
-    let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
     let mut days = vec![
-        (Utc::now() - chrono::Duration::hours(3))
-            .with_timezone(&beijing)
-            .date_naive(),
-        Utc::now().with_timezone(&beijing).date_naive(),
+        beijing_day(Utc::now() - chrono::Duration::hours(3)),
+        beijing_day(Utc::now()),
     ];
     days.dedup();
     let (mut paid, mut fen) = (0, 0);
