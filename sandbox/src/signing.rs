@@ -6,8 +6,8 @@
 //! `kind`, `METHOD`, `path?query`, `timestamp`, `nonce`, `body`. The kind keeps a
 //! signed response or notification from being replayed as a request.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use examfee_shared::mac::{hmac_sha256, hmac_sha256_hex};
+use subtle::ConstantTimeEq;
 
 pub const HEADER_MERCHANT: &str = "x-pay-merchant-id";
 pub const HEADER_TIMESTAMP: &str = "x-pay-timestamp";
@@ -64,18 +64,17 @@ impl Message<'_> {
 
     /// Lower-case hex HMAC-SHA256 of the canonical text.
     pub fn sign(&self, secret: &[u8]) -> String {
-        hex::encode(self.mac(secret).finalize().into_bytes())
+        hmac_sha256_hex(secret, &[&self.canonical()])
     }
 
-    /// Constant-time comparison, so the signature cannot be guessed byte by byte.
+    /// Constant-time comparison, so the signature cannot be guessed byte by byte; hex
+    /// of either case is read.
     pub fn verify(&self, secret: &[u8], signature_hex: &str) -> bool {
-        hex::decode(signature_hex).is_ok_and(|sig| self.mac(secret).verify_slice(&sig).is_ok())
-    }
-
-    fn mac(&self, secret: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(&self.canonical());
-        mac
+        hex::decode(signature_hex).is_ok_and(|sig| {
+            hmac_sha256(secret, &[&self.canonical()])[..]
+                .ct_eq(&sig)
+                .into()
+        })
     }
 }
 

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod dto;
 pub mod fields;
 pub mod id_number;
+#[cfg(feature = "mac")]
+pub mod mac;
 pub mod money;
 pub mod password;
 pub mod phone;

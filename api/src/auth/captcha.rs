@@ -5,8 +5,7 @@ use captcha::Captcha;
 use captcha::filters::{Noise, Wave};
 use chrono::{DateTime, Duration, Utc};
 use examfee_shared::dto::CaptchaResponse;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use examfee_shared::mac::hmac_sha256_hex;
 use subtle::ConstantTimeEq;
 
 use crate::clock::to_ms;
@@ -92,16 +91,8 @@ impl Captchas {
     }
 
     fn answer_hash(&self, id: &str, answer: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        mac.update(id.as_bytes());
-        mac.update(b":");
-        mac.update(answer.trim().to_lowercase().as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        let answer = answer.trim().to_lowercase();
+        hmac_sha256_hex(&self.key, &[id.as_bytes(), b":", answer.as_bytes()])
     }
 }
 

@@ -2,9 +2,8 @@
 //! payment's own transaction, with a check code anyone holding the receipt can verify.
 
 use chrono::{DateTime, Utc};
+use examfee_shared::mac::hmac_sha256_hex;
 use examfee_shared::time;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use examfee_shared::dto::{ReceiptVerification, ReceiptView};
@@ -25,14 +24,11 @@ fn beijing_year(t: DateTime<Utc>) -> i64 {
 
 /// Ten characters of a keyed hash over what the receipt asserts.
 pub fn check_code(key: &[u8], receipt_no: &str, order_no: &str, amount_fen: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(format!("{receipt_no}|{order_no}|{amount_fen}").as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .take(5)
-        .map(|b| format!("{b:02X}"))
-        .collect()
+    let text = format!("{receipt_no}|{order_no}|{amount_fen}");
+    let mut code = hmac_sha256_hex(key, &[text.as_bytes()]);
+    code.truncate(10);
+    code.make_ascii_uppercase();
+    code
 }
 
 /// The receipt of the candidate's order (查看票据), `reversed` once refunded.

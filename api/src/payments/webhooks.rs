@@ -6,9 +6,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use examfee_shared::Fen;
+use examfee_shared::mac::hmac_sha256_hex;
 use examfee_shared::webhooks::{FeeEventData, WebhookEvent, WebhookEventType};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::clock::{Clock, to_ms};
 use crate::store::orders::OrderRow;
@@ -37,16 +36,8 @@ pub const EVENT_ID_HEADER: &str = "x-examfee-event-id";
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, in the manner of Stripe:
 /// the timestamp inside the signature lets receivers refuse old replays.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let prefix = format!("{timestamp}.");
+    let hex = hmac_sha256_hex(secret.as_bytes(), &[prefix.as_bytes(), body]);
     format!("t={timestamp},v1={hex}")
 }
 
