@@ -15,6 +15,8 @@ pub mod phone;
 pub mod states;
 pub mod time;
 pub mod webhooks;
+#[cfg(feature = "write-turn")]
+pub mod write_turn;
 
 pub use audit::{Actor, ActorFilter, ActorKind, AuditAction, AuditEntity};
 pub use id_number::IdNumber;

@@ -7,7 +7,6 @@ pub mod qr_codes;
 pub mod refunds;
 pub mod trades;
 
-use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,47 +14,19 @@ use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use anyhow::Context;
+use examfee_shared::write_turn::{OnTurn, WriteQueue};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sqlx::{Sqlite, SqlitePool};
 
-/// A connection that holds the store's one turn to write. SQLite lets one writer in at
-/// a time and makes the others sleep in its busy handler in steps of milliseconds;
-/// waiting on an in-process queue instead hands the lock on the moment the previous
-/// writer commits.
-pub struct Turn<C> {
-    conn: C,
-    _turn: OwnedMutexGuard<()>,
-}
+/// A write transaction, holding the store's one turn to write (see
+/// [`examfee_shared::write_turn`]).
+pub type Tx = OnTurn<sqlx::Transaction<'static, Sqlite>>;
 
-/// A write transaction.
-pub type Tx = Turn<sqlx::Transaction<'static, Sqlite>>;
-
-/// A connection for one statement that writes and commits on its own: one statement
-/// instead of three (begin, write, commit), each a hand-off to the connection's
-/// thread and back.
-pub type Writer = Turn<PoolConnection<Sqlite>>;
-
-impl Tx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.conn.commit().await
-    }
-}
-
-impl<C: DerefMut<Target = SqliteConnection>> Deref for Turn<C> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &Self::Target {
-        &self.conn
-    }
-}
-
-impl<C: DerefMut<Target = SqliteConnection>> DerefMut for Turn<C> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.conn
-    }
-}
+/// A connection for one statement that writes and commits on its own, on its turn
+/// like [`Tx`]: one statement instead of three (begin, write, commit), each a
+/// hand-off to the connection's thread and back.
+pub type Writer = OnTurn<PoolConnection<Sqlite>>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -67,7 +38,7 @@ pub struct Db {
     unflushed: SqlitePool,
     /// When expired request nonces were last deleted (ms), see [`nonces::remember`].
     pub(crate) nonces_swept_at: Arc<AtomicI64>,
-    writer: Arc<Mutex<()>>,
+    writers: WriteQueue,
 }
 
 impl Db {
@@ -105,19 +76,19 @@ impl Db {
             pool,
             unflushed,
             nonces_swept_at: Arc::new(AtomicI64::new(i64::MIN)),
-            writer: Arc::new(Mutex::new(())),
+            writers: WriteQueue::default(),
         })
     }
 
     /// Takes the write lock at once, so two writers queue on the busy timeout instead
     /// of one failing when it upgrades a read.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
-        Db::begin_on(&self.pool, &self.writer).await
+        Db::begin_on(&self.pool, &self.writers).await
     }
 
     /// A connection for one flushed write statement, see [`Writer`].
     pub async fn writer(&self) -> sqlx::Result<Writer> {
-        Db::writer_on(&self.pool, &self.writer).await
+        Db::writer_on(&self.pool, &self.writers).await
     }
 
     /// A connection for a write that may wait for the next flush: its commit skips
@@ -125,29 +96,25 @@ impl Db {
     /// write-ahead log is one file, flushed in order) or the next checkpoint. Only a
     /// power cut in between can lose it; an fsync costs more than the rest of a trade.
     pub async fn unflushed_writer(&self) -> sqlx::Result<Writer> {
-        Db::writer_on(&self.unflushed, &self.writer).await
+        Db::writer_on(&self.unflushed, &self.writers).await
     }
 
-    async fn writer_on(pool: &SqlitePool, writer: &Arc<Mutex<()>>) -> sqlx::Result<Writer> {
-        let turn = writer.clone().lock_owned().await;
-        Ok(Turn {
-            conn: pool.acquire().await?,
-            _turn: turn,
-        })
+    async fn writer_on(pool: &SqlitePool, writers: &WriteQueue) -> sqlx::Result<Writer> {
+        let turn = writers.turn().await;
+        Ok(OnTurn::new(pool.acquire().await?, Some(turn)))
     }
 
-    async fn begin_on(pool: &SqlitePool, writer: &Arc<Mutex<()>>) -> sqlx::Result<Tx> {
-        let turn = writer.clone().lock_owned().await;
+    async fn begin_on(pool: &SqlitePool, writers: &WriteQueue) -> sqlx::Result<Tx> {
+        let turn = writers.turn().await;
         let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Turn {
-            conn: tx,
-            _turn: turn,
-        })
+        Ok(OnTurn::new(tx, Some(turn)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use sqlx::SqliteConnection;
+
     use super::*;
 
     async fn synchronous(conn: &mut SqliteConnection) -> i64 {
