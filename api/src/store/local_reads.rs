@@ -32,7 +32,7 @@ impl LocalReads {
     /// pool's own connections can see.
     pub fn of_url(url: &str) -> Option<LocalReads> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        let (file, query) = super::sqlite_file(url);
+        let (file, query) = super::sqlite::file_of_url(url);
         if file.is_empty() || file == ":memory:" || query.contains("mode=memory") {
             return None;
         }
