@@ -173,6 +173,10 @@ impl SandboxError {
     }
 
     /// The problem document as bytes, for responses that are signed afterwards.
+    #[allow(
+        clippy::expect_used,
+        reason = "a problem is strings and numbers, which always serialize to memory"
+    )]
     pub fn body(&self) -> Vec<u8> {
         self.log_if_internal();
         serde_json::to_vec(&self.problem()).expect("a problem serializes")

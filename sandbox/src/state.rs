@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use actix_web::web;
 use tokio::sync::Notify;
@@ -42,11 +42,15 @@ impl Sandbox {
     }
 
     pub fn faults(&self) -> Faults {
-        self.faults.read().expect("faults lock").clone()
+        // A poisoned lock still holds whole settings: they are only ever replaced.
+        self.faults
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn set_faults(&self, faults: Faults) {
-        *self.faults.write().expect("faults lock") = faults;
+        *self.faults.write().unwrap_or_else(PoisonError::into_inner) = faults;
         self.notifier_wake.notify_one();
     }
 

@@ -54,7 +54,15 @@ pub struct SessionCache(Mutex<Generations>);
 
 impl SessionCache {
     fn generations(&self) -> std::sync::MutexGuard<'_, Generations> {
-        self.0.lock().expect("session cache lock")
+        self.0.lock().unwrap_or_else(|poisoned| {
+            // A panic under the lock may have left a logout half applied; a cache is
+            // no reason to stop serving, so it starts empty and sessions are read
+            // from the store again.
+            let mut generations = poisoned.into_inner();
+            *generations = Generations::default();
+            self.0.clear_poison();
+            generations
+        })
     }
 
     pub fn is_live(&self, session_id: &str, subject_id: &str, now_ms: i64) -> bool {

@@ -133,7 +133,14 @@ impl Default for FeeListCache {
 
 impl FeeListCache {
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().expect("fee list cache lock")
+        self.entries.lock().unwrap_or_else(|poisoned| {
+            // A panic under the lock may have left a change half forgotten; a cache is
+            // no reason to stop serving, so it starts empty and lists are read again.
+            let mut entries = poisoned.into_inner();
+            entries.clear();
+            self.entries.clear_poison();
+            entries
+        })
     }
 
     pub fn get(&self, candidate_id: &str) -> Option<Arc<FeeList>> {

@@ -87,9 +87,18 @@ where
         .collect();
     let mut answers = Vec::with_capacity(total);
     for worker in workers {
-        answers.extend(worker.await.expect("a load task panicked"));
+        answers.extend(joined(worker).await);
     }
     Sample::of(answers, started.elapsed())
+}
+
+/// What a load task returned; its panic goes on in the caller, as a thread's does when
+/// joined. The tasks are never aborted, so a panic is the only way they fail.
+async fn joined<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(answers) => answers,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
 }
 
 /// Sends `request(i)` for i in 0..total at `rate` a second over `concurrency` clients,
@@ -120,7 +129,7 @@ where
         .collect();
     let mut answers = Vec::with_capacity(total);
     for client in clients {
-        answers.extend(client.await.expect("a load task panicked"));
+        answers.extend(joined(client).await);
     }
     Sample::of(answers, started.elapsed())
 }
@@ -137,8 +146,9 @@ pub fn on_threads(threads: usize, total: usize, work: impl Fn() + Send + Sync + 
             std::thread::spawn(move || (0..share).for_each(|_| work()))
         })
         .collect();
-    handles
-        .into_iter()
-        .for_each(|h| h.join().expect("a ceiling thread panicked"));
+    handles.into_iter().for_each(|h| {
+        h.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
     total as f64 / started.elapsed().as_secs_f64()
 }

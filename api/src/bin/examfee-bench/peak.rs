@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -45,9 +45,11 @@ impl Steps {
         think().await;
         let started = Instant::now();
         let result = work.await.with_context(|| format!("step `{step}`"));
+        // A journey that panicked leaves whole entries (each is one push), so the
+        // figures of the others still count.
         self.0
             .lock()
-            .expect("steps lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(step)
             .or_default()
             .push(started.elapsed());
@@ -244,7 +246,7 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
                 Ok(()) => true,
                 Err(error) => {
                     e.lock()
-                        .expect("errors lock")
+                        .unwrap_or_else(PoisonError::into_inner)
                         .push(format!("candidate {n}: {error:#}"));
                     false
                 }
@@ -281,7 +283,9 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
         statement.0,
         statement.1,
     );
-    for (step, mut latencies) in std::mem::take(&mut *steps.0.lock().expect("steps lock")) {
+    for (step, mut latencies) in
+        std::mem::take(&mut *steps.0.lock().unwrap_or_else(PoisonError::into_inner))
+    {
         latencies.sort();
         let at =
             |p: f64| ms(latencies[((p / 100.0) * (latencies.len() - 1) as f64).round() as usize]);
@@ -290,7 +294,12 @@ pub async fn run(candidates: usize, concurrency: usize, out: &Path) -> anyhow::R
     println!("{text}");
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("peak.md"), &text)?;
-    for error in errors.lock().expect("errors lock").iter().take(10) {
+    for error in errors
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .take(10)
+    {
         eprintln!("{error}");
     }
     ensure!(journeys.errors == 0, "{} journeys failed", journeys.errors);
