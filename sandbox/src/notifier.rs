@@ -55,6 +55,10 @@ pub(crate) async fn enqueue(
 pub fn spawn_notifier(sandbox: &web::Data<Sandbox>) -> JoinHandle<()> {
     let sandbox = sandbox.clone();
     tokio::spawn(async move {
+        #[allow(
+            clippy::expect_used,
+            reason = "a client with a timeout and no TLS settings of its own: nothing to refuse"
+        )]
         let http = reqwest::Client::builder()
             .timeout(sandbox.config.notify_timeout)
             .build()

@@ -60,6 +60,10 @@ async fn emit(
         created_at: now,
         data,
     };
+    #[allow(
+        clippy::expect_used,
+        reason = "an event is strings, numbers and a time, which always serialize"
+    )]
     let payload = serde_json::to_string(&event).expect("events serialize");
     store::webhooks::emit(tx, &event.id, kind.as_str(), &payload, to_ms(now)).await
 }
@@ -164,6 +168,10 @@ async fn post(
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "a client with a timeout and no TLS settings of its own: nothing to refuse"
+)]
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(StdDuration::from_secs(10))

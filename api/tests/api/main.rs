@@ -1,5 +1,11 @@
 //! API tests: each starts the real server on a random port against a fresh database.
 //! `EXAMFEE_TEST_DB=postgres` runs them all on PostgreSQL instead of SQLite.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test crate: its helpers, outside #[test] functions where clippy's \
+              allow-*-in-tests does not reach, fail the calling test by panicking"
+)]
 
 mod admin;
 mod auth;
