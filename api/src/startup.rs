@@ -27,7 +27,7 @@ use crate::demo::{self, DemoLogin};
 use crate::domain::operators::ensure_operator;
 use crate::error;
 use crate::payments::Payments;
-use crate::payments::sandbox_platform::{SandboxPlatform, SharedClock};
+use crate::payments::sandbox_platform::SandboxPlatform;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{self, Db};
@@ -73,12 +73,7 @@ async fn open_sandbox(
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    Sandbox::open(
-        sandbox_config,
-        &config.sandbox_db,
-        Arc::new(SharedClock(clock)),
-    )
-    .await
+    Sandbox::open(sandbox_config, &config.sandbox_db, clock).await
 }
 
 /// `http://host:port` of a listen address; an unspecified address is reached on

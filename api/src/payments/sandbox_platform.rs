@@ -14,15 +14,6 @@ use super::platform::{
 };
 use crate::clock::Clock;
 
-/// Lends ExamFee's clock to the sandbox client, so signatures carry ExamFee's time.
-pub struct SharedClock(pub Arc<dyn Clock>);
-
-impl examfee_sandbox::clock::Clock for SharedClock {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.now()
-    }
-}
-
 pub struct SandboxPlatform {
     client: PlatformClient,
 }
@@ -36,7 +27,8 @@ impl SandboxPlatform {
     ) -> anyhow::Result<Self> {
         let mut config = ClientConfig::new(base_url, merchant_id, "");
         config.secret = secret;
-        config.clock = Arc::new(SharedClock(clock));
+        // The client signs with ExamFee's clock, so tests that move it move both.
+        config.clock = clock;
         Ok(SandboxPlatform {
             client: PlatformClient::new(config)?,
         })

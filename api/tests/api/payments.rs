@@ -120,9 +120,7 @@ pub(crate) async fn platform(app: &TestApp) -> (PlatformClient, String) {
         .await
         .unwrap();
     let mut config = ClientConfig::new(&app.url("/sandbox"), "examfee", &key);
-    config.clock = std::sync::Arc::new(examfee::payments::sandbox_platform::SharedClock(
-        app.clock.clone(),
-    ));
+    config.clock = app.clock.clone();
     (PlatformClient::new(config).unwrap(), key)
 }
 

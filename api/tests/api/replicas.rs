@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use examfee::clock::ShiftedClock;
-use examfee::payments::sandbox_platform::SharedClock;
 use examfee::startup::Application;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
@@ -252,7 +251,7 @@ async fn two_replicas_on_one_database_do_everything_once() {
 
     // The platform saw each refund once.
     let mut client_config = ClientConfig::new(&format!("{}/sandbox", a.base), "examfee", &secret);
-    client_config.clock = Arc::new(SharedClock(clock.clone()));
+    client_config.clock = clock.clone();
     let platform = PlatformClient::new(client_config).unwrap();
     let now = a.clock_now();
     let mut days = vec![beijing_day(now - Duration::minutes(40)), beijing_day(now)];
