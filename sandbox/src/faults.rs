@@ -25,7 +25,32 @@ pub fn validate(faults: &Faults) -> SandboxResult<()> {
             ));
         }
     }
+    let waits = [
+        ("notify_jitter_ms", faults.notify_jitter_ms),
+        ("notify_duplicate_delay_ms", faults.notify_duplicate_delay_ms),
+    ];
+    for (field, ms) in waits {
+        if ms > MAX_WAIT_MS {
+            return Err(SandboxError::invalid(
+                field,
+                "故障等待时间不能超过一小时",
+                "A fault's wait is at most an hour (3600000 ms).",
+            ));
+        }
+    }
     Ok(())
+}
+
+/// The longest wait the newer wait faults take: an hour covers any test, and a bound
+/// keeps the sum with `notify_delay_ms` and the clock far from overflowing.
+pub const MAX_WAIT_MS: u64 = 3_600_000;
+
+/// The extra wait of one new notification under `notify_jitter_ms`.
+pub fn jitter(faults: &Faults) -> u64 {
+    if faults.notify_jitter_ms == 0 {
+        return 0;
+    }
+    rand::random_range(0..=faults.notify_jitter_ms)
 }
 
 /// What a trade or refund query suffers: a hang first, then perhaps an error.

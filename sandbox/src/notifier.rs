@@ -2,6 +2,7 @@
 //! background task, signed, and retried on the configured schedule until the merchant
 //! answers the acknowledgement. Injected faults act here.
 
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use actix_web::web;
@@ -9,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::to_ms;
 use crate::error::SandboxResult;
-use crate::faults::fires;
+use crate::faults::{fires, jitter};
 use crate::protocol::{Faults, Notification, NotificationEvent, Refund, Trade};
 use crate::signing::notification_headers;
 use crate::state::Sandbox;
@@ -20,6 +21,10 @@ use crate::store::trades::TradeRow;
 /// The longest the notifier sleeps without looking again: it picks up a clock moved
 /// by a test, or rows written by another process, within this time.
 const MAX_IDLE: Duration = Duration::from_secs(1);
+
+/// Delayed duplicates kept at most; beyond it a duplicate goes at once, so that a
+/// long run with the fault on cannot grow the list without end.
+const MAX_DELAYED_DUPLICATES: usize = 10_000;
 
 pub(crate) async fn enqueue(
     sandbox: &Sandbox,
@@ -46,7 +51,9 @@ pub(crate) async fn enqueue(
         body: serde_json::to_string(&notification).map_err(anyhow::Error::from)?,
         attempts: 0,
     };
-    let delay = i64::try_from(sandbox.faults().notify_delay_ms).unwrap_or(i64::MAX);
+    let faults = sandbox.faults();
+    let delay = faults.notify_delay_ms.saturating_add(jitter(&faults));
+    let delay = i64::try_from(delay).unwrap_or(i64::MAX);
     store::enqueue(tx, &row, to_ms(now), to_ms(now).saturating_add(delay)).await?;
     Ok(())
 }
@@ -89,6 +96,7 @@ enum Pass {
 async fn deliver_due(sandbox: &Sandbox, http: &reqwest::Client) -> anyhow::Result<Pass> {
     let faults = sandbox.faults();
     let now = to_ms(sandbox.clock.now());
+    send_due_duplicates(sandbox, http, &faults, now).await;
     let due = store::due(&sandbox.db, now, faults.notify_reorder).await?;
     if faults.notify_reorder && due.len() == 1 {
         return Ok(Pass::Held);
@@ -99,13 +107,51 @@ async fn deliver_due(sandbox: &Sandbox, http: &reqwest::Client) -> anyhow::Resul
     Ok(Pass::Delivered)
 }
 
+/// Sends the delayed duplicates whose time has come; their answers do not matter,
+/// as for a duplicate sent at once.
+async fn send_due_duplicates(
+    sandbox: &Sandbox,
+    http: &reqwest::Client,
+    faults: &Faults,
+    now: i64,
+) {
+    let due: Vec<NotificationRow> = {
+        let mut waiting = sandbox
+            .delayed_duplicates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiting)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        *waiting = later;
+        due.into_iter().map(|(_, row)| row).collect()
+    };
+    for notification in due {
+        drop(send(sandbox, http, faults, &notification).await);
+    }
+}
+
+fn next_duplicate_at(sandbox: &Sandbox) -> Option<i64> {
+    sandbox
+        .delayed_duplicates
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(at, _)| *at)
+        .min()
+}
+
 async fn until_next_due(sandbox: &Sandbox) -> Duration {
-    match store::next_due_at(&sandbox.db).await {
-        Ok(Some(at)) => {
+    let next = match store::next_due_at(&sandbox.db).await {
+        Ok(at) => at.into_iter().chain(next_duplicate_at(sandbox)).min(),
+        Err(_) => None,
+    };
+    match next {
+        Some(at) => {
             let ms = at.saturating_sub(to_ms(sandbox.clock.now())).max(0);
             Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_IDLE)
         }
-        Ok(None) | Err(_) => MAX_IDLE,
+        None => MAX_IDLE,
     }
 }
 
@@ -121,11 +167,25 @@ async fn deliver(
     } else {
         send(sandbox, http, faults, &notification).await
     };
-    if outcome.is_ok() && fires(faults.notify_duplicate_rate) {
-        // The duplicate's own answer does not matter: the first was acknowledged.
-        drop(send(sandbox, http, faults, &notification).await);
-    }
     let now = sandbox.clock.now();
+    if outcome.is_ok() && fires(faults.notify_duplicate_rate) {
+        let delay = i64::try_from(faults.notify_duplicate_delay_ms).unwrap_or(i64::MAX);
+        let kept_for_later = delay > 0 && {
+            let mut waiting = sandbox
+                .delayed_duplicates
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let room = waiting.len() < MAX_DELAYED_DUPLICATES;
+            if room {
+                waiting.push((to_ms(now).saturating_add(delay), notification.clone()));
+            }
+            room
+        };
+        if !kept_for_later {
+            // The duplicate's own answer does not matter: the first was acknowledged.
+            drop(send(sandbox, http, faults, &notification).await);
+        }
+    }
     let (acked_at, retry_at) = match &outcome {
         Ok(()) => (Some(to_ms(now)), None),
         Err(error) => {

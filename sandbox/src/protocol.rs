@@ -164,10 +164,17 @@ pub struct Notification {
 pub struct Faults {
     /// Share (0–1) of delivery attempts lost on the way; the platform retries them.
     pub notify_drop_rate: f64,
-    /// Share (0–1) of delivered notifications sent a second time at once.
+    /// Share (0–1) of delivered notifications sent a second time at once, or
+    /// `notify_duplicate_delay_ms` later.
     pub notify_duplicate_rate: f64,
+    /// A duplicate is sent this long (at most an hour) after the acknowledged first
+    /// delivery instead of at once, so it can arrive after later events of its trade.
+    pub notify_duplicate_delay_ms: u64,
     /// Every new notification waits this long before its first attempt.
     pub notify_delay_ms: u64,
+    /// Each new notification waits a further random 0 to this many ms (at most an
+    /// hour), drawn for each one, so notifications overtake each other.
+    pub notify_jitter_ms: u64,
     /// Notifications are held until at least two are due, then sent newest first.
     pub notify_reorder: bool,
     /// Share (0–1) of trade and refund queries answered 503 `platform_unavailable`.

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actix_web::web;
 use tokio::sync::Notify;
@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::{Merchant, SandboxConfig};
 use crate::protocol::Faults;
 use crate::store::Db;
+use crate::store::notifications::NotificationRow;
 
 /// Everything the sandbox's handlers and its notifier share. Built once; a host
 /// process mounts it with [`crate::mount`] and starts its notifier with
@@ -21,6 +22,9 @@ pub struct Sandbox {
     faults: RwLock<Faults>,
     /// Wakes the notifier when a notification is queued or the faults change.
     pub(crate) notifier_wake: Notify,
+    /// Duplicates the `notify_duplicate_delay_ms` fault will send, with when (ms).
+    /// In memory like the faults themselves: a restart forgets them.
+    pub(crate) delayed_duplicates: Mutex<Vec<(i64, NotificationRow)>>,
 }
 
 impl Sandbox {
@@ -38,6 +42,7 @@ impl Sandbox {
             config,
             faults: RwLock::new(Faults::default()),
             notifier_wake: Notify::new(),
+            delayed_duplicates: Mutex::new(Vec::new()),
         }))
     }
 

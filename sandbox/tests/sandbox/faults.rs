@@ -206,3 +206,85 @@ async fn faults_out_of_range_are_refused_and_left_out_fields_reset() {
     assert_eq!(stored.notify_delay_ms, 10);
     assert!(!stored.pay_after_close, "left out, so back to off");
 }
+
+#[tokio::test]
+async fn jittered_notifications_wait_a_random_time_each_within_the_bound() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_delay_ms: 1_000,
+        notify_jitter_ms: 60_000,
+        ..Default::default()
+    })
+    .await;
+    let mut waits = Vec::new();
+    for n in 0..12 {
+        let out_trade_no = format!("EF-FJ{n}");
+        sandbox
+            .paid_trade(&out_trade_no, 100, &merchant.notify_url)
+            .await;
+        let deliveries = sandbox.client.test_deliveries(&out_trade_no).await.unwrap();
+        assert_eq!(deliveries[0].attempts, 0, "nothing is due before a second");
+        let due = deliveries[0].next_attempt_at.unwrap();
+        waits.push((due - deliveries[0].created_at).num_milliseconds());
+    }
+    assert!(
+        waits.iter().all(|ms| (1_000..=61_000).contains(ms)),
+        "{waits:?}"
+    );
+    waits.sort_unstable();
+    waits.dedup();
+    assert!(waits.len() > 1, "each wait is drawn anew: {waits:?}");
+
+    // Once the longest wait is over, every notification arrives.
+    sandbox.clock.advance(chrono::Duration::seconds(62));
+    sandbox.client.set_faults(&Faults::default()).await.unwrap();
+    merchant.wait_for(12).await;
+}
+
+#[tokio::test]
+async fn a_delayed_duplicate_comes_after_the_acknowledgement_not_with_it() {
+    let (sandbox, merchant) = faulty(Faults {
+        notify_duplicate_rate: 1.0,
+        notify_duplicate_delay_ms: 60_000,
+        ..Default::default()
+    })
+    .await;
+    sandbox.paid_trade("EF-FDD", 100, &merchant.notify_url).await;
+    wait_until(|| async {
+        let deliveries = sandbox.client.test_deliveries("EF-FDD").await.unwrap();
+        deliveries[0].acknowledged
+    })
+    .await;
+    // A duplicate sent at once goes out before the acknowledgement is stored.
+    assert_eq!(merchant.received().len(), 1, "the duplicate waits");
+
+    sandbox.clock.advance(chrono::Duration::seconds(61));
+    // Setting the faults wakes the notifier, which then finds the duplicate due.
+    sandbox
+        .client
+        .set_faults(&Faults {
+            notify_duplicate_delay_ms: 60_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let received = merchant.wait_for(2).await;
+    assert_eq!(
+        received[0].json()["notify_id"],
+        received[1].json()["notify_id"]
+    );
+    let deliveries = sandbox.client.test_deliveries("EF-FDD").await.unwrap();
+    assert_eq!(deliveries[0].attempts, 1, "a duplicate is no attempt");
+}
+
+#[tokio::test]
+async fn waits_beyond_an_hour_are_refused() {
+    let sandbox = spawn_sandbox().await;
+    for field in ["notify_jitter_ms", "notify_duplicate_delay_ms"] {
+        let too_long = put_faults(&sandbox, serde_json::json!({ field: 3_600_001 })).await;
+        assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        let body: serde_json::Value = too_long.json().await.unwrap();
+        assert_eq!(body["field"], field);
+        let hour = put_faults(&sandbox, serde_json::json!({ field: 3_600_000 })).await;
+        assert_eq!(hour.status(), StatusCode::OK, "{field}");
+    }
+}
