@@ -27,7 +27,10 @@ pub fn validate(faults: &Faults) -> SandboxResult<()> {
     }
     let waits = [
         ("notify_jitter_ms", faults.notify_jitter_ms),
-        ("notify_duplicate_delay_ms", faults.notify_duplicate_delay_ms),
+        (
+            "notify_duplicate_delay_ms",
+            faults.notify_duplicate_delay_ms,
+        ),
     ];
     for (field, ms) in waits {
         if ms > MAX_WAIT_MS {

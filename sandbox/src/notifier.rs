@@ -109,12 +109,7 @@ async fn deliver_due(sandbox: &Sandbox, http: &reqwest::Client) -> anyhow::Resul
 
 /// Sends the delayed duplicates whose time has come; their answers do not matter,
 /// as for a duplicate sent at once.
-async fn send_due_duplicates(
-    sandbox: &Sandbox,
-    http: &reqwest::Client,
-    faults: &Faults,
-    now: i64,
-) {
+async fn send_due_duplicates(sandbox: &Sandbox, http: &reqwest::Client, faults: &Faults, now: i64) {
     let due: Vec<NotificationRow> = {
         let mut waiting = sandbox
             .delayed_duplicates

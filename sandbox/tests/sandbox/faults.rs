@@ -248,7 +248,9 @@ async fn a_delayed_duplicate_comes_after_the_acknowledgement_not_with_it() {
         ..Default::default()
     })
     .await;
-    sandbox.paid_trade("EF-FDD", 100, &merchant.notify_url).await;
+    sandbox
+        .paid_trade("EF-FDD", 100, &merchant.notify_url)
+        .await;
     wait_until(|| async {
         let deliveries = sandbox.client.test_deliveries("EF-FDD").await.unwrap();
         deliveries[0].acknowledged
@@ -281,7 +283,11 @@ async fn waits_beyond_an_hour_are_refused() {
     let sandbox = spawn_sandbox().await;
     for field in ["notify_jitter_ms", "notify_duplicate_delay_ms"] {
         let too_long = put_faults(&sandbox, serde_json::json!({ field: 3_600_001 })).await;
-        assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert_eq!(
+            too_long.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}"
+        );
         let body: serde_json::Value = too_long.json().await.unwrap();
         assert_eq!(body["field"], field);
         let hour = put_faults(&sandbox, serde_json::json!({ field: 3_600_000 })).await;

@@ -3,12 +3,15 @@
 //!
 //!   cargo run --release -p examfee --bin examfee-bench -- [--out docs/bench]
 //!   cargo run --release -p examfee --bin examfee-bench -- peak --candidates 50000
+//!   cargo build --release -p examfee --bins -p examfee-sandbox
+//!   target/release/examfee-bench chaos --candidates 1000 [--db postgres]
 //!
 //! SQLite in a temporary folder by default; `DATABASE_URL=postgres://…` (an empty
 //! database) measures PostgreSQL. The server's `EXAMFEE_*` settings apply (pool and
 //! worker sizes, hashing threads), except those the bench sets itself.
 
 mod ceilings;
+mod chaos;
 mod chart;
 mod load;
 mod peak;
@@ -65,6 +68,35 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Every candidate pays at once while the platform (`examfee-sandbox`, its own
+    /// process) misbehaves and ExamFee (`examfee serve`, a child) is killed with
+    /// SIGKILL and restarted; fails unless ExamFee's ledger equals the platform's
+    /// statement and no fee is paid twice without an automatic refund.
+    Chaos {
+        #[arg(long, default_value_t = 1000)]
+        candidates: usize,
+        #[arg(long, value_enum, default_value = "sqlite")]
+        db: chaos::Database,
+        /// The PostgreSQL server for `--db postgres`, without a database name: the
+        /// run creates its own database there (and drops it when the run passes).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+        pg_server: String,
+        /// Times ExamFee is killed, spread over the payments.
+        #[arg(long, default_value_t = 2)]
+        kills: usize,
+        /// Candidates logging in or changing their password at once (argon2).
+        #[arg(long, default_value_t = 48)]
+        login_at_once: usize,
+        /// How long ExamFee's worker may take to catch up after the journeys, in s.
+        #[arg(long, default_value_t = 180)]
+        catch_up_secs: u64,
+        /// The `examfee` binary; default: beside this one.
+        #[arg(long)]
+        examfee_bin: Option<PathBuf>,
+        /// The `examfee-sandbox` binary; default: beside this one.
+        #[arg(long)]
+        sandbox_bin: Option<PathBuf>,
+    },
 }
 
 /// Rounds in which a figure and its ceiling take turns.
@@ -91,12 +123,34 @@ fn log_server_errors() {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     log_server_errors();
-    if let Some(Command::Peak {
-        candidates,
-        concurrency,
-    }) = args.command
-    {
-        return peak::run(candidates, concurrency, &args.out).await;
+    match args.command {
+        Some(Command::Peak {
+            candidates,
+            concurrency,
+        }) => return peak::run(candidates, concurrency, &args.out).await,
+        Some(Command::Chaos {
+            candidates,
+            db,
+            pg_server,
+            kills,
+            login_at_once,
+            catch_up_secs,
+            examfee_bin,
+            sandbox_bin,
+        }) => {
+            return chaos::run(chaos::Options {
+                candidates,
+                database: db,
+                pg_server: pg_server.trim_end_matches('/').to_owned(),
+                kills,
+                login_at_once,
+                catch_up: std::time::Duration::from_secs(catch_up_secs),
+                examfee_bin,
+                sandbox_bin,
+            })
+            .await;
+        }
+        None => {}
     }
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let bench = Arc::new(Bench::start().await?);

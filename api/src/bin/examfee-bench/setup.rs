@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 pub const CAPTCHA: &str = "bench";
-const ADMIN: (&str, &str) = ("bench", "Bench12345");
+pub const ADMIN: (&str, &str) = ("bench", "Bench12345");
 pub const NEW_PASSWORD: &str = "Bench2026pay";
 pub const FEES: [&str; 2] = ["BENCH-REG", "BENCH-EXAM"];
 
@@ -22,7 +22,9 @@ pub struct Bench {
     pub base: String,
     pub http: reqwest::Client,
     pub database_url: String,
-    pub dir: PathBuf,
+    /// The run's temporary folder, removed with the bench; `None` for a server the
+    /// bench did not start.
+    pub dir: Option<PathBuf>,
 }
 
 /// The `n`th of a series of distinct valid ID numbers.
@@ -68,8 +70,18 @@ impl Bench {
             base,
             http,
             database_url,
-            dir,
+            dir: Some(dir),
         })
+    }
+
+    /// The client of a server started elsewhere (the chaos run's child process).
+    pub fn external(base: &str, http: reqwest::Client, database_url: &str) -> Bench {
+        Bench {
+            base: base.to_owned(),
+            http,
+            database_url: database_url.to_owned(),
+            dir: None,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -195,6 +207,8 @@ impl Bench {
 
 impl Drop for Bench {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

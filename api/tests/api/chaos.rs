@@ -1,0 +1,106 @@
+//! The chaos run of `examfee-bench` at a small size, as a correctness check: twenty
+//! candidates pay while the sandbox (its own process) drops, duplicates, delays and
+//! reorders notifications, fails queries and takes late payments, and ExamFee is
+//! killed once with SIGKILL. The bench fails unless ExamFee's ledger equals the
+//! platform's statement entry by entry and no fee is paid twice without an automatic
+//! refund. It runs on the suite's database (`EXAMFEE_TEST_DB`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The whole run, build of the sandbox included, stays far below this; beyond it the
+/// bench is stopped and the test fails rather than hang.
+const LIMIT: Duration = Duration::from_secs(240);
+
+/// `examfee-sandbox` belongs to another package, so the test harness does not build
+/// it: it is built here (at once when up to date), in the profile of this test's
+/// binaries, and its path taken from cargo's own report.
+fn sandbox_binary() -> PathBuf {
+    let bench = Path::new(env!("CARGO_BIN_EXE_examfee-bench"));
+    let release = bench.parent().is_some_and(|dir| dir.ends_with("release"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build
+        .args([
+            "build",
+            "-p",
+            "examfee-sandbox",
+            "--bin",
+            "examfee-sandbox",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit());
+    if release {
+        build.arg("--release");
+    }
+    let output = build.output().expect("cargo runs");
+    assert!(output.status.success(), "building examfee-sandbox failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|message| {
+            (message["target"]["name"] == "examfee-sandbox")
+                .then(|| message["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        })
+        .expect("cargo names the examfee-sandbox executable")
+}
+
+#[test]
+fn a_small_chaos_run_keeps_the_books_equal_and_refunds_every_double_payment() {
+    let started = Instant::now();
+    let sandbox = sandbox_binary();
+    let db = match std::env::var("EXAMFEE_TEST_DB").as_deref() {
+        Ok("postgres") => "postgres",
+        _ => "sqlite",
+    };
+    let pg_server = std::env::var("EXAMFEE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let out = std::env::temp_dir().join(format!(
+        "examfee_chaos_test_{}.log",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let log = std::fs::File::create(&out).unwrap();
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_examfee-bench"))
+        .args(["chaos", "--candidates", "20", "--kills", "1", "--db", db])
+        .args(["--pg-server", &pg_server, "--catch-up-secs", "60"])
+        .arg("--examfee-bin")
+        .arg(env!("CARGO_BIN_EXE_examfee"))
+        .arg("--sandbox-bin")
+        .arg(&sandbox)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("examfee-bench starts");
+    let status = loop {
+        if let Some(status) = bench.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > LIMIT {
+            bench.kill().unwrap();
+            bench.wait().unwrap();
+            panic!(
+                "the chaos run took over {LIMIT:?}:\n{}",
+                std::fs::read_to_string(&out).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let report = std::fs::read_to_string(&out).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    println!("{report}");
+    assert!(status.success(), "the chaos run failed:\n{report}");
+    assert!(report.contains("- verdict: PASS"), "{report}");
+    assert!(
+        report.contains("paid twice without an automatic refund: 0"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- entries that differ (per trade and per refund): 0"),
+        "{report}"
+    );
+    assert!(report.contains("- kill 1: SIGKILL"), "{report}");
+}
