@@ -5,6 +5,7 @@
 //! platform's statement entry by entry and no fee is paid twice without an automatic
 //! refund. It runs on the suite's database (`EXAMFEE_TEST_DB`).
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,11 +67,17 @@ fn a_small_chaos_run_keeps_the_books_equal_and_refunds_every_double_payment() {
     let mut bench = Command::new(env!("CARGO_BIN_EXE_examfee-bench"))
         .args(["chaos", "--candidates", "20", "--kills", "1", "--db", db])
         .args(["--pg-server", &pg_server, "--catch-up-secs", "60"])
+        // A defect makes journeys wait for what never comes: they give up after this
+        // instead of the bench's default four minutes.
+        .args(["--patience-secs", "45"])
         .arg("--examfee-bin")
         .arg(env!("CARGO_BIN_EXE_examfee"))
         .arg("--sandbox-bin")
         .arg(&sandbox)
         .env("RUST_BACKTRACE", "0")
+        // Its own process group, so that a bench stopped for taking too long takes
+        // its ExamFee and sandbox with it.
+        .process_group(0)
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .spawn()
@@ -80,7 +87,11 @@ fn a_small_chaos_run_keeps_the_books_equal_and_refunds_every_double_payment() {
             break status;
         }
         if started.elapsed() > LIMIT {
-            bench.kill().unwrap();
+            let group = format!("-{}", bench.id());
+            Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .status()
+                .unwrap();
             bench.wait().unwrap();
             panic!(
                 "the chaos run took over {LIMIT:?}:\n{}",

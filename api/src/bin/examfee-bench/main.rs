@@ -90,6 +90,9 @@ enum Command {
         /// How long ExamFee's worker may take to catch up after the journeys, in s.
         #[arg(long, default_value_t = 180)]
         catch_up_secs: u64,
+        /// How long a candidate retries a call or waits for an order's status, in s.
+        #[arg(long, default_value_t = 240)]
+        patience_secs: u64,
         /// The `examfee` binary; default: beside this one.
         #[arg(long)]
         examfee_bin: Option<PathBuf>,
@@ -135,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
             kills,
             login_at_once,
             catch_up_secs,
+            patience_secs,
             examfee_bin,
             sandbox_bin,
         }) => {
@@ -145,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
                 kills,
                 login_at_once,
                 catch_up: std::time::Duration::from_secs(catch_up_secs),
+                patience: std::time::Duration::from_secs(patience_secs),
                 examfee_bin,
                 sandbox_bin,
             })

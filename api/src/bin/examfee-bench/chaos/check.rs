@@ -195,9 +195,10 @@ pub async fn audit_trail(db: &Db, order_nos: &[String]) -> anyhow::Result<String
         let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
             "SELECT at, actor, action, entity, entity_id, detail FROM audit_log
              WHERE entity_id = $1
-                OR entity_id IN (SELECT refund_no FROM refunds WHERE order_no = $1)
+                OR entity_id IN (SELECT refund_no FROM refunds WHERE order_no = $2)
              ORDER BY at, id",
         )
+        .bind(order_no)
         .bind(order_no)
         .fetch_all(&db.pool)
         .await?;

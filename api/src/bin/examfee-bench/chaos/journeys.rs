@@ -17,12 +17,6 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::setup::{CAPTCHA, FEES, NEW_PASSWORD, id_number};
 
-/// How long one call is retried while ExamFee is down or failing: longer than a
-/// restart, shorter than a run.
-const CALL_PATIENCE: Duration = Duration::from_secs(120);
-/// How long a candidate waits for an order to show 已缴费 (or to close), the way a
-/// patient person keeps the page open; covers a kill and the notification retries.
-const STATUS_PATIENCE: Duration = Duration::from_secs(240);
 /// Attempts at logging in before giving up: a candidate whose password change was
 /// cut by a kill tries the other password once (far from the lockout at five wrong
 /// passwords), and one whose login was cut fetches a new captcha.
@@ -97,6 +91,11 @@ pub struct Run {
     pub tally: Tally,
     /// Rung after every payment, for the task that kills ExamFee.
     pub paid_signal: Notify,
+    /// How long one call is retried while ExamFee is down or failing, and how long a
+    /// candidate waits for an order to show 已缴费 (or to close), as a patient person
+    /// keeps the page open: longer than a restart and the notification retries after
+    /// it, short enough that a defect fails the run instead of hanging it.
+    pub patience: Duration,
 }
 
 fn pause_with_jitter(base: Duration) -> Duration {
@@ -105,7 +104,7 @@ fn pause_with_jitter(base: Duration) -> Duration {
 
 impl Run {
     /// One call to ExamFee, retried on no answer or a 5xx (ExamFee killed, starting,
-    /// busy, or the platform failing) for up to [`CALL_PATIENCE`]. A 4xx is an answer.
+    /// busy, or the platform failing) for up to [`self.patience`]. A 4xx is an answer.
     /// A body that breaks off counts as no answer: every call the run makes is safe
     /// to repeat (orders carry an Idempotency-Key).
     async fn call(
@@ -147,8 +146,8 @@ impl Run {
                 Ok(response) => format!("answered {}", response.status()),
                 Err(error) => format!("no answer: {error}"),
             };
-            if started.elapsed() > CALL_PATIENCE {
-                bail!("{method} {path}: {why}, for {CALL_PATIENCE:?}");
+            if started.elapsed() > self.patience {
+                bail!("{method} {path}: {why}, for {:?}", self.patience);
             }
             tokio::time::sleep(pause_with_jitter(pause)).await;
             pause = (pause * 2).min(Duration::from_secs(2));
@@ -259,7 +258,7 @@ impl Run {
     ) -> anyhow::Result<String> {
         let started = Instant::now();
         let body = json!({ "fee_item_codes": fees });
-        while started.elapsed() < STATUS_PATIENCE {
+        while started.elapsed() < self.patience {
             let (status, order) = self
                 .call(
                     Method::POST,
@@ -282,7 +281,10 @@ impl Run {
                 _ => bail!("order answered {status}: {order}"),
             }
         }
-        bail!("{fees:?} stayed paid for {STATUS_PATIENCE:?}: the refund never completed")
+        bail!(
+            "{fees:?} stayed paid for {:?}: the refund never completed",
+            self.patience
+        )
     }
 
     /// The payer pays at the platform; retried on a platform fault or no answer.
@@ -291,7 +293,7 @@ impl Run {
         loop {
             match self.platform.test_pay(order_no, channel).await {
                 Ok(_) => break,
-                Err(error) if error.is_retryable() && started.elapsed() < CALL_PATIENCE => {
+                Err(error) if error.is_retryable() && started.elapsed() < self.patience => {
                     tokio::time::sleep(pause_with_jitter(Duration::from_millis(200))).await;
                 }
                 Err(error) => bail!("paying {order_no} at the platform: {error}"),
@@ -317,13 +319,13 @@ impl Run {
     /// Waits, looking at the order as the page does, until ExamFee shows it paid.
     async fn wait_paid(&self, token: &str, order_no: &str) -> anyhow::Result<()> {
         let started = Instant::now();
-        while started.elapsed() < STATUS_PATIENCE {
+        while started.elapsed() < self.patience {
             if self.order_status(token, order_no).await? == "paid" {
                 return Ok(());
             }
             tokio::time::sleep(pause_with_jitter(Duration::from_millis(400))).await;
         }
-        bail!("{order_no} not paid at ExamFee after {STATUS_PATIENCE:?}")
+        bail!("{order_no} not paid at ExamFee after {:?}", self.patience)
     }
 
     /// The order's time runs out unpaid: the platform closes the trade, and ExamFee
@@ -333,14 +335,14 @@ impl Run {
         loop {
             match self.platform.test_expire(order_no).await {
                 Ok(_) => break,
-                Err(error) if error.is_retryable() && started.elapsed() < CALL_PATIENCE => {
+                Err(error) if error.is_retryable() && started.elapsed() < self.patience => {
                     tokio::time::sleep(pause_with_jitter(Duration::from_millis(200))).await;
                 }
                 Err(error) => bail!("expiring {order_no} at the platform: {error}"),
             }
         }
         let path = format!("/api/v1/orders/{order_no}/sync");
-        while started.elapsed() < STATUS_PATIENCE {
+        while started.elapsed() < self.patience {
             let (status, order) = self
                 .call(Method::POST, &path, Some(token), Some(&json!({})), None)
                 .await?;
@@ -354,7 +356,7 @@ impl Run {
             }
             tokio::time::sleep(pause_with_jitter(Duration::from_millis(300))).await;
         }
-        bail!("{order_no} not closed at ExamFee after {STATUS_PATIENCE:?}")
+        bail!("{order_no} not closed at ExamFee after {:?}", self.patience)
     }
 
     async fn pay_late(&self, order_no: &str, channel: PayChannel) -> anyhow::Result<()> {
@@ -366,7 +368,7 @@ impl Run {
     /// Candidate `n`'s whole journey.
     pub async fn journey(&self, n: usize) -> anyhow::Result<()> {
         let token = self.sign_in(n).await?;
-        let channel = if n % 2 == 0 {
+        let channel = if n.is_multiple_of(2) {
             PayChannel::Wechat
         } else {
             PayChannel::Alipay

@@ -46,6 +46,7 @@ pub struct Options {
     pub kills: usize,
     pub login_at_once: usize,
     pub catch_up: Duration,
+    pub patience: Duration,
     pub examfee_bin: Option<PathBuf>,
     pub sandbox_bin: Option<PathBuf>,
 }
@@ -245,6 +246,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         login_gate: Semaphore::new(options.login_at_once.max(1)),
         tally: Tally::default(),
         paid_signal: Notify::new(),
+        patience: options.patience,
     });
     let journeys_started = Instant::now();
     let done = Arc::new(Notify::new());
