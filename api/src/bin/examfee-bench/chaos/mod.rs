@@ -139,6 +139,26 @@ async fn kill_as_payments_pass(
     Ok((examfee, record))
 }
 
+/// A line every half minute on stderr, so that a long run can be watched.
+async fn report_progress(
+    run: Arc<Run>,
+    finished: Arc<std::sync::atomic::AtomicUsize>,
+    total: usize,
+) {
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        eprintln!(
+            "{:.0} s: {}/{total} journeys over, {} payments made",
+            started.elapsed().as_secs_f64(),
+            finished.load(Ordering::Relaxed),
+            run.tally.payments.load(Ordering::Relaxed)
+        );
+    }
+}
+
 /// Polls until ExamFee's books equal the platform's and no refund is under way, at
 /// most `limit`; returns how long it took and whether it got there.
 async fn catch_up(
@@ -166,22 +186,43 @@ async fn catch_up(
     }
 }
 
-/// Notifications the platform queued, the attempts it made, how many were
-/// acknowledged and how many it gave up on, from its store.
-async fn notification_counts(sandbox_db: &std::path::Path) -> anyhow::Result<(i64, i64, i64, i64)> {
+/// What the platform's notifier did, read from its store.
+struct NotificationCounts {
+    queued: i64,
+    attempts: i64,
+    acknowledged: i64,
+    given_up: i64,
+    /// Acknowledged after a notification queued later than it was: delivered out of
+    /// order, by the jitter, a drop and its retry, or a kill.
+    overtaken: i64,
+}
+
+async fn notification_counts(sandbox_db: &std::path::Path) -> anyhow::Result<NotificationCounts> {
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(sandbox_db)
         .read_only(true);
     let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
-    let counts = sqlx::query_as(
+    let (queued, attempts, acknowledged, given_up) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(attempts), 0), COUNT(acked_at),
                 COUNT(CASE WHEN acked_at IS NULL AND next_attempt_at IS NULL THEN 1 END)
          FROM notifications",
     )
     .fetch_one(&mut connection)
     .await?;
+    let overtaken = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications n WHERE n.acked_at IS NOT NULL AND EXISTS
+           (SELECT 1 FROM notifications m WHERE m.created_at > n.created_at AND m.acked_at < n.acked_at)",
+    )
+    .fetch_one(&mut connection)
+    .await?;
     connection.close().await?;
-    Ok(counts)
+    Ok(NotificationCounts {
+        queued,
+        attempts,
+        acknowledged,
+        given_up,
+        overtaken,
+    })
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
@@ -258,6 +299,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         done.clone(),
         http.clone(),
     ));
+    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress = tokio::spawn(report_progress(
+        run.clone(),
+        finished.clone(),
+        options.candidates,
+    ));
     let mut journeys = JoinSet::new();
     for n in 0..options.candidates {
         let run = run.clone();
@@ -265,6 +312,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     while let Some(joined) = journeys.join_next().await {
         let (n, outcome) = joined?;
+        finished.fetch_add(1, Ordering::Relaxed);
         let finished = outcome.is_ok();
         if let Err(error) = outcome {
             run.tally
@@ -281,6 +329,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             .or_default() += 1;
     }
     let journeys_took = journeys_started.elapsed();
+    progress.abort();
     done.notify_one();
     let (examfee, kills) = killer.await??;
 
@@ -424,8 +473,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     )?;
     writeln!(
         text,
-        "- platform notifications: {} queued, {} attempts, {} acknowledged, {} given up",
-        notifications.0, notifications.1, notifications.2, notifications.3
+        "- platform notifications: {} queued, {} delivery attempts ({} failed: dropped, or ExamFee down), {} acknowledged, {} given up, {} acknowledged after a later one",
+        notifications.queued,
+        notifications.attempts,
+        notifications.attempts - notifications.acknowledged,
+        notifications.acknowledged,
+        notifications.given_up,
+        notifications.overtaken
     )?;
     writeln!(
         text,
