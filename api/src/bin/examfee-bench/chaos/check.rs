@@ -181,8 +181,7 @@ pub async fn fee_outcomes(db: &Db) -> anyhow::Result<FeeOutcomes> {
     Ok(outcomes)
 }
 
-/// `(status, automatic, count)` of the refunds, and `(status, count)` of orders and
-/// receipts.
+/// `(label, count)` rows of a grouping query: orders, receipts or refunds by status.
 pub async fn status_counts(db: &Db, sql: &str) -> anyhow::Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(sql).fetch_all(&db.pool).await?)
 }

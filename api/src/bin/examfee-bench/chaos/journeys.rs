@@ -375,15 +375,15 @@ impl Run {
         };
         let key = |step: &str| format!("chaos-{n}-{step}");
         let scenario = Scenario::of(n);
-        if scenario == Scenario::Plain {
-            let order_no = self.order(&token, &FEES, &key("a")).await?;
-            self.pay(&order_no, channel).await?;
-            return self.wait_paid(&token, &order_no).await;
-        }
         let first = self.order(&token, &FEES, &key("a")).await?;
-        self.close(&token, &first).await?;
+        if scenario != Scenario::Plain {
+            self.close(&token, &first).await?;
+        }
         match scenario {
-            Scenario::Plain => Ok(()),
+            Scenario::Plain => {
+                self.pay(&first, channel).await?;
+                self.wait_paid(&token, &first).await
+            }
             Scenario::Late => {
                 self.pay_late(&first, channel).await?;
                 self.wait_paid(&token, &first).await
