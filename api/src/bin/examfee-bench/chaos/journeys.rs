@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use examfee_sandbox::client::PlatformClient;
+use examfee_sandbox::client::{ClientError, PlatformClient};
 use examfee_shared::PayChannel;
 use rand::Rng;
 use reqwest::Method;
@@ -96,6 +96,15 @@ pub struct Run {
     /// keeps the page open: longer than a restart and the notification retries after
     /// it, short enough that a defect fails the run instead of hanging it.
     pub patience: Duration,
+}
+
+/// A test helper's call failed without the platform refusing it (a refusal names a
+/// `code`, e.g. `trade_closed`): no answer, a 503, or an answer the HTTP layer made,
+/// such as the 408 a loaded machine once drew from the sandbox's server when the
+/// request's body came late. Paying and expiring are idempotent, so trying again is
+/// safe.
+fn worth_retrying(error: &ClientError) -> bool {
+    error.is_retryable() || error.code().is_none()
 }
 
 fn pause_with_jitter(base: Duration) -> Duration {
@@ -293,7 +302,7 @@ impl Run {
         loop {
             match self.platform.test_pay(order_no, channel).await {
                 Ok(_) => break,
-                Err(error) if error.is_retryable() && started.elapsed() < self.patience => {
+                Err(error) if worth_retrying(&error) && started.elapsed() < self.patience => {
                     tokio::time::sleep(pause_with_jitter(Duration::from_millis(200))).await;
                 }
                 Err(error) => bail!("paying {order_no} at the platform: {error}"),
@@ -335,7 +344,7 @@ impl Run {
         loop {
             match self.platform.test_expire(order_no).await {
                 Ok(_) => break,
-                Err(error) if error.is_retryable() && started.elapsed() < self.patience => {
+                Err(error) if worth_retrying(&error) && started.elapsed() < self.patience => {
                     tokio::time::sleep(pause_with_jitter(Duration::from_millis(200))).await;
                 }
                 Err(error) => bail!("expiring {order_no} at the platform: {error}"),
