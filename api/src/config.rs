@@ -80,6 +80,20 @@ impl Config {
                 "EXAMFEE_PLATFORM_URL needs EXAMFEE_PLATFORM_SECRET, the merchant secret at that platform"
             );
         }
+        if production && get("EXAMFEE_PLATFORM_URL").is_none() {
+            // The sandbox takes no money and its cashier marks trades paid for anyone:
+            // production never runs on it.
+            bail!(
+                "EXAMFEE_ENV=production needs a real payment platform: set EXAMFEE_PLATFORM_URL (and EXAMFEE_PLATFORM_SECRET); the built-in sandbox is never used in production"
+            );
+        }
+        if production
+            && !get("EXAMFEE_PUBLIC_URL").is_some_and(|u| u.trim().starts_with("https://"))
+        {
+            bail!(
+                "EXAMFEE_ENV=production needs EXAMFEE_PUBLIC_URL, the https:// address at which candidates and the payment platform reach ExamFee"
+            );
+        }
         if production && captcha_test_answer.is_some() {
             bail!(
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is for tests and is refused when EXAMFEE_ENV=production"
@@ -206,6 +220,46 @@ mod tests {
                 .captcha_test_answer
                 .is_some()
         );
+    }
+
+    const PRODUCTION: [(&str, &str); 4] = [
+        ("EXAMFEE_ENV", "production"),
+        ("EXAMFEE_PLATFORM_URL", "https://pay.example/merchant"),
+        ("EXAMFEE_PLATFORM_SECRET", "a-merchant-secret"),
+        ("EXAMFEE_PUBLIC_URL", "https://fees.example"),
+    ];
+
+    fn without(name: &str) -> Vec<(&'static str, &'static str)> {
+        PRODUCTION
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != name)
+            .collect()
+    }
+
+    #[test]
+    fn production_needs_a_real_platform_and_a_public_https_address() {
+        let c = config(&PRODUCTION).unwrap();
+        assert!(c.production);
+        let no_platform: Vec<_> = without("EXAMFEE_PLATFORM_URL")
+            .into_iter()
+            .filter(|(n, _)| *n != "EXAMFEE_PLATFORM_SECRET")
+            .collect();
+        let err = config(&no_platform).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_PLATFORM_URL") && !err.contains('\n'),
+            "{err}"
+        );
+        let err = config(&without("EXAMFEE_PUBLIC_URL"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("EXAMFEE_PUBLIC_URL"), "{err}");
+        let mut plain_http = without("EXAMFEE_PUBLIC_URL");
+        plain_http.push(("EXAMFEE_PUBLIC_URL", "http://fees.example"));
+        let err = config(&plain_http).unwrap_err().to_string();
+        assert!(err.contains("https://"), "{err}");
+        // Outside production the sandbox stays the default.
+        assert!(config(&[]).unwrap().platform_url.is_none());
     }
 
     #[test]

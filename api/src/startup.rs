@@ -141,7 +141,7 @@ async fn app_state(
     )?;
     let payments = Payments {
         platform: Arc::new(platform),
-        notify_url: format!("{self_url}/api/v1/payments/notify"),
+        notify_url: notify_url(config, self_url),
         return_url: format!("{public_url}/pay/return"),
         order_ttl: chrono::Duration::from_std(config.order_ttl)?,
         receipt_key,
@@ -159,6 +159,17 @@ async fn app_state(
         payments,
         sessions: SessionCache::default(),
     })
+}
+
+/// Where the platform posts its notifications: the in-process sandbox reaches the
+/// server on its own listen address; an external platform reaches it only at its
+/// public address, when one is set.
+fn notify_url(config: &Config, self_url: &str) -> String {
+    let base = match (&config.platform_url, &config.public_url) {
+        (Some(_), Some(public)) => public.as_str(),
+        (Some(_), None) | (None, _) => self_url,
+    };
+    format!("{base}/api/v1/payments/notify")
 }
 
 /// The state for a command that runs once beside the server (`examfee reconcile`).
@@ -185,9 +196,19 @@ impl Application {
         let port = listener.local_addr()?.port();
         let self_url = local_url(SocketAddr::new(config.listen.ip(), port));
         let (platform_url, secret) = platform_endpoint(&config, &db, &self_url, now).await?;
-        let sandbox = match &config.platform_url {
-            Some(_) => None,
-            None => Some(open_sandbox(&config, secret.expose_secret(), clock.clone()).await?),
+        if config.platform_url.is_some() && config.public_url.is_none() {
+            tracing::warn!(
+                notify_url = %notify_url(&config, &self_url),
+                "EXAMFEE_PLATFORM_URL is set without EXAMFEE_PUBLIC_URL: the platform may not reach this address"
+            );
+        }
+        let sandbox = match (&config.platform_url, config.production) {
+            (Some(_), _) => None,
+            // Config refuses this already; the sandbox is never mounted in production.
+            (None, true) => anyhow::bail!("EXAMFEE_ENV=production needs EXAMFEE_PLATFORM_URL"),
+            (None, false) => {
+                Some(open_sandbox(&config, secret.expose_secret(), clock.clone()).await?)
+            }
         };
         let state = app_state(&config, clock, db, &platform_url, secret, &self_url).await?;
         if let Some((username, password)) = &config.bootstrap_admin {
@@ -301,4 +322,38 @@ fn serve(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_external_platform_notifies_the_public_address() {
+        let local = "http://127.0.0.1:8080";
+        let external = [
+            ("EXAMFEE_PLATFORM_URL", "https://pay.example"),
+            ("EXAMFEE_PLATFORM_SECRET", "s"),
+            ("EXAMFEE_PUBLIC_URL", "https://fees.example/"),
+        ];
+        assert_eq!(
+            notify_url(&config(&external), local),
+            "https://fees.example/api/v1/payments/notify"
+        );
+        // The in-process sandbox posts to the server's own listener, public URL or not.
+        let sandbox = [("EXAMFEE_PUBLIC_URL", "https://fees.example")];
+        assert_eq!(
+            notify_url(&config(&sandbox), local),
+            "http://127.0.0.1:8080/api/v1/payments/notify"
+        );
+    }
 }

@@ -132,3 +132,44 @@ async fn configured_origins_get_cors_and_others_do_not() {
             .contains_key("access-control-allow-origin")
     );
 }
+
+#[tokio::test]
+async fn production_never_mounts_the_sandbox() {
+    // A development server's sandbox stands in for the external platform.
+    let platform = spawn_app().await;
+    let secret = examfee::startup::sandbox_merchant_secret(&platform.db, chrono::Utc::now())
+        .await
+        .unwrap();
+    let app = spawn_app_with(|config| {
+        config.production = true;
+        config.captcha_test_answer = None;
+        config.platform_url = Some(platform.url("/sandbox"));
+        config.platform_secret = Some(secrecy::SecretString::from(secret));
+        config.public_url = Some("https://fees.example".to_owned());
+    })
+    .await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Neither the test helpers nor the cashier's scan page exist there: where the
+    // platform takes the request, production answers 404.
+    let faults = |base: &TestApp| {
+        base.client
+            .put(base.url("/sandbox/v1/test/faults"))
+            .json(&serde_json::json!({}))
+            .send()
+    };
+    assert_eq!(faults(&platform).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(faults(&app).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let scan = "/sandbox/cashier/scan/any-token";
+    let at_platform = platform
+        .client
+        .get(platform.url(scan))
+        .send()
+        .await
+        .unwrap();
+    let here = app.client.get(app.url(scan)).send().await.unwrap();
+    assert_eq!(here.status(), StatusCode::NOT_FOUND);
+    // A mounted sandbox would answer with its own page about the unknown code.
+    let platform_page = at_platform.text().await.unwrap();
+    assert_ne!(here.text().await.unwrap(), platform_page);
+}
