@@ -17,7 +17,48 @@ impl Fen {
     pub fn checked_add(self, other: Fen) -> Option<Fen> {
         self.0.checked_add(other.0).map(Fen)
     }
+
+    /// `"12.34"`: yuan with exactly two decimals and no grouping, as payment providers
+    /// that count in yuan take amounts (Alipay's `total_amount`, `refund_amount`).
+    /// Made from the integer, never through floating point. `None` for a negative
+    /// amount, which no provider is ever sent.
+    pub fn to_yuan_decimal(self) -> Option<String> {
+        (self.0 >= 0).then(|| format!("{}.{:02}", self.0 / 100, self.0 % 100))
+    }
+
+    /// The exact fen of a provider's yuan amount: ASCII digits, then optionally a
+    /// point and one or two digits (`"12"`, `"12.3"`, `"12.34"`). Anything else (a
+    /// sign, a third decimal, an exponent, spaces, grouping) is refused rather than
+    /// rounded, since an amount that does not match exactly must not be believed.
+    pub fn parse_yuan_decimal(text: &str) -> Result<Fen, YuanError> {
+        let refused = || YuanError(text.to_owned());
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || (text.contains('.') && !digits(fraction)) || fraction.len() > 2 {
+            return Err(refused());
+        }
+        let number = |s: &str| -> Option<i64> {
+            s.bytes().try_fold(0_i64, |n, b| {
+                n.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+            })
+        };
+        let cents = match fraction.len() {
+            0 => 0,
+            1 => number(fraction).ok_or_else(refused)? * 10,
+            _ => number(fraction).ok_or_else(refused)?,
+        };
+        number(whole)
+            .and_then(|yuan| yuan.checked_mul(100))
+            .and_then(|fen| fen.checked_add(cents))
+            .map(Fen)
+            .ok_or_else(refused)
+    }
 }
+
+/// A provider's yuan amount that is not one: see [`Fen::parse_yuan_decimal`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an amount in yuan with at most two decimals")]
+pub struct YuanError(pub String);
 
 impl fmt::Display for Fen {
     /// `¥1,234.50`; negative amounts as `-¥12.00`.
@@ -55,6 +96,48 @@ mod tests {
     fn addition_refuses_overflow() {
         assert_eq!(Fen(1).checked_add(Fen(2)), Some(Fen(3)));
         assert_eq!(Fen(i64::MAX).checked_add(Fen(1)), None);
+    }
+
+    #[test]
+    fn yuan_decimals_are_exact_both_ways() {
+        for (fen, text) in [
+            (0, "0.00"),
+            (1, "0.01"),
+            (10, "0.10"),
+            (1_234, "12.34"),
+            (12_000, "120.00"),
+            (i64::MAX, "92233720368547758.07"),
+        ] {
+            assert_eq!(Fen(fen).to_yuan_decimal().as_deref(), Some(text));
+            assert_eq!(Fen::parse_yuan_decimal(text), Ok(Fen(fen)));
+        }
+        assert_eq!(Fen(-1).to_yuan_decimal(), None);
+        // Amounts a float would get wrong stay exact.
+        assert_eq!(Fen::parse_yuan_decimal("0.29"), Ok(Fen(29)));
+        assert_eq!(Fen::parse_yuan_decimal("1.15"), Ok(Fen(115)));
+        assert_eq!(Fen::parse_yuan_decimal("12"), Ok(Fen(1_200)));
+        assert_eq!(Fen::parse_yuan_decimal("12.3"), Ok(Fen(1_230)));
+    }
+
+    #[test]
+    fn yuan_text_that_is_not_exact_is_refused() {
+        for text in [
+            "",
+            ".",
+            "12.",
+            ".5",
+            "-1.00",
+            "+1.00",
+            "1.234",
+            "1e2",
+            " 1.00",
+            "1,000.00",
+            "１.00",
+            "92233720368547758.08",
+            "99999999999999999999",
+        ] {
+            assert!(Fen::parse_yuan_decimal(text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
