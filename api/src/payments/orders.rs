@@ -12,7 +12,6 @@ use rand::Rng;
 
 use super::fees::holds_fee;
 use super::platform::{PlatformError, TradeRequest};
-use super::settle::ApplyError;
 use super::{audit, sync};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
@@ -323,12 +322,6 @@ pub async fn sync_now(
     }
     let order = owned_order(state, candidate_id, order_no).await?;
     view(state, order).await
-}
-
-impl From<ApplyError> for ApiError {
-    fn from(e: ApplyError) -> Self {
-        ApiError::Internal(e.into())
-    }
 }
 
 impl From<PlatformError> for ApiError {

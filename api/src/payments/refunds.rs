@@ -327,16 +327,10 @@ pub async fn complete(
 ) -> Result<(), TransitionError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let Some(order_no) = store::refunds::get_in(&mut tx, refund_no)
-        .await?
-        .map(|r| r.order_no)
-    else {
-        return Ok(());
-    };
-    store::candidates::lock_of_order(&mut tx, &order_no).await?;
     let Some(refund) = store::refunds::get_in(&mut tx, refund_no).await? else {
         return Ok(());
     };
+    store::candidates::lock_of_order(&mut tx, &refund.order_no).await?;
     if refund.status != RefundStatus::Processing {
         // Succeeded already (a notification and the platform's answer both report
         // it), or not sent yet: nothing to complete.
@@ -347,7 +341,10 @@ pub async fn complete(
         at: now,
         detail: json!({ "order_no": refund.order_no }),
     };
-    transitions::refund(&mut tx, &refund, RefundStatus::Succeeded, None, None, done).await?;
+    // Another completion that held the lock first has moved it: nothing more to do.
+    if !transitions::refund(&mut tx, &refund, RefundStatus::Succeeded, None, None, done).await? {
+        return Ok(());
+    }
     // Only a fee that was paid (its order had a receipt) is announced as refunded; a
     // duplicate payment going back changes nothing for the fee.
     if let Some(receipt) = store::receipts::of_order_in(&mut tx, &refund.order_no).await?

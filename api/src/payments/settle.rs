@@ -51,13 +51,10 @@ pub async fn apply_trade(state: &AppState, trade: &Trade, cause: &Actor) -> Resu
     {
         return Ok(());
     }
-    let unknown = || ApplyError::UnknownOrder(trade.order_no.clone());
-    if !store::candidates::lock_of_order(&mut tx, &trade.order_no).await? {
-        return Err(unknown());
-    }
+    store::candidates::lock_of_order(&mut tx, &trade.order_no).await?;
     let order = store::orders::get_in(&mut tx, &trade.order_no)
         .await?
-        .ok_or_else(unknown)?;
+        .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
     match &trade.state {
         TradeState::Waiting => {}
         TradeState::Closed => close_in(&mut tx, &order, cause, now, json!({})).await?,
@@ -90,19 +87,12 @@ pub async fn close_untaken(
 ) -> Result<(), ApplyError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    if !store::candidates::lock_of_order(&mut tx, order_no).await? {
-        return Err(ApplyError::UnknownOrder(order_no.to_owned()));
-    }
-    if let Some(order) = store::orders::get_in(&mut tx, order_no).await? {
-        close_in(
-            &mut tx,
-            &order,
-            cause,
-            now,
-            json!({ "platform": "no trade" }),
-        )
-        .await?;
-    }
+    store::candidates::lock_of_order(&mut tx, order_no).await?;
+    let order = store::orders::get_in(&mut tx, order_no)
+        .await?
+        .ok_or_else(|| ApplyError::UnknownOrder(order_no.to_owned()))?;
+    let detail = json!({ "platform": "no trade" });
+    close_in(&mut tx, &order, cause, now, detail).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -180,6 +170,12 @@ async fn record_payment(
         refunds::open_automatic(tx, order, &holders, cause, now).await?;
     }
     Ok(())
+}
+
+impl From<ApplyError> for crate::error::ApiError {
+    fn from(e: ApplyError) -> Self {
+        crate::error::ApiError::Internal(e.into())
+    }
 }
 
 async fn flag_amount_mismatch(

@@ -64,6 +64,37 @@ fn not_allowed(
     }
 }
 
+/// The audit action of the move `from → to` of row `id`: `None` when the row is
+/// there already (nothing to do), an error when the states forbid the move or it has
+/// no action (the state rows are created in).
+fn planned(
+    entity: AuditEntity,
+    id: &str,
+    (from, to): (&'static str, &'static str),
+    allowed: bool,
+    action: Option<AuditAction>,
+) -> Result<Option<AuditAction>, TransitionError> {
+    if from == to {
+        return Ok(None);
+    }
+    match action.filter(|_| allowed) {
+        Some(action) => Ok(Some(action)),
+        None => Err(not_allowed(entity, id, from, to)),
+    }
+}
+
+/// The audit entry of a move the conditional update made, in its transaction.
+async fn audited(
+    tx: &mut Tx,
+    cause: Cause<'_>,
+    entity: AuditEntity,
+    id: &str,
+    action: AuditAction,
+) -> Result<bool, TransitionError> {
+    audit(tx, cause.at, cause.actor, entity, id, action, cause.detail).await?;
+    Ok(true)
+}
+
 /// The audit action of an order arriving in `to`; `None` for the state orders are
 /// created in, which no move reaches.
 fn order_action(to: OrderStatus) -> Option<AuditAction> {
@@ -82,43 +113,23 @@ pub async fn order(
     payment: Option<&Payment<'_>>,
     cause: Cause<'_>,
 ) -> Result<bool, TransitionError> {
-    let from = order.status;
-    if from == to {
+    let (from, id, entity) = (order.status, order.order_no.as_str(), AuditEntity::Order);
+    let names = (from.as_str(), to.as_str());
+    let Some(action) = planned(entity, id, names, from.can_become(to), order_action(to))? else {
         return Ok(false);
-    }
-    let action = order_action(to).filter(|_| from.can_become(to));
-    let Some(action) = action else {
-        return Err(not_allowed(
-            AuditEntity::Order,
-            &order.order_no,
-            from.as_str(),
-            to.as_str(),
-        ));
     };
     if to == OrderStatus::Paid && payment.is_none() {
         return Err(not_allowed(
-            AuditEntity::Order,
-            &order.order_no,
+            entity,
+            id,
             from.as_str(),
             "paid without a payment",
         ));
     }
-    let at = to_ms(cause.at);
-    if !store::orders::set_status(tx, &order.order_no, from, to, payment, at).await? {
+    if !store::orders::set_status(tx, id, from, to, payment, to_ms(cause.at)).await? {
         return Ok(false);
     }
-    let entity = AuditEntity::Order;
-    audit(
-        tx,
-        cause.at,
-        cause.actor,
-        entity,
-        &order.order_no,
-        action,
-        cause.detail,
-    )
-    .await?;
-    Ok(true)
+    audited(tx, cause, entity, id, action).await
 }
 
 fn refund_action(to: RefundStatus) -> Option<AuditAction> {
@@ -148,38 +159,22 @@ pub async fn refund(
     failure: Option<&str>,
     cause: Cause<'_>,
 ) -> Result<bool, TransitionError> {
-    let from = refund.status;
-    if from == to {
+    let (from, id, entity) = (
+        refund.status,
+        refund.refund_no.as_str(),
+        AuditEntity::Refund,
+    );
+    let names = (from.as_str(), to.as_str());
+    let Some(action) = planned(entity, id, names, from.can_become(to), refund_action(to))? else {
         return Ok(false);
-    }
-    let action = refund_action(to).filter(|_| from.can_become(to));
-    let Some(action) = action else {
-        return Err(not_allowed(
-            AuditEntity::Refund,
-            &refund.refund_no,
-            from.as_str(),
-            to.as_str(),
-        ));
     };
     let note = review.and_then(|r| r.note).or(failure);
     let reviewer = review.map(|r| r.reviewer.to_string());
-    let at = to_ms(cause.at);
-    let reviewer = reviewer.as_deref();
-    if !store::refunds::set_status(tx, &refund.refund_no, from, to, note, reviewer, at).await? {
+    let (reviewer, at) = (reviewer.as_deref(), to_ms(cause.at));
+    if !store::refunds::set_status(tx, id, from, to, note, reviewer, at).await? {
         return Ok(false);
     }
-    let entity = AuditEntity::Refund;
-    audit(
-        tx,
-        cause.at,
-        cause.actor,
-        entity,
-        &refund.refund_no,
-        action,
-        cause.detail,
-    )
-    .await?;
-    Ok(true)
+    audited(tx, cause, entity, id, action).await
 }
 
 fn receipt_action(to: ReceiptStatus) -> Option<AuditAction> {
@@ -196,35 +191,19 @@ pub async fn receipt(
     to: ReceiptStatus,
     cause: Cause<'_>,
 ) -> Result<bool, TransitionError> {
-    let from = receipt.status;
-    if from == to {
+    let (from, id, entity) = (
+        receipt.status,
+        receipt.receipt_no.as_str(),
+        AuditEntity::Receipt,
+    );
+    let names = (from.as_str(), to.as_str());
+    let Some(action) = planned(entity, id, names, from.can_become(to), receipt_action(to))? else {
         return Ok(false);
-    }
-    let action = receipt_action(to).filter(|_| from.can_become(to));
-    let Some(action) = action else {
-        return Err(not_allowed(
-            AuditEntity::Receipt,
-            &receipt.receipt_no,
-            from.as_str(),
-            to.as_str(),
-        ));
     };
-    let at = to_ms(cause.at);
-    if !store::receipts::set_status(tx, &receipt.receipt_no, from, to, at).await? {
+    if !store::receipts::set_status(tx, id, from, to, to_ms(cause.at)).await? {
         return Ok(false);
     }
-    let entity = AuditEntity::Receipt;
-    audit(
-        tx,
-        cause.at,
-        cause.actor,
-        entity,
-        &receipt.receipt_no,
-        action,
-        cause.detail,
-    )
-    .await?;
-    Ok(true)
+    audited(tx, cause, entity, id, action).await
 }
 
 #[cfg(test)]

@@ -257,45 +257,6 @@ impl Run {
             .context("no order number")
     }
 
-    /// Places an order for fees that are still held by a paid order whose automatic
-    /// refund is on its way: refused `fee_already_paid` until the refund is done.
-    async fn order_once_free(
-        &self,
-        token: &str,
-        fees: &[&str],
-        key: &str,
-    ) -> anyhow::Result<String> {
-        let started = Instant::now();
-        let body = json!({ "fee_item_codes": fees });
-        while started.elapsed() < self.patience {
-            let (status, order) = self
-                .call(
-                    Method::POST,
-                    "/api/v1/orders",
-                    Some(token),
-                    Some(&body),
-                    Some(key),
-                )
-                .await?;
-            match status {
-                200 | 201 => {
-                    return order["order_no"]
-                        .as_str()
-                        .map(str::to_owned)
-                        .context("no order number");
-                }
-                409 if order["code"] == "fee_already_paid" => {
-                    tokio::time::sleep(pause_with_jitter(Duration::from_millis(500))).await;
-                }
-                _ => bail!("order answered {status}: {order}"),
-            }
-        }
-        bail!(
-            "{fees:?} stayed paid for {:?}: the refund never completed",
-            self.patience
-        )
-    }
-
     /// The payer pays at the platform; retried on a platform fault or no answer.
     async fn pay(&self, order_no: &str, channel: PayChannel) -> anyhow::Result<()> {
         let started = Instant::now();
@@ -422,7 +383,7 @@ impl Run {
                 self.pay_late(&first, channel).await?;
                 self.tally.second_payments.fetch_add(1, Ordering::Relaxed);
                 self.wait_paid(&token, &first).await?;
-                let registration = self.order_once_free(&token, &FEES[..1], &key("c")).await?;
+                let registration = self.order(&token, &FEES[..1], &key("c")).await?;
                 self.pay(&registration, channel).await?;
                 self.wait_paid(&token, &registration).await
             }
