@@ -7,6 +7,7 @@
 //! [`Sandbox::open`] + [`mount`] + [`spawn_notifier`].
 
 pub mod cashier;
+pub mod channels;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -233,6 +233,40 @@ impl PayChannel {
 }
 
 named_enum! {
+    /// Who carries an order's trade: the platform with its own cashier (the sandbox, or
+    /// an external one at `EXAMFEE_PLATFORM_URL`), or a real channel behind ExamFee's
+    /// own cashier. The names are the notification paths'.
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
+    Gateway, "gateway" {
+        Platform = "platform",
+        Wechatpay = "wechatpay",
+        Alipay = "alipay",
+    }
+}
+
+impl Gateway {
+    /// The channel a real gateway is; the platform reports its payer's channel itself.
+    pub fn channel(self) -> Option<PayChannel> {
+        match self {
+            Gateway::Platform => None,
+            Gateway::Wechatpay => Some(PayChannel::Wechat),
+            Gateway::Alipay => Some(PayChannel::Alipay),
+        }
+    }
+
+    /// The gateway of a channel ExamFee's cashier offers.
+    pub fn of_channel(channel: PayChannel) -> Option<Gateway> {
+        match channel {
+            PayChannel::Wechat => Some(Gateway::Wechatpay),
+            PayChannel::Alipay => Some(Gateway::Alipay),
+            PayChannel::Unionpay | PayChannel::Ecny => None,
+        }
+    }
+}
+
+named_enum! {
     /// Who holds a token.
     // On the wire under the same snake_case names as in storage (a test holds it).
     #[derive(Serialize, Deserialize)]

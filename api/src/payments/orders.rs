@@ -230,7 +230,7 @@ async fn with_trade(
         &state.db,
         &order.order_no,
         &trade.trade_no,
-        &trade.cashier_url,
+        &trade.pay_url,
         to_ms(state.clock.now()),
     )
     .await?;

@@ -1,5 +1,6 @@
-//! What ExamFee needs of a payment platform. The API owns this trait; the sandbox's
-//! adapter implements it, and a real platform's adapter would sit beside it.
+//! What ExamFee needs of a payment gateway: the platform with its own cashier (the
+//! sandbox's adapter) or a real channel (WeChat Pay, Alipay) behind ExamFee's cashier.
+//! The API owns this trait; each gateway's adapter implements it.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,7 +32,9 @@ pub struct Trade {
     pub order_no: String,
     pub trade_no: String,
     pub amount: Fen,
-    pub cashier_url: String,
+    /// Where the payer pays: the platform's cashier page, or the channel's QR code
+    /// content (WeChat Pay's `code_url`, Alipay's `qr_code`).
+    pub pay_url: String,
     pub state: TradeState,
 }
 
@@ -41,6 +44,16 @@ pub struct RefundCall {
     pub refund_no: String,
     pub amount: Fen,
     pub reason: String,
+}
+
+/// What a refund call achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// The money went back.
+    Succeeded,
+    /// Accepted; the channel finishes it later (its notification or the next call
+    /// with the same refund number tells).
+    Processing,
 }
 
 /// A payment in the platform's daily statement.
@@ -77,13 +90,22 @@ pub enum PlatformEvent {
         order_no: String,
         refund_no: String,
     },
+    /// The channel gave up on a refund (WeChat Pay's `REFUND.ABNORMAL`/`REFUND.CLOSED`).
+    RefundFailed {
+        notify_id: String,
+        order_no: String,
+        refund_no: String,
+        /// The channel's own status or code.
+        code: String,
+    },
 }
 
 impl PlatformEvent {
     pub fn notify_id(&self) -> &str {
         match self {
             PlatformEvent::TradePaid { notify_id, .. }
-            | PlatformEvent::RefundSucceeded { notify_id, .. } => notify_id,
+            | PlatformEvent::RefundSucceeded { notify_id, .. }
+            | PlatformEvent::RefundFailed { notify_id, .. } => notify_id,
         }
     }
 }
@@ -108,8 +130,9 @@ pub trait PaymentPlatform: Send + Sync + 'static {
     async fn query_trade(&self, order_no: &str) -> Result<Option<Trade>, PlatformError>;
     /// Closes an unpaid trade; a paid one stays paid and is returned as such.
     async fn close_trade(&self, order_no: &str) -> Result<Trade, PlatformError>;
-    /// Idempotent on the refund number. `Ok` means the money went back.
-    async fn refund(&self, call: &RefundCall) -> Result<(), PlatformError>;
+    /// Idempotent on the refund number: a repeated call reports the refund's state.
+    /// `Refused` is final (the refund failed); `Unavailable` may be retried.
+    async fn refund(&self, call: &RefundCall) -> Result<RefundOutcome, PlatformError>;
     /// The statement (对账单) of one Beijing-time day.
     async fn statement(&self, date: NaiveDate) -> Result<DailyStatement, PlatformError>;
     /// Checks a notification's signature over the raw body; `header` looks up a header
@@ -119,6 +142,6 @@ pub trait PaymentPlatform: Send + Sync + 'static {
         header: &(dyn Fn(&str) -> Option<String> + Sync),
         body: &[u8],
     ) -> Result<PlatformEvent, PlatformError>;
-    /// The body the platform expects once a notification is stored.
+    /// The body the gateway expects once a notification is stored.
     fn acknowledgement(&self) -> &'static str;
 }

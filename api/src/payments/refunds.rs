@@ -13,7 +13,7 @@ use examfee_shared::{
 };
 use serde_json::json;
 
-use super::platform::{PlatformError, RefundCall};
+use super::platform::{PlatformError, RefundCall, RefundOutcome};
 use super::transitions::{self, Cause, Review, TransitionError};
 use super::{audit, orders, webhooks};
 use crate::clock::{from_ms, to_ms};
@@ -266,7 +266,7 @@ pub async fn execute(state: &AppState, refund_no: &str, cause: &Actor) -> anyhow
     };
     if sends > MAX_SENDS {
         let detail = format!("支付平台在{MAX_SENDS}次发送后仍未确认该退费");
-        return fail(state, refund_no, cause, "platform_never_confirmed", &detail).await;
+        return Ok(fail(state, refund_no, cause, "platform_never_confirmed", &detail).await?);
     }
     let call = RefundCall {
         order_no: refund.order_no.clone(),
@@ -275,22 +275,24 @@ pub async fn execute(state: &AppState, refund_no: &str, cause: &Actor) -> anyhow
         reason: refund.reason.clone(),
     };
     match state.payments.platform.refund(&call).await {
-        Ok(()) => Ok(complete(state, refund_no, cause).await?),
+        Ok(RefundOutcome::Succeeded) => Ok(complete(state, refund_no, cause).await?),
+        // Still processing at the channel: its notification or the next send finishes it.
+        Ok(RefundOutcome::Processing) => Ok(()),
         Err(PlatformError::Refused { code, detail }) => {
-            fail(state, refund_no, cause, &code, &detail).await
+            Ok(fail(state, refund_no, cause, &code, &detail).await?)
         }
         Err(other) => Err(other.into()),
     }
 }
 
 /// `processing → failed`, with why; the fee shows paid again.
-async fn fail(
+pub async fn fail(
     state: &AppState,
     refund_no: &str,
     cause: &Actor,
     code: &str,
     detail: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), TransitionError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let Some(refund) = store::refunds::get_in(&mut tx, refund_no).await? else {

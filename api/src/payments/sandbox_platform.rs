@@ -9,8 +9,8 @@ use examfee_sandbox::statement::EntryKind;
 use secrecy::SecretString;
 
 use super::platform::{
-    DailyStatement, PaymentPlatform, PlatformError, PlatformEvent, RefundCall, StatementPayment,
-    StatementRefund, Trade, TradeRequest, TradeState,
+    DailyStatement, PaymentPlatform, PlatformError, PlatformEvent, RefundCall, RefundOutcome,
+    StatementPayment, StatementRefund, Trade, TradeRequest, TradeState,
 };
 use crate::clock::Clock;
 
@@ -52,7 +52,7 @@ fn trade(t: protocol::Trade) -> Trade {
         order_no: t.out_trade_no,
         trade_no: t.trade_no,
         amount: t.amount_fen,
-        cashier_url: t.cashier_url,
+        pay_url: t.cashier_url,
         state,
     }
 }
@@ -104,15 +104,16 @@ impl PaymentPlatform for SandboxPlatform {
         }
     }
 
-    async fn refund(&self, call: &RefundCall) -> Result<(), PlatformError> {
+    async fn refund(&self, call: &RefundCall) -> Result<RefundOutcome, PlatformError> {
         let create = CreateRefund {
             out_trade_no: call.order_no.clone(),
             out_refund_no: call.refund_no.clone(),
             amount_fen: call.amount,
             reason: call.reason.clone(),
         };
+        // The sandbox refunds synchronously: an accepted refund is done.
         self.client.refund(&create).await?;
-        Ok(())
+        Ok(RefundOutcome::Succeeded)
     }
 
     async fn statement(&self, date: chrono::NaiveDate) -> Result<DailyStatement, PlatformError> {

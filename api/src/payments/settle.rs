@@ -35,6 +35,12 @@ pub async fn apply_notification(state: &AppState, event: &PlatformEvent) -> Resu
         PlatformEvent::RefundSucceeded { refund_no, .. } => {
             Ok(refunds::complete(state, refund_no, &cause).await?)
         }
+        PlatformEvent::RefundFailed {
+            refund_no, code, ..
+        } => {
+            let detail = format!("支付渠道退款失败（{code}）");
+            Ok(refunds::fail(state, refund_no, &cause, code, &detail).await?)
+        }
     }
 }
 
