@@ -51,6 +51,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("payment platform unavailable")]
     PlatformUnavailable,
+    /// A real channel is down or did not answer: retry, or choose the other one.
+    #[error("payment channel unavailable")]
+    ChannelUnavailable,
+    /// A real channel answered and refused (its code is logged and audited).
+    #[error("payment channel refused")]
+    ChannelRefused,
     #[error("at capacity")]
     ServerBusy,
     #[error("platform notification failed verification")]
@@ -88,6 +94,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::PlatformUnavailable => "platform_unavailable",
+            ApiError::ChannelUnavailable => "channel_unavailable",
+            ApiError::ChannelRefused => "channel_refused",
             ApiError::ServerBusy => "server_busy",
             ApiError::Unverified => "notification_unverified",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -142,6 +150,14 @@ impl ApiError {
                 "Many people are logging in right now; try again in a few seconds.",
             ),
             ApiError::Unverified => pair("通知验签失败", "The notification failed verification."),
+            ApiError::ChannelUnavailable => pair(
+                "该支付方式暂时无法使用，请稍后重试或选择其他支付方式",
+                "This payment channel cannot be reached right now; try again or choose the other one.",
+            ),
+            ApiError::ChannelRefused => pair(
+                "支付渠道未能受理该订单，请稍后重试或选择其他支付方式",
+                "The payment channel did not accept the order; try again or choose the other one.",
+            ),
             ApiError::PlatformUnavailable => pair(
                 "支付平台暂时无法访问，请稍后重试",
                 "The payment platform cannot be reached right now; try again shortly.",
@@ -190,7 +206,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::PlatformUnavailable | ApiError::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PlatformUnavailable | ApiError::ChannelUnavailable | ApiError::ServerBusy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::ChannelRefused => StatusCode::BAD_GATEWAY,
             ApiError::Unverified => StatusCode::UNAUTHORIZED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -26,7 +26,8 @@ use crate::config::Config;
 use crate::demo::{self, DemoLogin};
 use crate::domain::operators::ensure_operator;
 use crate::error;
-use crate::payments::Payments;
+use crate::payments::platform::PaymentPlatform;
+use crate::payments::{Gateways, Payments};
 use crate::payments::sandbox_platform::SandboxPlatform;
 use crate::routes;
 use crate::state::AppState;
@@ -139,9 +140,15 @@ async fn app_state(
         secret,
         clock.clone(),
     )?;
+    let platform: Arc<dyn PaymentPlatform> = Arc::new(platform);
     let payments = Payments {
-        platform: Arc::new(platform),
-        notify_url: notify_url(config, self_url),
+        gateways: Gateways {
+            platform: Some(platform),
+            channels: Vec::new(),
+        },
+        platform_notify_base: platform_notify_base(config, self_url).to_owned(),
+        channel_notify_base: public_url.clone(),
+        cashier_base: format!("{public_url}/cashier"),
         return_url: format!("{public_url}/pay/return"),
         order_ttl: chrono::Duration::from_std(config.order_ttl)?,
         receipt_key,
@@ -161,15 +168,14 @@ async fn app_state(
     })
 }
 
-/// Where the platform posts its notifications: the in-process sandbox reaches the
+/// Where gateways post their notifications: the in-process sandbox reaches the
 /// server on its own listen address; an external platform reaches it only at its
 /// public address, when one is set.
-fn notify_url(config: &Config, self_url: &str) -> String {
-    let base = match (&config.platform_url, &config.public_url) {
+fn platform_notify_base<'a>(config: &'a Config, self_url: &'a str) -> &'a str {
+    match (&config.platform_url, &config.public_url) {
         (Some(_), Some(public)) => public.as_str(),
         (Some(_), None) | (None, _) => self_url,
-    };
-    format!("{base}/api/v1/payments/notify")
+    }
 }
 
 /// The state for a command that runs once beside the server (`examfee reconcile`).
@@ -198,7 +204,7 @@ impl Application {
         let (platform_url, secret) = platform_endpoint(&config, &db, &self_url, now).await?;
         if config.platform_url.is_some() && config.public_url.is_none() {
             tracing::warn!(
-                notify_url = %notify_url(&config, &self_url),
+                notify_base = %platform_notify_base(&config, &self_url),
                 "EXAMFEE_PLATFORM_URL is set without EXAMFEE_PUBLIC_URL: the platform may not reach this address"
             );
         }
@@ -346,14 +352,14 @@ mod tests {
             ("EXAMFEE_PUBLIC_URL", "https://fees.example/"),
         ];
         assert_eq!(
-            notify_url(&config(&external), local),
-            "https://fees.example/api/v1/payments/notify"
+            platform_notify_base(&config(&external), local),
+            "https://fees.example"
         );
         // The in-process sandbox posts to the server's own listener, public URL or not.
         let sandbox = [("EXAMFEE_PUBLIC_URL", "https://fees.example")];
         assert_eq!(
-            notify_url(&config(&sandbox), local),
-            "http://127.0.0.1:8080/api/v1/payments/notify"
+            platform_notify_base(&config(&sandbox), local),
+            "http://127.0.0.1:8080"
         );
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::dto::OrderItemView;
-use crate::{Fen, OrderStatus, PayChannel, RefundStatus};
+use crate::{Fen, Gateway, OrderStatus, PayChannel, RefundStatus};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -70,16 +70,29 @@ pub struct Difference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, example = 15000))]
     pub examfee_amount_fen: Option<Fen>,
-    /// The order's or refund's state at ExamFee when it was compared.
+    /// The state at ExamFee when it was compared: of the order's trade on that gateway
+    /// (`open`, `paid`, `closed`) or of the refund.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = "pending"))]
     pub examfee_status: Option<String>,
+    /// The gateway whose statement showed it (absent in runs from before channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Gateway>,
     /// Why it was or was not fixed.
     #[cfg_attr(
         feature = "openapi",
         schema(example = "applied the platform's payment; receipt issued")
     )]
     pub note: String,
+}
+
+/// One gateway's statement against ExamFee's ledger on that gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct GatewayTotals {
+    pub gateway: Gateway,
+    pub platform: LedgerTotals,
+    pub examfee: LedgerTotals,
 }
 
 /// Counts and sums of one side of a day.
@@ -112,10 +125,14 @@ pub struct ReconciliationReport {
     /// Who ran it: `operator:<id>` or `cli`.
     #[cfg_attr(feature = "openapi", schema(example = "operator:7d0e…"))]
     pub actor: String,
-    /// The platform's statement of the day.
+    /// The gateways' statements of the day, summed.
     pub platform: LedgerTotals,
-    /// ExamFee's paid orders and succeeded refunds of the day, before any fix.
+    /// ExamFee's payments and succeeded refunds of the day, summed over the gateways,
+    /// before any fix.
     pub examfee: LedgerTotals,
+    /// Each gateway's side (absent in runs from before channels).
+    #[serde(default)]
+    pub gateways: Vec<GatewayTotals>,
     /// How many differences were fixed, and how many are left open.
     #[cfg_attr(feature = "openapi", schema(example = 1))]
     pub fixed: u64,

@@ -178,6 +178,8 @@ named_enum! {
         Order = "order",
         Refund = "refund",
         Receipt = "receipt",
+        /// An order's trade at one gateway (`{order_no}/{gateway}`).
+        Trade = "trade",
         Reconciliation = "reconciliation",
         Exam = "exam",
         FeeItem = "fee_item",
@@ -195,6 +197,11 @@ named_enum! {
         OrderClosed = "order.closed",
         /// The platform reported another amount than the order's: nothing changed.
         OrderAmountMismatch = "order.amount_mismatch",
+        /// A gateway reported its trade of the order paid (once per trade).
+        TradePaid = "trade.paid",
+        TradeClosed = "trade.closed",
+        /// A gateway refused or could not open a trade: the order stays open.
+        TradeRefused = "trade.refused",
         ReceiptIssued = "receipt.issued",
         /// 红冲
         ReceiptReversed = "receipt.reversed",

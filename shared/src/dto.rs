@@ -305,10 +305,15 @@ pub struct OrderView {
     #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 15000))]
     pub amount_fen: Fen,
     pub items: Vec<OrderItemView>,
-    /// Where the payer pays (the platform's cashier); absent while the platform has
-    /// not taken the order yet.
+    /// Where the payer pays: ExamFee's own cashier (`/cashier/{order_no}`) when real
+    /// channels are on, else the platform's cashier; absent once the order is not
+    /// pending, or while the platform has not taken it yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cashier_url: Option<String>,
+    /// The channels ExamFee's cashier offers (those turned on); empty when the order is
+    /// paid at the platform's cashier.
+    #[serde(default)]
+    pub channels: Vec<PayChannel>,
     pub created_at: DateTime<Utc>,
     /// An unpaid order closes at this time.
     pub expires_at: DateTime<Utc>,
@@ -318,6 +323,25 @@ pub struct OrderView {
     pub pay_channel: Option<PayChannel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_no: Option<String>,
+}
+
+/// 确认支付 at ExamFee's cashier: pay an order on one of its channels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PayRequest {
+    pub channel: PayChannel,
+}
+
+/// The channel's own QR code for an order: the same while the order stays open.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PayView {
+    pub channel: PayChannel,
+    /// WeChat Pay's `code_url` or Alipay's `qr_code`, to be shown as a QR code.
+    #[cfg_attr(feature = "openapi", schema(example = "weixin://wxpay/bizpayurl?pr=aBcDeFg"))]
+    pub qr_code: String,
+    /// The code stops working (the order closes) at this time.
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

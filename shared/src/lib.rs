@@ -22,7 +22,9 @@ pub use audit::{Actor, ActorFilter, ActorKind, AuditAction, AuditEntity};
 pub use id_number::IdNumber;
 pub use money::Fen;
 pub use phone::Phone;
-pub use states::{FeeStatus, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus, Role};
+pub use states::{
+    FeeStatus, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus, Role, TradeStatus,
+};
 
 /// A rule broken by an input value: a stable machine code plus the message in both
 /// languages the UI speaks.

@@ -233,6 +233,31 @@ impl PayChannel {
 }
 
 named_enum! {
+    /// An order's trade at one gateway.
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
+    TradeStatus, "trade status" {
+        /// Asked for at the gateway, not paid.
+        Open = "open",
+        Paid = "paid",
+        Closed = "closed",
+    }
+}
+
+impl TradeStatus {
+    /// Paid once; a payment that beats the close at the gateway is still money
+    /// received (`closed → paid`), as for orders.
+    pub fn can_become(self, next: TradeStatus) -> bool {
+        matches!(
+            (self, next),
+            (TradeStatus::Open, TradeStatus::Paid | TradeStatus::Closed)
+                | (TradeStatus::Closed, TradeStatus::Paid)
+        )
+    }
+}
+
+named_enum! {
     /// Who carries an order's trade: the platform with its own cashier (the sandbox, or
     /// an external one at `EXAMFEE_PLATFORM_URL`), or a real channel behind ExamFee's
     /// own cashier. The names are the notification paths'.

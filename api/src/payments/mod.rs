@@ -19,18 +19,64 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use examfee_shared::{Actor, AuditAction, AuditEntity};
+use examfee_shared::{Actor, AuditAction, AuditEntity, Gateway, PayChannel};
 use platform::PaymentPlatform;
 
 use crate::clock::to_ms;
 use crate::store::audit::AuditEntry;
 use crate::store::{self, Tx};
 
+/// The gateways this server can reach, and which of them new orders are paid on.
+pub struct Gateways {
+    /// The platform with its own cashier: the sandbox, or one at `EXAMFEE_PLATFORM_URL`.
+    /// Outside production it is always there (earlier orders may be on it).
+    pub platform: Option<Arc<dyn PaymentPlatform>>,
+    /// Real channels, in the order the cashier offers them.
+    pub channels: Vec<(PayChannel, Gateway, Arc<dyn PaymentPlatform>)>,
+}
+
+impl Gateways {
+    pub fn get(&self, gateway: Gateway) -> Option<&Arc<dyn PaymentPlatform>> {
+        match gateway {
+            Gateway::Platform => self.platform.as_ref(),
+            channel => self
+                .channels
+                .iter()
+                .find(|(_, g, _)| *g == channel)
+                .map(|(_, _, p)| p),
+        }
+    }
+
+    /// Every gateway there is, the platform first.
+    pub fn all(&self) -> Vec<Gateway> {
+        (self.platform.iter().map(|_| Gateway::Platform))
+            .chain(self.channels.iter().map(|(_, g, _)| *g))
+            .collect()
+    }
+
+    /// With any channel on, new orders are paid at ExamFee's cashier on these.
+    pub fn cashier_channels(&self) -> Vec<PayChannel> {
+        self.channels.iter().map(|(c, _, _)| *c).collect()
+    }
+
+    /// The gateway of the channel a candidate chose, when it is on.
+    pub fn of_channel(&self, channel: PayChannel) -> Option<Gateway> {
+        (self.channels.iter())
+            .find(|(c, _, _)| *c == channel)
+            .map(|(_, g, _)| *g)
+    }
+}
+
 /// What the money path needs beyond the database and the clock.
 pub struct Payments {
-    pub platform: Arc<dyn PaymentPlatform>,
-    /// Where the platform posts its notifications.
-    pub notify_url: String,
+    pub gateways: Gateways,
+    /// Where the platform posts its notifications: `{…}/api/v1/payments/notify`.
+    pub platform_notify_base: String,
+    /// Where channels post theirs, `{…}/api/v1/payments/notify/{gateway}`: the public
+    /// address (the in-process fakes reach the listener when none is set).
+    pub channel_notify_base: String,
+    /// ExamFee's own cashier page: `{cashier_base}/{order_no}`.
+    pub cashier_base: String,
     /// Where the cashier sends the payer back; `?order_no=` is appended.
     pub return_url: String,
     /// An unpaid order closes after this long.
@@ -39,6 +85,35 @@ pub struct Payments {
     pub receipt_key: Vec<u8>,
     /// Who issues receipts, as printed on them.
     pub issuer: String,
+}
+
+impl Payments {
+    pub fn notify_url(&self, gateway: Gateway) -> String {
+        match gateway {
+            Gateway::Platform => format!("{}/api/v1/payments/notify", self.platform_notify_base),
+            channel => format!(
+                "{}/api/v1/payments/notify/{channel}",
+                self.channel_notify_base
+            ),
+        }
+    }
+
+    /// A gateway an order or refund is on, or an error when this server has lost it
+    /// (configured away): such a row waits until it is configured again.
+    pub fn gateway(&self, gateway: Gateway) -> Result<&Arc<dyn PaymentPlatform>, GatewayMissing> {
+        self.gateways.get(gateway).ok_or(GatewayMissing(gateway))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the {0} gateway is not configured on this server")]
+pub struct GatewayMissing(pub Gateway);
+
+impl From<GatewayMissing> for crate::error::ApiError {
+    fn from(e: GatewayMissing) -> Self {
+        tracing::error!(error = %e, "a gateway is missing");
+        crate::error::ApiError::PlatformUnavailable
+    }
 }
 
 /// Writes the audit entry of a change, in the change's transaction.

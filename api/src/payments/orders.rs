@@ -2,10 +2,12 @@
 //! candidate. What the platform says about them is applied in `settle`.
 
 use chrono::{DateTime, Utc};
-use examfee_shared::dto::{OrderItemView, OrderView};
+use examfee_shared::dto::{OrderItemView, OrderView, PayView};
 use examfee_shared::fields::check_code;
 use examfee_shared::time::in_beijing;
-use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, OrderStatus};
+use examfee_shared::{
+    Actor, AuditAction, AuditEntity, Fen, Gateway, OrderStatus, PayChannel, TradeStatus,
+};
 use serde_json::json;
 
 use rand::Rng;
@@ -171,6 +173,10 @@ async fn place(
             "This fee is in another open order; pay it or let it close first.",
         ));
     }
+    // On real channels the order is paid at ExamFee's own cashier, known at once;
+    // on the platform, at the platform's, known once the platform takes the order.
+    let cashier_url = (!state.payments.gateways.channels.is_empty())
+        .then(|| format!("{}/{order_no}", state.payments.cashier_base));
     let order = NewOrder {
         order_no: &order_no,
         candidate_id,
@@ -178,6 +184,7 @@ async fn place(
         fee_key: &fee_key,
         idempotency_key,
         expires_at: to_ms(now + state.payments.order_ttl),
+        cashier_url: cashier_url.as_deref(),
         items: &items,
     };
     let created = match store::orders::insert(&mut tx, &order, to_ms(now)).await {
@@ -192,10 +199,11 @@ async fn place(
     Ok(Placed::New(created, items))
 }
 
-/// Makes sure a pending order has its trade at the platform. The order is stored
-/// before the platform is called, so a crash or a platform outage in between leaves
-/// an order without a cashier; the next look at it creates the trade (idempotent at
-/// the platform on the order number).
+/// Makes sure a pending order paid at the platform has its trade there. The order is
+/// stored before the platform is called, so a crash or a platform outage in between
+/// leaves an order without a cashier; the next look at it creates the trade
+/// (idempotent at the platform on the order number). Orders paid on real channels
+/// have ExamFee's cashier from the start and open trades only in [`pay`].
 pub async fn ensure_trade(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
     let items = store::orders::items(&state.db, &order.order_no).await?;
     with_trade(state, order, items).await
@@ -209,23 +217,19 @@ async fn with_trade(
     if order.status != OrderStatus::Pending || order.cashier_url.is_some() {
         return view_with(state, order, items).await;
     }
-    let subject = items
-        .iter()
-        .map(|i| i.title.as_str())
-        .collect::<Vec<_>>()
-        .join("、");
-    let request = TradeRequest {
-        order_no: order.order_no.clone(),
-        amount: Fen(order.amount_fen),
-        subject,
-        notify_url: state.payments.notify_url.clone(),
-        return_url: format!("{}?order_no={}", state.payments.return_url, order.order_no),
-        expires_at: from_ms(order.expires_at),
-    };
-    let trade = state.payments.platform.create_trade(&request).await.map_err(|e| {
+    let platform = state
+        .payments
+        .gateway(Gateway::Platform)
+        .map_err(|_| ApiError::PlatformUnavailable)?;
+    let request = trade_request(state, &order, &items, Gateway::Platform);
+    store::trades::open(&state.db, &order.order_no, Gateway::Platform, to_ms(state.clock.now())).await?;
+    let trade = platform.create_trade(&request).await.map_err(|e| {
         tracing::warn!(order_no = %order.order_no, error = %e, "creating the platform trade failed");
         ApiError::PlatformUnavailable
     })?;
+    let now = to_ms(state.clock.now());
+    store::trades::set_pay_url(&state.db, &order.order_no, Gateway::Platform, &trade.pay_url, now)
+        .await?;
     let recorded = store::orders::set_trade(
         &state.db,
         &order.order_no,
@@ -241,6 +245,124 @@ async fn with_trade(
             .ok_or(ApiError::NotFound("order"))?,
     };
     view_with(state, order, items).await
+}
+
+fn trade_request(
+    state: &AppState,
+    order: &OrderRow,
+    items: &[OrderItemRow],
+    gateway: Gateway,
+) -> TradeRequest {
+    let subject = items
+        .iter()
+        .map(|i| i.title.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    TradeRequest {
+        order_no: order.order_no.clone(),
+        amount: Fen(order.amount_fen),
+        subject,
+        notify_url: state.payments.notify_url(gateway),
+        return_url: format!("{}?order_no={}", state.payments.return_url, order.order_no),
+        expires_at: from_ms(order.expires_at),
+    }
+}
+
+/// 确认支付 at ExamFee's cashier: the order's QR code on the chosen channel, opened
+/// there now or the one it already has. The trade's row is stored before the channel
+/// is called, so an order opened on a channel is closed there at expiry even when
+/// the answer was lost. A refusal or outage leaves the order open for another try or
+/// the other channel.
+pub async fn pay(
+    state: &AppState,
+    candidate_id: &str,
+    order_no: &str,
+    channel: PayChannel,
+) -> ApiResult<PayView> {
+    let gateway = state
+        .payments
+        .gateways
+        .of_channel(channel)
+        .ok_or(ApiError::Invalid {
+            field: "channel",
+            code: "channel_not_offered",
+            zh: "不支持该支付方式",
+            en: "This payment channel is not offered.",
+        })?;
+    let mut order = owned_order(state, candidate_id, order_no).await?;
+    let expired = order.expires_at <= to_ms(state.clock.now());
+    if order.status == OrderStatus::Pending && expired {
+        // Closed at every channel before it is refused, so the candidate sees why.
+        sync::sync_order(state, &order, &Actor::RequestSync)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "closing an expired order failed");
+                ApiError::ChannelUnavailable
+            })?;
+        order = owned_order(state, candidate_id, order_no).await?;
+    }
+    match order.status {
+        OrderStatus::Pending if !expired => {}
+        OrderStatus::Paid => {
+            return Err(conflict(
+                "order_paid",
+                "该订单已缴费，无需重复支付",
+                "This order is paid already.",
+            ));
+        }
+        OrderStatus::Pending | OrderStatus::Closed => {
+            return Err(conflict(
+                "order_closed",
+                "订单已关闭，无法支付",
+                "The order is closed; start a new payment.",
+            ));
+        }
+    }
+    let expires_at = from_ms(order.expires_at);
+    if let Some(trade) = store::trades::get(&state.db, order_no, gateway).await?
+        && trade.status == TradeStatus::Open
+        && let Some(qr_code) = trade.pay_url
+    {
+        return Ok(PayView {
+            channel,
+            qr_code,
+            expires_at,
+        });
+    }
+    let items = store::orders::items(&state.db, order_no).await?;
+    let request = trade_request(state, &order, &items, gateway);
+    let at = state
+        .payments
+        .gateway(gateway)
+        .map_err(|_| ApiError::ChannelUnavailable)?;
+    store::trades::open(&state.db, order_no, gateway, to_ms(state.clock.now())).await?;
+    match at.create_trade(&request).await {
+        Ok(trade) => {
+            let now = to_ms(state.clock.now());
+            store::trades::set_pay_url(&state.db, order_no, gateway, &trade.pay_url, now).await?;
+            Ok(PayView {
+                channel,
+                qr_code: trade.pay_url,
+                expires_at,
+            })
+        }
+        Err(PlatformError::Refused { code, detail }) => {
+            tracing::warn!(order_no, %gateway, code, detail, "the channel refused to open the trade");
+            let now = state.clock.now();
+            let mut tx = state.db.begin_write().await?;
+            let detail = json!({ "gateway": gateway, "code": code, "detail": detail });
+            let actor = Actor::Candidate(candidate_id.to_owned());
+            let id = format!("{order_no}/{gateway}");
+            let (entity, action) = (AuditEntity::Trade, AuditAction::TradeRefused);
+            audit(&mut tx, now, &actor, entity, &id, action, detail).await?;
+            tx.commit().await?;
+            Err(ApiError::ChannelRefused)
+        }
+        Err(other) => {
+            tracing::warn!(order_no, %gateway, error = %other, "the channel could not open the trade");
+            Err(ApiError::ChannelUnavailable)
+        }
+    }
 }
 
 pub async fn view(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
@@ -272,6 +394,10 @@ async fn view_with(
         cashier_url: order
             .cashier_url
             .filter(|_| order.status == OrderStatus::Pending),
+        channels: match order.status {
+            OrderStatus::Pending => state.payments.gateways.cashier_channels(),
+            OrderStatus::Paid | OrderStatus::Closed => Vec::new(),
+        },
         created_at: from_ms(order.created_at),
         expires_at: from_ms(order.expires_at),
         paid_at: order.paid_at.map(from_ms),

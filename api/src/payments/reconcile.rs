@@ -10,10 +10,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use examfee_shared::admin::{
-    Difference, DifferenceKind, LedgerTotals, ReconciliationPage, ReconciliationReport,
-    ReconciliationSummary, Resolution,
+    Difference, DifferenceKind, GatewayTotals, LedgerTotals, ReconciliationPage,
+    ReconciliationReport, ReconciliationSummary, Resolution,
 };
-use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, OrderStatus, RefundStatus};
+use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, Gateway, RefundStatus, TradeStatus};
 use serde_json::json;
 
 use super::platform::{StatementPayment, StatementRefund, TradeState};
@@ -59,6 +59,7 @@ fn difference(kind: DifferenceKind, order_no: &str, note: String) -> Difference 
         platform_amount_fen: None,
         examfee_amount_fen: None,
         examfee_status: None,
+        gateway: None,
         note,
     }
 }
@@ -94,17 +95,76 @@ fn totals(payments: &[Fen], refunds: &[Fen]) -> LedgerTotals {
     }
 }
 
-/// Compares the day both ways, fixes what is safe, stores and audits the run.
+/// One gateway's side of a day.
+struct GatewayDay {
+    differences: Vec<Difference>,
+    platform: LedgerTotals,
+    examfee: LedgerTotals,
+}
+
+fn sum(a: LedgerTotals, b: LedgerTotals) -> LedgerTotals {
+    LedgerTotals {
+        payments: a.payments + b.payments,
+        payment_fen: Fen(a.payment_fen.0 + b.payment_fen.0),
+        refunds: a.refunds + b.refunds,
+        refund_fen: Fen(a.refund_fen.0 + b.refund_fen.0),
+    }
+}
+
+/// Compares the day both ways on every gateway (each channel's bill against the
+/// trades and refunds ExamFee has on it), fixes what is safe, stores and audits the
+/// run.
 pub async fn reconcile(
     state: &AppState,
     date: NaiveDate,
     actor: &Actor,
 ) -> ApiResult<ReconciliationReport> {
-    let statement = state.payments.platform.statement(date).await?;
+    let mut differences = Vec::new();
+    let mut gateways = Vec::new();
+    let (mut platform, mut examfee) = (LedgerTotals::default(), LedgerTotals::default());
+    for gateway in state.payments.gateways.all() {
+        let day = reconcile_gateway(state, gateway, date).await?;
+        differences.extend(day.differences);
+        platform = sum(platform, day.platform);
+        examfee = sum(examfee, day.examfee);
+        gateways.push(GatewayTotals {
+            gateway,
+            platform: day.platform,
+            examfee: day.examfee,
+        });
+    }
+    let fixed = differences
+        .iter()
+        .filter(|d| d.resolution == Resolution::Fixed)
+        .count() as u64;
+    let now = state.clock.now();
+    let report = ReconciliationReport {
+        id: uuid::Uuid::new_v4().to_string(),
+        date: date.format("%Y-%m-%d").to_string(),
+        ran_at: from_ms(to_ms(now)),
+        actor: actor.to_string(),
+        platform,
+        examfee,
+        gateways,
+        fixed,
+        open: differences.len() as u64 - fixed,
+        differences,
+    };
+    store_run(state, &report, actor).await?;
+    Ok(report)
+}
+
+async fn reconcile_gateway(
+    state: &AppState,
+    gateway: Gateway,
+    date: NaiveDate,
+) -> ApiResult<GatewayDay> {
+    let statement = state.payments.gateway(gateway)?.statement(date).await?;
     let (from, until) = beijing_day(date);
     let day = (to_ms(from), to_ms(until));
-    let our_payments = store::reconciliations::payments_between(&state.db, day).await?;
-    let our_refunds = store::reconciliations::refunds_between(&state.db, day).await?;
+    let db = &state.db;
+    let our_payments = store::reconciliations::payments_between(db, gateway, day).await?;
+    let our_refunds = store::reconciliations::refunds_between(db, gateway, day).await?;
 
     let mut order_nos: Vec<&str> = (statement.payments.iter().map(|p| p.order_no.as_str()))
         .chain(statement.refunds.iter().map(|r| r.order_no.as_str()))
@@ -116,18 +176,19 @@ pub async fn reconcile(
         .iter()
         .map(|r| r.refund_no.as_str())
         .collect();
-    let orders = by_key(store::reconciliations::orders_with_numbers(&state.db, &order_nos).await?);
+    let trades =
+        by_key(store::reconciliations::trades_of_orders(db, gateway, &order_nos).await?);
     let refunds =
-        by_key(store::reconciliations::refunds_with_numbers(&state.db, &refund_nos).await?);
+        by_key(store::reconciliations::refunds_with_numbers(db, gateway, &refund_nos).await?);
 
     let mut differences = Vec::new();
     for payment in &statement.payments {
-        let order = orders.get(&payment.order_no);
-        differences.extend(check_payment(state, payment, order).await?);
+        let trade = trades.get(&payment.order_no);
+        differences.extend(check_payment(state, gateway, payment, trade).await?);
     }
     for refund in &statement.refunds {
         let ours = refunds.get(&refund.refund_no);
-        let order_known = orders.contains_key(&refund.order_no);
+        let order_known = trades.contains_key(&refund.order_no);
         differences.extend(check_refund(state, refund, ours, order_known).await?);
     }
     let paid_there: HashSet<&str> = statement
@@ -148,7 +209,7 @@ pub async fn reconcile(
                 missing_there(
                     row,
                     DifferenceKind::PaymentMissingAtPlatform,
-                    "paid at ExamFee, not in the platform's statement: check with the platform",
+                    "paid at ExamFee, not in the gateway's statement: check with the gateway",
                 )
             }),
     );
@@ -160,40 +221,20 @@ pub async fn reconcile(
                 missing_there(
                     row,
                     DifferenceKind::RefundMissingAtPlatform,
-                    "refunded at ExamFee, not in the platform's statement (a refund near midnight may be in the next day's)",
+                    "refunded at ExamFee, not in the gateway's statement (a refund near midnight may be in the next day's)",
                 )
             }),
     );
-
-    let fixed = differences
-        .iter()
-        .filter(|d| d.resolution == Resolution::Fixed)
-        .count() as u64;
-    let now = state.clock.now();
-    let report = ReconciliationReport {
-        id: uuid::Uuid::new_v4().to_string(),
-        date: date.format("%Y-%m-%d").to_string(),
-        ran_at: from_ms(to_ms(now)),
-        actor: actor.to_string(),
-        platform: totals(
-            &statement
-                .payments
-                .iter()
-                .map(|p| p.amount)
-                .collect::<Vec<_>>(),
-            &statement
-                .refunds
-                .iter()
-                .map(|r| r.amount)
-                .collect::<Vec<_>>(),
-        ),
-        examfee: totals(&amounts(&our_payments), &amounts(&our_refunds)),
-        fixed,
-        open: differences.len() as u64 - fixed,
+    for difference in &mut differences {
+        difference.gateway = Some(gateway);
+    }
+    let statement_payments: Vec<Fen> = statement.payments.iter().map(|p| p.amount).collect();
+    let statement_refunds: Vec<Fen> = statement.refunds.iter().map(|r| r.amount).collect();
+    Ok(GatewayDay {
         differences,
-    };
-    store_run(state, &report, actor).await?;
-    Ok(report)
+        platform: totals(&statement_payments, &statement_refunds),
+        examfee: totals(&amounts(&our_payments), &amounts(&our_refunds)),
+    })
 }
 
 /// One page of runs, newest first; `date` keeps the runs of one statement day.
@@ -251,11 +292,12 @@ async fn store_run(
     Ok(())
 }
 
-/// A payment in the statement, against the order at ExamFee.
+/// A payment in the gateway's statement, against ExamFee's trade of the order there.
 async fn check_payment(
     state: &AppState,
+    gateway: Gateway,
     payment: &StatementPayment,
-    order: Option<&StoredState<OrderStatus>>,
+    order: Option<&StoredState<TradeStatus>>,
 ) -> ApiResult<Option<Difference>> {
     let Some(order) = order else {
         return Ok(Some(Difference {
@@ -279,20 +321,24 @@ async fn check_payment(
             "the amounts differ: nothing was changed".into(),
         )));
     }
-    if order.status == OrderStatus::Paid {
+    if order.status == TradeStatus::Paid {
         return Ok(None);
     }
-    let (resolution, note) = apply_missed_payment(state, &order.order_no).await?;
+    let (resolution, note) = apply_missed_payment(state, gateway, &order.order_no).await?;
     Ok(Some(Difference {
         resolution,
         ..compared(DifferenceKind::PaymentMissingHere, note)
     }))
 }
 
-/// The platform has the money and ExamFee missed it: ask for the trade and apply it
-/// as any late answer of the platform is applied.
-async fn apply_missed_payment(state: &AppState, order_no: &str) -> ApiResult<(Resolution, String)> {
-    let trade = match state.payments.platform.query_trade(order_no).await {
+/// The gateway has the money and ExamFee missed it: ask for the trade and apply it
+/// as any late answer of the gateway is applied.
+async fn apply_missed_payment(
+    state: &AppState,
+    gateway: Gateway,
+    order_no: &str,
+) -> ApiResult<(Resolution, String)> {
+    let trade = match state.payments.gateway(gateway)?.query_trade(order_no).await {
         Ok(Some(trade)) if matches!(trade.state, TradeState::Paid { .. }) => trade,
         Ok(_) => {
             return Ok((
@@ -307,15 +353,15 @@ async fn apply_missed_payment(state: &AppState, order_no: &str) -> ApiResult<(Re
             ));
         }
     };
-    if let Err(error) = apply_trade(state, &trade, &Actor::Reconciliation).await {
+    if let Err(error) = apply_trade(state, gateway, &trade, &Actor::Reconciliation).await {
         return Ok((
             Resolution::Open,
             format!("applying the payment failed: {error}"),
         ));
     }
-    let paid = store::orders::get(&state.db, order_no)
+    let paid = store::trades::get(&state.db, order_no, gateway)
         .await?
-        .is_some_and(|o| o.status == OrderStatus::Paid);
+        .is_some_and(|t| t.status == TradeStatus::Paid);
     Ok(if paid {
         (
             Resolution::Fixed,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use examfee_shared::dto::RefundView;
 use examfee_shared::fields::check_reason;
 use examfee_shared::{
-    Actor, AuditAction, AuditEntity, Fen, OrderStatus, ReceiptStatus, RefundStatus,
+    Actor, AuditAction, AuditEntity, Fen, Gateway, OrderStatus, ReceiptStatus, RefundStatus,
 };
 use serde_json::json;
 
@@ -43,6 +43,7 @@ fn refund_no(order_no: &str, earlier_refunds: i64) -> String {
 async fn new_refund(
     tx: &mut Tx,
     order: &OrderRow,
+    gateway: Gateway,
     status: RefundStatus,
     reason: String,
     now: DateTime<Utc>,
@@ -51,6 +52,7 @@ async fn new_refund(
     Ok(RefundRow {
         refund_no: refund_no(&order.order_no, earlier),
         order_no: order.order_no.clone(),
+        gateway,
         status,
         amount_fen: order.amount_fen,
         reason,
@@ -91,14 +93,15 @@ pub async fn list(
 pub async fn open_automatic(
     tx: &mut Tx,
     order: &OrderRow,
+    gateway: Gateway,
     held_by: &[String],
     cause: &Actor,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let reason = "重复缴费，自动退费".to_owned();
-    let refund = new_refund(tx, order, RefundStatus::Approved, reason, now).await?;
+    let refund = new_refund(tx, order, gateway, RefundStatus::Approved, reason, now).await?;
     if store::refunds::insert(tx, &refund, to_ms(now)).await? {
-        let detail = json!({ "order_no": order.order_no, "already_paid_by": held_by, "amount_fen": order.amount_fen });
+        let detail = json!({ "order_no": order.order_no, "gateway": gateway, "already_paid_by": held_by, "amount_fen": order.amount_fen });
         let (entity, action) = (AuditEntity::Refund, AuditAction::RefundOpenedForDuplicate);
         audit(tx, now, cause, entity, &refund.refund_no, action, detail).await?;
     }
@@ -130,10 +133,15 @@ pub async fn request(
             en: "The refund period of this fee is over.",
         });
     }
+    // Paid orders carry the gateway that took the money; the refund goes back there.
+    let gateway = order
+        .gateway
+        .ok_or_else(|| anyhow::anyhow!("paid order {} has no gateway", order.order_no))?;
     let mut tx = state.db.begin_write().await?;
     let refund = new_refund(
         &mut tx,
         &order,
+        gateway,
         RefundStatus::Requested,
         reason.to_owned(),
         now,
@@ -274,7 +282,7 @@ pub async fn execute(state: &AppState, refund_no: &str, cause: &Actor) -> anyhow
         amount: Fen(refund.amount_fen),
         reason: refund.reason.clone(),
     };
-    match state.payments.platform.refund(&call).await {
+    match state.payments.gateway(refund.gateway)?.refund(&call).await {
         Ok(RefundOutcome::Succeeded) => Ok(complete(state, refund_no, cause).await?),
         // Still processing at the channel: its notification or the next send finishes it.
         Ok(RefundOutcome::Processing) => Ok(()),

@@ -3,7 +3,7 @@
 //! through [`apply_trade`]; an order is closed nowhere but [`close_in`].
 
 use chrono::{DateTime, Utc};
-use examfee_shared::{Actor, AuditAction, AuditEntity, OrderStatus};
+use examfee_shared::{Actor, AuditAction, AuditEntity, Gateway, OrderStatus, TradeStatus};
 use serde_json::{Value, json};
 
 use super::fees::holds_fee;
@@ -27,11 +27,61 @@ pub enum ApplyError {
     Database(#[from] sqlx::Error),
 }
 
-/// A verified notification of the platform, applied once per notification id.
-pub async fn apply_notification(state: &AppState, event: &PlatformEvent) -> Result<(), ApplyError> {
-    let cause = Actor::Notification(event.notify_id().to_owned());
+/// Why a gateway's notification was not stored; the gateway sends it again later.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyRefusal {
+    /// Bad signature, merchant or timestamp, or a gateway this server does not have.
+    #[error("notification unverified: {0}")]
+    Unverified(String),
+    /// Verified, but it does not match ExamFee's order (flagged in the audit log).
+    #[error("notification rejected: {0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Failed(#[from] crate::error::ApiError),
+}
+
+/// A gateway's notification as it arrived: verified over the raw body, then applied
+/// once; the answer is the body the gateway expects once it is stored.
+pub async fn receive(
+    state: &AppState,
+    gateway: Gateway,
+    header: &(dyn Fn(&str) -> Option<String> + Sync),
+    body: &[u8],
+) -> Result<&'static str, NotifyRefusal> {
+    let at = state
+        .payments
+        .gateway(gateway)
+        .map_err(|e| NotifyRefusal::Unverified(e.to_string()))?;
+    let event = at.verify_notification(header, body).map_err(|e| {
+        tracing::warn!(%gateway, error = %e, "notification refused");
+        NotifyRefusal::Unverified(e.to_string())
+    })?;
+    match apply_notification(state, gateway, &event).await {
+        Ok(()) => Ok(at.acknowledgement()),
+        Err(ApplyError::Database(e)) => Err(NotifyRefusal::Failed(e.into())),
+        Err(ApplyError::Transition(e)) => Err(NotifyRefusal::Failed(e.into())),
+        Err(refused) => {
+            tracing::error!(%gateway, error = %refused, "notification rejected");
+            Err(NotifyRefusal::Rejected(refused.to_string()))
+        }
+    }
+}
+
+/// A verified notification of a gateway, applied once per notification id. The
+/// platform's ids are kept as they are; a channel's are prefixed by its gateway, as
+/// two channels may use the same id.
+pub async fn apply_notification(
+    state: &AppState,
+    gateway: Gateway,
+    event: &PlatformEvent,
+) -> Result<(), ApplyError> {
+    let id = match gateway {
+        Gateway::Platform => event.notify_id().to_owned(),
+        channel => format!("{channel}:{}", event.notify_id()),
+    };
+    let cause = Actor::Notification(id);
     match event {
-        PlatformEvent::TradePaid { trade, .. } => apply_trade(state, trade, &cause).await,
+        PlatformEvent::TradePaid { trade, .. } => apply_trade(state, gateway, trade, &cause).await,
         PlatformEvent::RefundSucceeded { refund_no, .. } => {
             Ok(refunds::complete(state, refund_no, &cause).await?)
         }
@@ -44,11 +94,16 @@ pub async fn apply_notification(state: &AppState, event: &PlatformEvent) -> Resu
     }
 }
 
-/// Applies the platform's view of a trade. Caused by a notification, the
+/// Applies a gateway's view of its trade of an order. Caused by a notification, the
 /// notification is recorded in the same transaction, and one seen before changes
-/// nothing. The candidate's row is locked first, so two payments of one fee are
-/// applied one after the other on PostgreSQL too.
-pub async fn apply_trade(state: &AppState, trade: &Trade, cause: &Actor) -> Result<(), ApplyError> {
+/// nothing. The candidate's row is locked first, so two payments of one fee (or of
+/// one order on two channels) are applied one after the other on PostgreSQL too.
+pub async fn apply_trade(
+    state: &AppState,
+    gateway: Gateway,
+    trade: &Trade,
+    cause: &Actor,
+) -> Result<(), ApplyError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     if let Actor::Notification(id) = cause
@@ -61,9 +116,21 @@ pub async fn apply_trade(state: &AppState, trade: &Trade, cause: &Actor) -> Resu
     let order = store::orders::get_in(&mut tx, &trade.order_no)
         .await?
         .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
+    store::trades::open_in(&mut tx, &order.order_no, gateway, to_ms(now)).await?;
+    let ours = store::trades::get_in(&mut tx, &order.order_no, gateway)
+        .await?
+        .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
     match &trade.state {
         TradeState::Waiting => {}
-        TradeState::Closed => close_in(&mut tx, &order, cause, now, json!({})).await?,
+        TradeState::Closed => {
+            let closed = Cause {
+                actor: cause,
+                at: now,
+                detail: json!({}),
+            };
+            transitions::trade(&mut tx, &ours, TradeStatus::Closed, None, closed).await?;
+            close_in(&mut tx, &order, cause, now, json!({ "gateway": gateway })).await?;
+        }
         TradeState::Paid { channel, paid_at } => {
             if trade.amount.0 != order.amount_fen {
                 drop(tx);
@@ -73,22 +140,35 @@ pub async fn apply_trade(state: &AppState, trade: &Trade, cause: &Actor) -> Resu
                     ours: order.amount_fen,
                 });
             }
-            let payment = Payment {
-                trade_no: &trade.trade_no,
-                channel: *channel,
-                paid_at_ms: to_ms(*paid_at),
+            let paid = Cause {
+                actor: cause,
+                at: now,
+                detail: json!({ "trade_no": trade.trade_no, "amount_fen": trade.amount.0 }),
             };
-            record_payment(state, &mut tx, &order, &payment, cause, now).await?;
+            let at = to_ms(*paid_at);
+            let reported = Some((trade.trade_no.as_str(), at));
+            // Paid once per trade: the same payment reported again changes nothing.
+            if transitions::trade(&mut tx, &ours, TradeStatus::Paid, reported, paid).await? {
+                let payment = Payment {
+                    gateway,
+                    trade_no: &trade.trade_no,
+                    channel: channel.or(gateway.channel()),
+                    paid_at_ms: at,
+                };
+                record_payment(state, &mut tx, &order, &payment, cause, now).await?;
+            }
         }
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Closes an order the platform never took (it has no trade of it) once it expired.
+/// Closes an expired order a gateway never took (it has no trade of it): its row of
+/// that gateway, or with `None` an order no gateway was ever asked to take.
 pub async fn close_untaken(
     state: &AppState,
     order_no: &str,
+    gateway: Option<Gateway>,
     cause: &Actor,
 ) -> Result<(), ApplyError> {
     let now = state.clock.now();
@@ -97,7 +177,17 @@ pub async fn close_untaken(
     let order = store::orders::get_in(&mut tx, order_no)
         .await?
         .ok_or_else(|| ApplyError::UnknownOrder(order_no.to_owned()))?;
-    let detail = json!({ "platform": "no trade" });
+    if let Some(gateway) = gateway
+        && let Some(trade) = store::trades::get_in(&mut tx, order_no, gateway).await?
+    {
+        let untaken = Cause {
+            actor: cause,
+            at: now,
+            detail: json!({ "gateway": "no trade" }),
+        };
+        transitions::trade(&mut tx, &trade, TradeStatus::Closed, None, untaken).await?;
+    }
+    let detail = json!({ "gateway": gateway, "trade": "none" });
     close_in(&mut tx, &order, cause, now, detail).await?;
     tx.commit().await?;
     Ok(())
@@ -131,7 +221,8 @@ async fn close_in(
 
 /// `pending`/`closed` → `paid`, then the receipt when no other payment holds one of
 /// the order's fees, or else the automatic refund of this one, in the same
-/// transaction.
+/// transaction. An order paid already (on another channel) gets this second payment
+/// refunded on the gateway that took it.
 async fn record_payment(
     state: &AppState,
     tx: &mut Tx,
@@ -140,8 +231,14 @@ async fn record_payment(
     cause: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), TransitionError> {
+    if order.status == OrderStatus::Paid {
+        let first = order.gateway.map(|g| g.to_string());
+        let held_by = [format!("{}/{}", order.order_no, first.unwrap_or_default())];
+        refunds::open_automatic(tx, order, payment.gateway, &held_by, cause, now).await?;
+        return Ok(());
+    }
     let late = order.status == OrderStatus::Closed;
-    let detail = json!({ "trade_no": payment.trade_no, "late": late });
+    let detail = json!({ "trade_no": payment.trade_no, "gateway": payment.gateway, "late": late });
     let moved = Cause {
         actor: cause,
         at: now,
@@ -173,7 +270,7 @@ async fn record_payment(
         webhooks::fee_paid(tx, order, id_number, &receipt.receipt_no, now).await?;
     } else {
         // Another payment holds the fee: this money goes back, without review.
-        refunds::open_automatic(tx, order, &holders, cause, now).await?;
+        refunds::open_automatic(tx, order, payment.gateway, &holders, cause, now).await?;
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
-//! Asking the platform instead of waiting for it: when a candidate looks at a pending
+//! Asking the gateways instead of waiting for them: when a candidate looks at a pending
 //! order, when they press 重新查询, and from the worker for every open order. This is
-//! how a payment whose notification and redirect were both lost still ends 已缴费.
+//! how a payment whose notification and redirect were both lost still ends 已缴费, and
+//! how an expired order is closed at every gateway it was opened on.
 
 use chrono::Duration;
-use examfee_shared::{Actor, OrderStatus};
+use examfee_shared::{Actor, Gateway, OrderStatus, TradeStatus};
 
-use super::platform::TradeState;
+use super::platform::{Trade, TradeState};
 use super::settle::{apply_trade, close_untaken};
 use crate::clock::to_ms;
 use crate::state::AppState;
@@ -15,20 +16,47 @@ use crate::store::orders::OrderRow;
 /// A pending order is asked about at most this often by viewers.
 pub const VIEW_SYNC_GAP: Duration = Duration::seconds(5);
 
-/// Asks the platform about the order and applies the answer. An order the platform
-/// never took that has expired is closed here.
+/// Asks every gateway the order is open on and applies the answers; an expired
+/// order is closed at each of them first. All gateways are asked before anything is
+/// applied, and payments are applied before closes, so a payment on one channel is
+/// never taken for a late one because another channel's close was applied first. A
+/// gateway that cannot be asked fails the whole pass: the next one tries again.
 pub async fn sync_order(state: &AppState, order: &OrderRow, cause: &Actor) -> anyhow::Result<()> {
     let expired = order.expires_at <= to_ms(state.clock.now());
-    match state.payments.platform.query_trade(&order.order_no).await? {
-        Some(trade) if expired && trade.state == TradeState::Waiting => {
+    let trades = store::trades::of_order(&state.db, &order.order_no).await?;
+    let open: Vec<Gateway> = (trades.iter())
+        .filter(|t| t.status == TradeStatus::Open)
+        .map(|t| t.gateway)
+        .collect();
+    if trades.is_empty() {
+        if expired {
+            close_untaken(state, &order.order_no, None, cause).await?;
+        }
+        return Ok(());
+    }
+    let mut answers: Vec<(Gateway, Option<Trade>)> = Vec::with_capacity(open.len());
+    for gateway in open {
+        let at = state.payments.gateway(gateway)?;
+        let answer = match at.query_trade(&order.order_no).await? {
             // Ask once more by closing: a payment racing the close wins and is
             // reported as paid.
-            let closed = state.payments.platform.close_trade(&order.order_no).await?;
-            apply_trade(state, &closed, cause).await?;
+            Some(trade) if expired && trade.state == TradeState::Waiting => {
+                Some(at.close_trade(&order.order_no).await?)
+            }
+            Some(trade) => Some(trade),
+            None if expired => None,
+            None => continue,
+        };
+        answers.push((gateway, answer));
+    }
+    answers.sort_by_key(|(_, answer)| {
+        !matches!(answer, Some(Trade { state: TradeState::Paid { .. }, .. }))
+    });
+    for (gateway, answer) in answers {
+        match answer {
+            Some(trade) => apply_trade(state, gateway, &trade, cause).await?,
+            None => close_untaken(state, &order.order_no, Some(gateway), cause).await?,
         }
-        Some(trade) => apply_trade(state, &trade, cause).await?,
-        None if expired => close_untaken(state, &order.order_no, cause).await?,
-        None => {}
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The one place where an order, a refund or a receipt changes state. Each function
+//! The one place where an order, a refund, a receipt or a trade changes state. Each function
 //! takes the row as read inside the caller's transaction, refuses a move its states
 //! do not allow (in every build, not only in debug), applies it as a conditional
 //! update and writes its audit entry in the same transaction. Nothing else writes a
@@ -9,7 +9,9 @@
 //! changed nothing), and an error when the move is not one the states allow.
 
 use chrono::{DateTime, Utc};
-use examfee_shared::{Actor, AuditAction, AuditEntity, OrderStatus, ReceiptStatus, RefundStatus};
+use examfee_shared::{
+    Actor, AuditAction, AuditEntity, OrderStatus, ReceiptStatus, RefundStatus, TradeStatus,
+};
 use serde_json::Value;
 
 use super::audit;
@@ -17,6 +19,7 @@ use crate::clock::to_ms;
 use crate::store::orders::{OrderRow, Payment};
 use crate::store::receipts::ReceiptRow;
 use crate::store::refunds::RefundRow;
+use crate::store::trades::TradeRow;
 use crate::store::{self, Tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +209,40 @@ pub async fn receipt(
     audited(tx, cause, entity, id, action).await
 }
 
+fn trade_action(to: TradeStatus) -> Option<AuditAction> {
+    match to {
+        TradeStatus::Open => None,
+        TradeStatus::Paid => Some(AuditAction::TradePaid),
+        TradeStatus::Closed => Some(AuditAction::TradeClosed),
+    }
+}
+
+/// Moves an order's trade at one gateway to `to`; `paid` is the gateway's trade
+/// number and payment time when `to` is `paid`. Paid once: the second report of the
+/// same payment changes nothing, which is what keeps a duplicate from being refunded
+/// twice.
+pub async fn trade(
+    tx: &mut Tx,
+    trade: &TradeRow,
+    to: TradeStatus,
+    paid: Option<(&str, i64)>,
+    cause: Cause<'_>,
+) -> Result<bool, TransitionError> {
+    let id = format!("{}/{}", trade.order_no, trade.gateway);
+    let (from, entity) = (trade.status, AuditEntity::Trade);
+    let names = (from.as_str(), to.as_str());
+    let Some(action) = planned(entity, &id, names, from.can_become(to), trade_action(to))? else {
+        return Ok(false);
+    };
+    if to == TradeStatus::Paid && paid.is_none() {
+        return Err(not_allowed(entity, &id, from.as_str(), "paid without a payment"));
+    }
+    if !store::trades::set_status(tx, trade, to, paid, to_ms(cause.at)).await? {
+        return Ok(false);
+    }
+    audited(tx, cause, entity, &id, action).await
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -232,6 +269,13 @@ mod tests {
             for to in ReceiptStatus::ALL {
                 if from.can_become(*to) {
                     assert!(receipt_action(*to).is_some(), "receipt {from} → {to}");
+                }
+            }
+        }
+        for from in TradeStatus::ALL {
+            for to in TradeStatus::ALL {
+                if from.can_become(*to) {
+                    assert!(trade_action(*to).is_some(), "trade {from} → {to}");
                 }
             }
         }
@@ -273,7 +317,7 @@ mod tests {
                 writers.push((name.clone(), writes));
             }
             if name != "payments/transitions.rs" {
-                for entity in ["orders", "refunds", "receipts"] {
+                for entity in ["orders", "refunds", "receipts", "trades"] {
                     if code.contains(&format!("{entity}::set_status(")) {
                         callers.push(format!("{name} calls {entity}::set_status"));
                     }
@@ -287,6 +331,7 @@ mod tests {
                 ("store/orders.rs".to_owned(), 1),
                 ("store/receipts.rs".to_owned(), 1),
                 ("store/refunds.rs".to_owned(), 1),
+                ("store/trades.rs".to_owned(), 1),
             ],
             "a status column is written outside the one store function per entity"
         );

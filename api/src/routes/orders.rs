@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use examfee_shared::dto::{
-    CreateOrderRequest, OrderView, Problem, ReceiptVerification, ReceiptView, RefundRequest,
-    RefundView,
+    CreateOrderRequest, OrderView, PayRequest, PayView, Problem, ReceiptVerification,
+    ReceiptView, RefundRequest, RefundView,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -110,6 +110,39 @@ pub async fn sync_now(
 ) -> ApiResult<web::Json<OrderView>> {
     Ok(web::Json(
         orders::sync_now(&state, &auth.0.subject_id, &path).await?,
+    ))
+}
+
+/// Pay an order on a channel
+///
+/// 确认支付 at ExamFee's cashier (when real channels are on): the chosen channel's QR
+/// code of the order, the same one again for the same channel while the order is open.
+#[utoipa::path(
+    tag = "candidate",
+    params(("order_no" = String, Path, description = "The order number")),
+    request_body = PayRequest,
+    responses(
+        (status = 200, description = "The channel's QR code", body = PayView),
+        (status = 404, description = "No such order of this candidate", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`order_closed` (订单已关闭，无法支付: pay again with 提交缴费) or `order_paid`", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "`channel_refused`: the channel said no (its code is logged); the order stays open", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "`channel_unavailable`: the channel is down; the order stays open", body = Problem,
+            content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/orders/{order_no}/pay")]
+pub async fn pay(
+    state: web::Data<AppState>,
+    auth: CandidateAuth,
+    path: web::Path<String>,
+    body: web::Json<PayRequest>,
+) -> ApiResult<web::Json<PayView>> {
+    Ok(web::Json(
+        orders::pay(&state, &auth.0.subject_id, &path, body.channel).await?,
     ))
 }
 

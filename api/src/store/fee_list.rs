@@ -40,12 +40,14 @@ struct Line {
     receipt_status: Option<String>,
 }
 
+// A fee's refund is one on the gateway that paid its order: the refund of a second
+// payment of the same order (on another channel) leaves the fee paid.
 static QUERY: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {FEE_ITEM_COLUMNS}, o.order_no, o.status, o.created_at,
-                (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
-                (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
-                (SELECT r.review_note FROM refunds r WHERE r.order_no = o.order_no ORDER BY r.created_at DESC LIMIT 1) AS refund_note,
+                (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway ORDER BY r.created_at DESC LIMIT 1) AS refund_status,
+                (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
+                (SELECT r.review_note FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway ORDER BY r.created_at DESC LIMIT 1) AS refund_note,
                 rc.receipt_no, rc.status AS receipt_status
          FROM candidate_fees cf
          JOIN fee_items f ON f.code = cf.fee_item_code

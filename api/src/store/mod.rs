@@ -22,6 +22,7 @@ pub mod server_keys;
 pub mod sessions;
 mod sqlite;
 pub mod states;
+pub mod trades;
 mod transactions;
 pub mod webhooks;
 

@@ -1,6 +1,6 @@
 //! Orders and their items.
 
-use examfee_shared::{OrderStatus, PayChannel, ReceiptStatus, RefundStatus};
+use examfee_shared::{Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
@@ -18,6 +18,8 @@ pub struct OrderRow {
     pub platform_trade_no: Option<String>,
     pub cashier_url: Option<String>,
     pub pay_channel: Option<PayChannel>,
+    /// The gateway whose trade paid the order.
+    pub gateway: Option<Gateway>,
     pub created_at: i64,
     pub expires_at: i64,
     pub paid_at: Option<i64>,
@@ -36,6 +38,7 @@ impl FromRow<'_, AnyRow> for OrderRow {
             platform_trade_no: row.try_get("platform_trade_no")?,
             cashier_url: row.try_get("cashier_url")?,
             pay_channel: optional_state(row, "pay_channel", "order_no")?,
+            gateway: optional_state(row, "gateway", "order_no")?,
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
             paid_at: row.try_get("paid_at")?,
@@ -45,7 +48,7 @@ impl FromRow<'_, AnyRow> for OrderRow {
 }
 
 const COLUMNS: &str = "order_no, candidate_id, status, amount_fen, fee_key, idempotency_key, platform_trade_no, \
-                       cashier_url, pay_channel, created_at, expires_at, paid_at, synced_at";
+                       cashier_url, pay_channel, gateway, created_at, expires_at, paid_at, synced_at";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderItemRow {
@@ -120,6 +123,8 @@ pub struct NewOrder<'a> {
     pub fee_key: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub expires_at: i64,
+    /// ExamFee's own cashier, when the order is paid on real channels.
+    pub cashier_url: Option<&'a str>,
     pub items: &'a [OrderItemRow],
 }
 
@@ -127,8 +132,8 @@ pub struct NewOrder<'a> {
 pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Result<OrderRow> {
     let row = sqlx::query_as(&format!(
         "INSERT INTO orders (order_no, candidate_id, status, amount_fen, fee_key, idempotency_key,
-                             created_at, expires_at, synced_at, updated_at)
-         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6) RETURNING {COLUMNS}"
+                             created_at, expires_at, synced_at, updated_at, cashier_url)
+         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6, $8) RETURNING {COLUMNS}"
     ))
     .bind(order.order_no)
     .bind(order.candidate_id)
@@ -137,6 +142,7 @@ pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Res
     .bind(order.idempotency_key)
     .bind(now_ms)
     .bind(order.expires_at)
+    .bind(order.cashier_url)
     .fetch_one(&mut **tx)
     .await?;
     let sql = format!(
@@ -178,8 +184,9 @@ pub async fn set_trade(
     .await
 }
 
-/// What the platform said of a payment, stored with `paid`.
+/// What a gateway said of a payment, stored with `paid`.
 pub struct Payment<'a> {
+    pub gateway: Gateway,
     pub trade_no: &'a str,
     pub channel: Option<PayChannel>,
     pub paid_at_ms: i64,
@@ -202,6 +209,7 @@ pub async fn set_status(
                 pay_channel = COALESCE($5, pay_channel),
                 paid_at = COALESCE($6, paid_at),
                 closed_at = COALESCE($8, closed_at),
+                gateway = COALESCE($9, gateway),
                 synced_at = $7, updated_at = $7
          WHERE order_no = $1 AND status = $2",
     )
@@ -213,6 +221,7 @@ pub async fn set_status(
     .bind(payment.map(|p| p.paid_at_ms))
     .bind(now_ms)
     .bind((to == OrderStatus::Closed).then_some(now_ms))
+    .bind(payment.map(|p| p.gateway.as_str()))
     .execute(&mut **tx)
     .await?;
     let changed = done.rows_affected() == 1;
@@ -416,9 +425,9 @@ pub async fn search(
             "SELECT o.order_no, o.status, o.amount_fen, o.created_at, o.paid_at, o.pay_channel,
                     c.name AS candidate_name, c.id_number AS candidate_id_number,
                     (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no,
-                    (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no
+                    (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway
                      ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
-                    (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no
+                    (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway
                      ORDER BY r.created_at DESC LIMIT 1) AS refund_status
              FROM orders o JOIN candidates c ON c.id = o.candidate_id",
             ("o.created_at", "o.order_no"),

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use examfee_shared::states::UnknownState;
-use examfee_shared::{OrderStatus, RefundStatus};
+use examfee_shared::{Gateway, RefundStatus, TradeStatus};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
@@ -102,51 +102,62 @@ where
     }
 }
 
-const ORDERS: &str = "SELECT order_no AS key, order_no, status, amount_fen FROM orders";
-const REFUNDS: &str = "SELECT refund_no AS key, order_no, status, amount_fen FROM refunds";
+// A gateway's ledger is its trades: the order's amount, the trade's state (a payment
+// on a second channel of a paid order is in that channel's ledger, and refunded there).
+const TRADES: &str = "SELECT t.order_no AS key, t.order_no, t.status, o.amount_fen
+                      FROM order_trades t JOIN orders o ON o.order_no = t.order_no
+                      WHERE t.gateway = $1";
+const REFUNDS: &str =
+    "SELECT refund_no AS key, order_no, status, amount_fen FROM refunds WHERE gateway = $1";
 
-/// Rows of `select` whose `column` (a time) falls in `[from_ms, until_ms)`.
+/// Rows of `select` (which binds the gateway as `$1`) whose `column` (a time) falls
+/// in `[from_ms, until_ms)`.
 async fn dated_between<S: FromStr<Err = UnknownState> + Send + Unpin>(
     db: &Db,
+    gateway: Gateway,
     select: &str,
     column: &str,
     (from_ms, until_ms): (i64, i64),
 ) -> sqlx::Result<Vec<StoredState<S>>> {
     sqlx::query_as(&format!(
-        "{select} AND {column} >= $1 AND {column} < $2 ORDER BY {column}"
+        "{select} AND {column} >= $2 AND {column} < $3 ORDER BY {column}"
     ))
+    .bind(gateway.as_str())
     .bind(from_ms)
     .bind(until_ms)
     .fetch_all(&db.pool)
     .await
 }
 
-/// Orders whose payment the platform dated in `[from_ms, until_ms)`.
+/// The gateway's trades whose payment it dated in `[from_ms, until_ms)`.
 pub async fn payments_between(
     db: &Db,
+    gateway: Gateway,
     day: (i64, i64),
-) -> sqlx::Result<Vec<StoredState<OrderStatus>>> {
-    let select = format!("{ORDERS} WHERE status = 'paid'");
-    dated_between(db, &select, "paid_at", day).await
+) -> sqlx::Result<Vec<StoredState<TradeStatus>>> {
+    let select = format!("{TRADES} AND t.status = 'paid'");
+    dated_between(db, gateway, &select, "t.paid_at", day).await
 }
 
-/// Refunds that succeeded in `[from_ms, until_ms)`: a succeeded refund never changes
-/// again, so its last update is when the money went back.
+/// Refunds on the gateway that succeeded in `[from_ms, until_ms)`: a succeeded
+/// refund never changes again, so its last update is when the money went back.
 pub async fn refunds_between(
     db: &Db,
+    gateway: Gateway,
     day: (i64, i64),
 ) -> sqlx::Result<Vec<StoredState<RefundStatus>>> {
-    let select = format!("{REFUNDS} WHERE status = 'succeeded'");
-    dated_between(db, &select, "updated_at", day).await
+    let select = format!("{REFUNDS} AND status = 'succeeded'");
+    dated_between(db, gateway, &select, "updated_at", day).await
 }
 
 /// Numbers a query: well below SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK: usize = 500;
 
-/// The rows of `select` whose key is one of `keys`, a few queries for a whole day's
-/// statement instead of one a line.
+/// The rows of `select` (which binds the gateway as `$1`) whose key is one of
+/// `keys`, a few queries for a whole day's statement instead of one a line.
 async fn with_keys<S: FromStr<Err = UnknownState> + Send + Unpin>(
     db: &Db,
+    gateway: Gateway,
     select: &str,
     column: &str,
     keys: &[&str],
@@ -154,10 +165,10 @@ async fn with_keys<S: FromStr<Err = UnknownState> + Send + Unpin>(
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
         let sql = format!(
-            "{select} WHERE {column} IN ({})",
-            placeholder_list(1, chunk.len())
+            "{select} AND {column} IN ({})",
+            placeholder_list(2, chunk.len())
         );
-        let mut query = sqlx::query_as(&sql);
+        let mut query = sqlx::query_as(&sql).bind(gateway.as_str());
         for key in chunk {
             query = query.bind(*key);
         }
@@ -166,16 +177,19 @@ async fn with_keys<S: FromStr<Err = UnknownState> + Send + Unpin>(
     Ok(found)
 }
 
-pub async fn orders_with_numbers(
+/// The gateway's trades of these orders.
+pub async fn trades_of_orders(
     db: &Db,
+    gateway: Gateway,
     order_nos: &[&str],
-) -> sqlx::Result<Vec<StoredState<OrderStatus>>> {
-    with_keys(db, ORDERS, "order_no", order_nos).await
+) -> sqlx::Result<Vec<StoredState<TradeStatus>>> {
+    with_keys(db, gateway, TRADES, "t.order_no", order_nos).await
 }
 
 pub async fn refunds_with_numbers(
     db: &Db,
+    gateway: Gateway,
     refund_nos: &[&str],
 ) -> sqlx::Result<Vec<StoredState<RefundStatus>>> {
-    with_keys(db, REFUNDS, "refund_no", refund_nos).await
+    with_keys(db, gateway, REFUNDS, "refund_no", refund_nos).await
 }

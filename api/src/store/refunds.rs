@@ -1,4 +1,4 @@
-use examfee_shared::RefundStatus;
+use examfee_shared::{Gateway, RefundStatus};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
@@ -9,6 +9,8 @@ use super::{Db, Tx};
 pub struct RefundRow {
     pub refund_no: String,
     pub order_no: String,
+    /// Where the money goes back: the gateway whose trade took it.
+    pub gateway: Gateway,
     pub status: RefundStatus,
     pub amount_fen: i64,
     pub reason: String,
@@ -24,6 +26,7 @@ impl FromRow<'_, AnyRow> for RefundRow {
         Ok(RefundRow {
             refund_no: row.try_get("refund_no")?,
             order_no: row.try_get("order_no")?,
+            gateway: state(row, "gateway", "refund_no")?,
             status: state(row, "status", "refund_no")?,
             amount_fen: row.try_get("amount_fen")?,
             reason: row.try_get("reason")?,
@@ -35,15 +38,16 @@ impl FromRow<'_, AnyRow> for RefundRow {
     }
 }
 
-const COLUMNS: &str = "refund_no, order_no, status, amount_fen, reason, automatic, review_note, created_at, updated_at";
+const COLUMNS: &str = "refund_no, order_no, gateway, status, amount_fen, reason, automatic, review_note, created_at, updated_at";
 
-/// Inserts a refund unless the order already has one (that did not fail); false then.
+/// Inserts a refund unless the order already has one on the same gateway (that did
+/// not fail); false then.
 /// Refund numbers are made from order numbers, so a clash on the number is also a
 /// refund of the same order: one stored by a concurrent request.
 pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at, gateway)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT DO NOTHING",
     )
     .bind(&refund.refund_no)
     .bind(&refund.order_no)
@@ -52,6 +56,7 @@ pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Resul
     .bind(&refund.reason)
     .bind(i64::from(refund.automatic))
     .bind(now_ms)
+    .bind(refund.gateway.as_str())
     .execute(&mut **tx)
     .await?;
     let inserted = done.rows_affected() == 1;
@@ -78,10 +83,13 @@ pub async fn get(db: &Db, refund_no: &str) -> sqlx::Result<Option<RefundRow>> {
     .await
 }
 
-/// The order's refund that counts: the newest one.
+/// The order's refund that counts: the newest on the gateway that paid the order
+/// (a second payment's refund on another channel is not the candidate's refund).
 pub async fn latest_of_order(db: &Db, order_no: &str) -> sqlx::Result<Option<RefundRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM refunds WHERE order_no = $1 ORDER BY created_at DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM refunds WHERE order_no = $1
+           AND gateway = (SELECT o.gateway FROM orders o WHERE o.order_no = $1)
+         ORDER BY created_at DESC LIMIT 1"
     ))
     .bind(order_no)
     .fetch_optional(&db.pool)

@@ -7,7 +7,9 @@ use examfee_shared::admin::{
     ReconciliationReport, Resolution,
 };
 use examfee_shared::dto::{ReceiptView, RefundView};
-use examfee_shared::{FeeStatus, Fen, OrderStatus, PayChannel, ReceiptStatus, RefundStatus};
+use examfee_shared::{
+    FeeStatus, Fen, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus,
+};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -169,7 +171,9 @@ async fn a_payment_whose_notification_was_lost_is_found_and_applied() {
     );
     let difference = &report.differences[0];
     assert_eq!(difference.order_no, order_no);
-    assert_eq!(difference.examfee_status.as_deref(), Some("pending"));
+    // The order's trade at the platform, open while ExamFee missed the payment.
+    assert_eq!(difference.examfee_status.as_deref(), Some("open"));
+    assert_eq!(difference.gateway, Some(Gateway::Platform));
     assert_eq!(difference.platform_amount_fen, Some(Fen(12000)));
     assert_eq!(report.platform.payments, 1);
     assert_eq!(report.examfee.payments, 0);
@@ -219,6 +223,7 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     // ExamFee's records drift from the platform's: an amount changed, an order marked
     // paid that nobody paid, a refund the platform never made, a paid order gone.
     execute(&app, "DELETE FROM order_items WHERE order_no = $1", &lost).await;
+    execute(&app, "DELETE FROM order_trades WHERE order_no = $1", &lost).await;
     execute(&app, "DELETE FROM orders WHERE order_no = $1", &lost).await;
     execute(
         &app,
@@ -226,7 +231,8 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
         &paid,
     )
     .await;
-    sqlx::query("UPDATE orders SET status = 'paid', paid_at = $2 WHERE order_no = $1")
+    // The ledger of a gateway is its trades.
+    sqlx::query("UPDATE order_trades SET status = 'paid', paid_at = $2 WHERE order_no = $1")
         .bind(&unpaid)
         .bind(app.clock_now().timestamp_millis())
         .execute(&app.db.pool)
@@ -267,7 +273,12 @@ async fn differences_that_cannot_be_fixed_are_listed_and_left_alone() {
     assert_eq!(unknown.order_no, lost);
     assert_eq!(unknown.platform_amount_fen, Some(Fen(12000)));
     // Listed, not touched.
-    assert_eq!(app.stored_order_status(&unpaid).await, OrderStatus::Paid);
+    let trade: String = sqlx::query_scalar("SELECT status FROM order_trades WHERE order_no = $1")
+        .bind(&unpaid)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(trade, "paid");
     let changes: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'reconciliation'")
             .fetch_one(&app.db.pool)

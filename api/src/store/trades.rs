@@ -1,0 +1,142 @@
+//! An order's trades, one per gateway it was opened on.
+
+use examfee_shared::{Gateway, TradeStatus};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::states::state;
+use super::{Db, Tx};
+
+#[derive(Debug, Clone)]
+pub struct TradeRow {
+    pub order_no: String,
+    pub gateway: Gateway,
+    pub status: TradeStatus,
+    pub pay_url: Option<String>,
+    pub trade_no: Option<String>,
+    pub paid_at: Option<i64>,
+}
+
+impl FromRow<'_, AnyRow> for TradeRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(TradeRow {
+            order_no: row.try_get("order_no")?,
+            gateway: state(row, "gateway", "order_no")?,
+            status: state(row, "status", "order_no")?,
+            pay_url: row.try_get("pay_url")?,
+            trade_no: row.try_get("trade_no")?,
+            paid_at: row.try_get("paid_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "order_no, gateway, status, pay_url, trade_no, paid_at";
+
+const OPEN: &str = "INSERT INTO order_trades (order_no, gateway, status, created_at, updated_at)
+                    VALUES ($1, $2, 'open', $3, $3) ON CONFLICT (order_no, gateway) DO NOTHING";
+
+/// Stores that the order is being opened at the gateway, before the gateway is
+/// called; a row already there stays as it is.
+pub async fn open(db: &Db, order_no: &str, gateway: Gateway, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(OPEN)
+    .bind(order_no)
+    .bind(gateway.as_str())
+    .bind(now_ms)
+    .execute(&mut *db.writer().await?)
+    .await
+    .map(drop)
+}
+
+/// Like [`open`], inside a transaction: a trade the gateway reports that ExamFee has
+/// no row of (it was opened before this table existed) is recorded as it is applied.
+pub async fn open_in(tx: &mut Tx, order_no: &str, gateway: Gateway, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(OPEN)
+    .bind(order_no)
+    .bind(gateway.as_str())
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Where the payer pays at the gateway, as it answered.
+pub async fn set_pay_url(
+    db: &Db,
+    order_no: &str,
+    gateway: Gateway,
+    pay_url: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE order_trades SET pay_url = $3, updated_at = $4 WHERE order_no = $1 AND gateway = $2",
+    )
+    .bind(order_no)
+    .bind(gateway.as_str())
+    .bind(pay_url)
+    .bind(now_ms)
+    .execute(&mut *db.writer().await?)
+    .await
+    .map(drop)
+}
+
+pub async fn get(db: &Db, order_no: &str, gateway: Gateway) -> sqlx::Result<Option<TradeRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM order_trades WHERE order_no = $1 AND gateway = $2"
+    ))
+    .bind(order_no)
+    .bind(gateway.as_str())
+    .fetch_optional(&db.pool)
+    .await
+}
+
+pub async fn get_in(
+    tx: &mut Tx,
+    order_no: &str,
+    gateway: Gateway,
+) -> sqlx::Result<Option<TradeRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM order_trades WHERE order_no = $1 AND gateway = $2"
+    ))
+    .bind(order_no)
+    .bind(gateway.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Every gateway the order was opened on.
+pub async fn of_order(db: &Db, order_no: &str) -> sqlx::Result<Vec<TradeRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM order_trades WHERE order_no = $1 ORDER BY created_at, gateway"
+    ))
+    .bind(order_no)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// The one statement that changes a trade's status, for `payments::transitions`;
+/// `paid` carries the gateway's trade number and time. False when the trade was not
+/// `from` any more.
+pub async fn set_status(
+    tx: &mut Tx,
+    trade: &TradeRow,
+    to: TradeStatus,
+    paid: Option<(&str, i64)>,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE order_trades SET status = $4,
+                trade_no = COALESCE($5, trade_no), paid_at = COALESCE($6, paid_at),
+                updated_at = $7
+         WHERE order_no = $1 AND gateway = $2 AND status = $3",
+    )
+    .bind(trade.order_no.as_str())
+    .bind(trade.gateway.as_str())
+    .bind(trade.status.as_str())
+    .bind(to.as_str())
+    .bind(paid.map(|(trade_no, _)| trade_no))
+    .bind(paid.map(|(_, at)| at))
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
