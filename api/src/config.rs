@@ -105,6 +105,14 @@ impl Config {
                 let (user, password) = value
                     .split_once(':')
                     .context("EXAMFEE_BOOTSTRAP_ADMIN is `username:password`")?;
+                // Production is where a weak first operator password would be found.
+                if production
+                    && let Err(e) = examfee_shared::password::check_operator_password(password)
+                {
+                    bail!(
+                        "EXAMFEE_BOOTSTRAP_ADMIN: {e} when EXAMFEE_ENV=production (the password after the colon)"
+                    );
+                }
                 Some((
                     user.trim().to_owned(),
                     SecretString::from(password.to_owned()),
@@ -261,6 +269,22 @@ mod tests {
         assert!(err.contains("https://"), "{err}");
         // Outside production the sandbox stays the default.
         assert!(config(&[]).unwrap().platform_url.is_none());
+    }
+
+    #[test]
+    fn production_refuses_a_weak_bootstrap_operator_password() {
+        let mut weak = PRODUCTION.to_vec();
+        weak.push(("EXAMFEE_BOOTSTRAP_ADMIN", "admin:Admin12345"));
+        let err = config(&weak).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_BOOTSTRAP_ADMIN") && err.contains("12") && !err.contains('\n'),
+            "{err}"
+        );
+        let mut strong = PRODUCTION.to_vec();
+        strong.push(("EXAMFEE_BOOTSTRAP_ADMIN", "admin:a long pass phrase"));
+        assert!(config(&strong).is_ok());
+        // Outside production the demo's short one still works.
+        assert!(config(&[("EXAMFEE_BOOTSTRAP_ADMIN", "admin:Admin12345")]).is_ok());
     }
 
     #[test]

@@ -338,7 +338,10 @@ pub struct PayRequest {
 pub struct PayView {
     pub channel: PayChannel,
     /// WeChat Pay's `code_url` or Alipay's `qr_code`, to be shown as a QR code.
-    #[cfg_attr(feature = "openapi", schema(example = "weixin://wxpay/bizpayurl?pr=aBcDeFg"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "weixin://wxpay/bizpayurl?pr=aBcDeFg")
+    )]
     pub qr_code: String,
     /// The code stops working (the order closes) at this time.
     pub expires_at: DateTime<Utc>,

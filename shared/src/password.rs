@@ -7,6 +7,54 @@ use crate::Rule;
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 16;
 
+/// Operators hold the keys to every candidate's money: a longer password, and no upper
+/// bound a passphrase would hit.
+pub const OPERATOR_MIN_LEN: usize = 12;
+pub const OPERATOR_MAX_LEN: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OperatorPasswordError {
+    #[error("an operator password has at least 12 characters")]
+    TooShort,
+    #[error("an operator password has at most 128 characters")]
+    TooLong,
+}
+
+impl Rule for OperatorPasswordError {
+    fn code(&self) -> &'static str {
+        match self {
+            OperatorPasswordError::TooShort => "password_too_short",
+            OperatorPasswordError::TooLong => "password_too_long",
+        }
+    }
+
+    fn message_zh(&self) -> &'static str {
+        match self {
+            OperatorPasswordError::TooShort => "操作员密码至少12位字符",
+            OperatorPasswordError::TooLong => "操作员密码最多128位字符",
+        }
+    }
+
+    fn message_en(&self) -> &'static str {
+        match self {
+            OperatorPasswordError::TooShort => "An operator password has at least 12 characters.",
+            OperatorPasswordError::TooLong => "An operator password has at most 128 characters.",
+        }
+    }
+}
+
+/// The operators' policy: 12 to 128 characters, counted as characters (not bytes).
+pub fn check_operator_password(password: &str) -> Result<(), OperatorPasswordError> {
+    let chars = password.chars().count();
+    if chars < OPERATOR_MIN_LEN {
+        return Err(OperatorPasswordError::TooShort);
+    }
+    if chars > OPERATOR_MAX_LEN {
+        return Err(OperatorPasswordError::TooLong);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
     #[error("password shorter than 8 characters")]
@@ -79,6 +127,23 @@ pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_passwords_have_twelve_to_128_characters() {
+        assert_eq!(
+            check_operator_password("Admin12345"),
+            Err(OperatorPasswordError::TooShort)
+        );
+        assert_eq!(
+            check_operator_password("考试院财务处二〇二六年密码"),
+            Ok(())
+        );
+        assert_eq!(check_operator_password("correct horse"), Ok(()));
+        assert_eq!(
+            check_operator_password(&"x".repeat(129)),
+            Err(OperatorPasswordError::TooLong)
+        );
+    }
 
     #[test]
     fn policy_cases() {

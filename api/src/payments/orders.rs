@@ -222,14 +222,26 @@ async fn with_trade(
         .gateway(Gateway::Platform)
         .map_err(|_| ApiError::PlatformUnavailable)?;
     let request = trade_request(state, &order, &items, Gateway::Platform);
-    store::trades::open(&state.db, &order.order_no, Gateway::Platform, to_ms(state.clock.now())).await?;
+    store::trades::open(
+        &state.db,
+        &order.order_no,
+        Gateway::Platform,
+        to_ms(state.clock.now()),
+    )
+    .await?;
     let trade = platform.create_trade(&request).await.map_err(|e| {
         tracing::warn!(order_no = %order.order_no, error = %e, "creating the platform trade failed");
         ApiError::PlatformUnavailable
     })?;
     let now = to_ms(state.clock.now());
-    store::trades::set_pay_url(&state.db, &order.order_no, Gateway::Platform, &trade.pay_url, now)
-        .await?;
+    store::trades::set_pay_url(
+        &state.db,
+        &order.order_no,
+        Gateway::Platform,
+        &trade.pay_url,
+        now,
+    )
+    .await?;
     let recorded = store::orders::set_trade(
         &state.db,
         &order.order_no,

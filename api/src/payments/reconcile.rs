@@ -176,8 +176,7 @@ async fn reconcile_gateway(
         .iter()
         .map(|r| r.refund_no.as_str())
         .collect();
-    let trades =
-        by_key(store::reconciliations::trades_of_orders(db, gateway, &order_nos).await?);
+    let trades = by_key(store::reconciliations::trades_of_orders(db, gateway, &order_nos).await?);
     let refunds =
         by_key(store::reconciliations::refunds_with_numbers(db, gateway, &refund_nos).await?);
 

@@ -284,8 +284,10 @@ pub async fn execute(state: &AppState, refund_no: &str, cause: &Actor) -> anyhow
     };
     match state.payments.gateway(refund.gateway)?.refund(&call).await {
         Ok(RefundOutcome::Succeeded) => Ok(complete(state, refund_no, cause).await?),
-        // Still processing at the channel: its notification or the next send finishes it.
-        Ok(RefundOutcome::Processing) => Ok(()),
+        // Accepted and still processing at the channel (a bank card may take days):
+        // not a send left unconfirmed, so it never runs out of sends; its
+        // notification or a later send finishes it.
+        Ok(RefundOutcome::Processing) => Ok(store::refunds::accepted(&state.db, refund_no).await?),
         Err(PlatformError::Refused { code, detail }) => {
             Ok(fail(state, refund_no, cause, &code, &detail).await?)
         }

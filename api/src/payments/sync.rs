@@ -50,7 +50,13 @@ pub async fn sync_order(state: &AppState, order: &OrderRow, cause: &Actor) -> an
         answers.push((gateway, answer));
     }
     answers.sort_by_key(|(_, answer)| {
-        !matches!(answer, Some(Trade { state: TradeState::Paid { .. }, .. }))
+        !matches!(
+            answer,
+            Some(Trade {
+                state: TradeState::Paid { .. },
+                ..
+            })
+        )
     });
     for (gateway, answer) in answers {
         match answer {

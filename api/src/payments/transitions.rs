@@ -235,7 +235,12 @@ pub async fn trade(
         return Ok(false);
     };
     if to == TradeStatus::Paid && paid.is_none() {
-        return Err(not_allowed(entity, &id, from.as_str(), "paid without a payment"));
+        return Err(not_allowed(
+            entity,
+            &id,
+            from.as_str(),
+            "paid without a payment",
+        ));
     }
     if !store::trades::set_status(tx, trade, to, paid, to_ms(cause.at)).await? {
         return Ok(false);

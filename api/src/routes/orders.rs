@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use examfee_shared::dto::{
-    CreateOrderRequest, OrderView, PayRequest, PayView, Problem, ReceiptVerification,
-    ReceiptView, RefundRequest, RefundView,
+    CreateOrderRequest, OrderView, PayRequest, PayView, Problem, ReceiptVerification, ReceiptView,
+    RefundRequest, RefundView,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;

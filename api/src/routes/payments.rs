@@ -141,5 +141,7 @@ pub async fn notify_alipay(
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };
-    HttpResponse::build(status).content_type("text/plain").body("fail")
+    HttpResponse::build(status)
+        .content_type("text/plain")
+        .body("fail")
 }

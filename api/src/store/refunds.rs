@@ -169,6 +169,15 @@ pub async fn due_at_platform(
     .await
 }
 
+/// The gateway has the refund and is working on it: its sends start counting again.
+pub async fn accepted(db: &Db, refund_no: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE refunds SET sends = 0 WHERE refund_no = $1 AND status = 'processing'")
+        .bind(refund_no)
+        .execute(&mut *db.writer().await?)
+        .await
+        .map(drop)
+}
+
 /// Counts a send of a processing refund (and dates it, which spaces the retries);
 /// `None` when it is no longer processing.
 pub async fn count_send(db: &Db, refund_no: &str, now_ms: i64) -> sqlx::Result<Option<i64>> {

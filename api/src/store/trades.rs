@@ -39,24 +39,29 @@ const OPEN: &str = "INSERT INTO order_trades (order_no, gateway, status, created
 /// called; a row already there stays as it is.
 pub async fn open(db: &Db, order_no: &str, gateway: Gateway, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(OPEN)
-    .bind(order_no)
-    .bind(gateway.as_str())
-    .bind(now_ms)
-    .execute(&mut *db.writer().await?)
-    .await
-    .map(drop)
+        .bind(order_no)
+        .bind(gateway.as_str())
+        .bind(now_ms)
+        .execute(&mut *db.writer().await?)
+        .await
+        .map(drop)
 }
 
 /// Like [`open`], inside a transaction: a trade the gateway reports that ExamFee has
 /// no row of (it was opened before this table existed) is recorded as it is applied.
-pub async fn open_in(tx: &mut Tx, order_no: &str, gateway: Gateway, now_ms: i64) -> sqlx::Result<()> {
+pub async fn open_in(
+    tx: &mut Tx,
+    order_no: &str,
+    gateway: Gateway,
+    now_ms: i64,
+) -> sqlx::Result<()> {
     sqlx::query(OPEN)
-    .bind(order_no)
-    .bind(gateway.as_str())
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await
-    .map(drop)
+        .bind(order_no)
+        .bind(gateway.as_str())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
 }
 
 /// Where the payer pays at the gateway, as it answered.
