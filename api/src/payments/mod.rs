@@ -3,6 +3,7 @@
 //! in one transaction with its audit entry, so a retried, duplicated or concurrent
 //! event changes nothing twice.
 
+pub mod alipay;
 pub mod fees;
 pub mod orders;
 pub mod platform;

@@ -3,4 +3,5 @@
 //! the fakes themselves. Known-answer tests from the providers' published material
 //! keep both sides honest: a fake that only agrees with its client proves nothing.
 
+pub mod alipay;
 pub mod rsa;
