@@ -176,7 +176,6 @@ fn time_of(text: &str) -> Result<DateTime<Utc>, PlatformError> {
 
 impl Alipay {
     pub fn new(config: AlipayConfig, clock: Arc<dyn Clock>) -> Result<Self, PlatformError> {
-        examfee_sandbox::channels::alipay::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))

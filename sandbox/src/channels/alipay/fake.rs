@@ -180,7 +180,6 @@ struct Reply {
 
 impl AlipayFake {
     pub fn new(config: AlipayFakeConfig) -> Arc<Self> {
-        super::install_tls_provider();
         Arc::new(AlipayFake {
             config,
             state: Mutex::new(State::default()),
