@@ -4,3 +4,4 @@
 //! keep both sides honest: a fake that only agrees with its client proves nothing.
 
 pub mod rsa;
+pub mod wechatpay;
