@@ -746,10 +746,7 @@ impl WechatPayFake {
             return Err(self.error(400, codes::NO_STATEMENT_EXIST, "账单不存在"));
         }
         let text = bill::render(&lines);
-        let digest = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            text.as_bytes(),
-        );
+        let hash_value = super::bill_sha1_hex(text.as_bytes());
         let token = new_nonce();
         state.bills.insert(token.clone(), text);
         let info = req.connection_info();
@@ -763,7 +760,7 @@ impl WechatPayFake {
             StatusCode::OK,
             &BillAnswer {
                 hash_type: "SHA1".into(),
-                hash_value: hex::encode(digest.as_ref()),
+                hash_value,
                 download_url,
             },
         ))
@@ -1141,6 +1138,7 @@ const MAX_IDLE: StdDuration = StdDuration::from_millis(200);
 /// Starts delivering the fake's notifications; runs until the handle is aborted.
 pub fn spawn_notifier(fake: &web::Data<WechatPayFake>) -> JoinHandle<()> {
     let fake = fake.clone();
+    super::ensure_tls_provider();
     tokio::spawn(async move {
         let http = match reqwest::Client::builder()
             .timeout(fake.config.notify_timeout)

@@ -362,6 +362,21 @@ impl ApiV3Key {
     }
 }
 
+/// The SHA1 of a bill file in lower-case hex, as the bill answer's `hash_value`
+/// gives it (`hash_type` SHA1): the only check of the file, whose download WeChat
+/// Pay does not sign.
+pub fn bill_sha1_hex(file: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, file);
+    hex::encode(digest.as_ref())
+}
+
+/// Makes aws-lc-rs the process's TLS crypto provider unless one is set: reqwest is
+/// built without a provider of its own (one crypto library), and building a client
+/// with none installed panics. Installing twice is harmless; the first one stays.
+pub fn ensure_tls_provider() {
+    let _already_installed = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// A new resource nonce: 12 letters and digits, as WeChat Pay sends them.
 pub fn new_resource_nonce() -> String {
     new_nonce()[..12].to_owned()
