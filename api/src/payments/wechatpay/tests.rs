@@ -400,6 +400,17 @@ async fn refusals_carry_the_code_and_outages_skew_and_forged_answers_are_unavail
     let off = WechatPay::new(e.config.clone(), skewed).unwrap();
     unavailable(off.create_trade(&e.request("EF20261202000109", 1)).await);
 
+    // A signed 401 SIGN_ERROR (here: a certificate serial WeChat Pay does not know)
+    // is not final either: the merchant fixes its setup and the worker retries.
+    let mut serial = e.config.clone();
+    serial.cert_serial = "0000000000".into();
+    let unknown = WechatPay::new(serial, e.clock.clone()).unwrap();
+    unavailable(
+        unknown
+            .create_trade(&e.request("EF20261202000109", 1))
+            .await,
+    );
+
     // Answers signed by a key that is not WeChat Pay's are not believed.
     let mut forged = e.config.clone();
     forged.platform_public_key = PrivateKey::generate().unwrap().public_key().unwrap();
@@ -447,6 +458,15 @@ async fn the_statement_comes_from_the_trade_bill() {
         .await
         .unwrap();
     assert!(empty.payments.is_empty() && empty.refunds.is_empty());
+    // A bill file that does not match its signed SHA1 is not believed.
+    e.fake.set_faults(FakeFaults {
+        corrupt_bill_files: true,
+        ..FakeFaults::default()
+    });
+    assert!(matches!(
+        e.platform.statement(today).await,
+        Err(PlatformError::Unavailable(_))
+    ));
 }
 
 #[test]
@@ -509,4 +529,95 @@ fn config_is_all_or_nothing_and_names_what_is_wrong() {
     // Debug shows no key.
     assert!(!format!("{config:?}").contains("a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[actix_web::test]
+async fn notifications_are_posted_signed_and_retried_until_acknowledged() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // ExamFee's side: refuses the first delivery, takes the second.
+    let seen: Arc<Mutex<Vec<(HashMap<String, String>, String)>>> = Arc::default();
+    let calls = Arc::new(AtomicU32::new(0));
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let notify_url = format!("http://{}/notify", receiver.local_addr().unwrap());
+    let (s, c) = (seen.clone(), calls.clone());
+    let server = HttpServer::new(move || {
+        let (s, c) = (s.clone(), c.clone());
+        App::new().route(
+            "/notify",
+            web::post().to(move |req: actix_web::HttpRequest, body: web::Bytes| {
+                let (s, c) = (s.clone(), c.clone());
+                async move {
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                        .collect();
+                    s.lock()
+                        .unwrap()
+                        .push((headers, String::from_utf8_lossy(&body).into_owned()));
+                    if c.fetch_add(1, Ordering::SeqCst) == 0 {
+                        actix_web::HttpResponse::InternalServerError()
+                            .json(serde_json::json!({"code": "FAIL", "message": "not yet"}))
+                    } else {
+                        actix_web::HttpResponse::NoContent().finish()
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(receiver)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (config, mut fake_config) =
+        WechatPayConfig::demo(&format!("http://127.0.0.1:{port}/wx")).unwrap();
+    fake_config.notify_schedule = vec![std::time::Duration::from_millis(50); 3];
+    let clock = Arc::new(ShiftedClock::default());
+    let fake = web::Data::new(WechatPayFake::new(fake_config, clock.clone()));
+    let served = fake.clone();
+    actix_web::rt::spawn(
+        HttpServer::new(move || App::new().configure(mount(served.clone(), "/wx")))
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run(),
+    );
+    let notifier = examfee_sandbox::channels::wechatpay::fake::spawn_notifier(&fake);
+    let platform = WechatPay::new(config, clock.clone()).unwrap();
+    let mut request = TradeRequest {
+        order_no: "EF20261202000120".into(),
+        amount: Fen(100),
+        subject: "报名费".into(),
+        notify_url,
+        return_url: String::new(),
+        expires_at: clock.now() + Duration::minutes(30),
+    };
+    request.return_url = "https://examfee.example.cn/fees".into();
+    platform.create_trade(&request).await.unwrap();
+    fake.pay("EF20261202000120").unwrap();
+    for _ in 0..100 {
+        if fake.deliveries()[0].acknowledged {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    notifier.abort();
+    let delivery = &fake.deliveries()[0];
+    assert!(delivery.acknowledged, "{delivery:?}");
+    assert_eq!(delivery.attempts, 2);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    // Each delivery verifies as it arrived, with the same notification id.
+    for (headers, body) in seen.iter() {
+        let lookup = |name: &str| headers.get(name).cloned();
+        let event = platform
+            .verify_notification(&lookup, body.as_bytes())
+            .unwrap();
+        assert_eq!(event.notify_id(), delivery.id);
+    }
 }

@@ -143,6 +143,8 @@ pub struct FakeFaults {
     pub refuse_next_create: Option<Refusal>,
     /// The next new refund is refused with this status and code.
     pub refuse_next_refund: Option<Refusal>,
+    /// Bill files arrive altered on the way, so their SHA1 no longer matches.
+    pub corrupt_bill_files: bool,
 }
 
 /// A notification and how its delivery is going.
@@ -826,10 +828,17 @@ impl WechatPayFake {
     /// The bill file behind a `download_url`. WeChat Pay does not sign this answer;
     /// the merchant checks it against the `hash_value` of the signed bill answer.
     fn download_bill(&self, token: &str) -> Answer {
-        match self.state().bills.get(token) {
-            Some(text) => Ok(HttpResponse::Ok()
-                .content_type("application/octet-stream")
-                .body(text.clone())),
+        let state = self.state();
+        match state.bills.get(token) {
+            Some(text) => {
+                let mut text = text.clone();
+                if state.faults.corrupt_bill_files {
+                    text = text.replacen("`SUCCESS", "`REFUND", 1);
+                }
+                Ok(HttpResponse::Ok()
+                    .content_type("application/octet-stream")
+                    .body(text))
+            }
             None => Err(self.error(404, codes::RESOURCE_NOT_EXISTS, "账单文件不存在或已过期")),
         }
     }
