@@ -536,7 +536,8 @@ async fn notifications_are_posted_signed_and_retried_until_acknowledged() {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicU32, Ordering};
     // ExamFee's side: refuses the first delivery, takes the second.
-    let seen: Arc<Mutex<Vec<(HashMap<String, String>, String)>>> = Arc::default();
+    type Seen = Vec<(HashMap<String, String>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let calls = Arc::new(AtomicU32::new(0));
     let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
     let notify_url = format!("http://{}/notify", receiver.local_addr().unwrap());
