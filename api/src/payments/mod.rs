@@ -16,6 +16,7 @@ pub mod sync;
 pub mod transitions;
 pub mod webhook_endpoints;
 pub mod webhooks;
+pub mod wechatpay;
 
 use std::sync::Arc;
 

@@ -5,3 +5,4 @@
 
 pub mod alipay;
 pub mod rsa;
+pub mod wechatpay;
