@@ -19,7 +19,7 @@ use examfee_sandbox::channels::wechatpay::protocol::{
     RefundResource, RefundStatus, TradeState as WxTradeState, Transaction, codes,
 };
 use examfee_sandbox::channels::wechatpay::{
-    ApiV3Key, Authorization, SignedHeaders, bill, bill_sha1_hex, ensure_tls_provider, new_nonce,
+    ApiV3Key, Authorization, SignedHeaders, bill, bill_sha1_hex, new_nonce,
 };
 use examfee_shared::{Fen, PayChannel};
 use reqwest::Method;
@@ -177,7 +177,6 @@ const USER_AGENT: &str = concat!("examfee/", env!("CARGO_PKG_VERSION"));
 
 impl WechatPay {
     pub fn new(config: WechatPayConfig, clock: Arc<dyn Clock>) -> anyhow::Result<WechatPay> {
-        ensure_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(StdDuration::from_secs(10))
             .connect_timeout(StdDuration::from_secs(5))

@@ -1147,7 +1147,6 @@ const MAX_IDLE: StdDuration = StdDuration::from_millis(200);
 /// Starts delivering the fake's notifications; runs until the handle is aborted.
 pub fn spawn_notifier(fake: &web::Data<WechatPayFake>) -> JoinHandle<()> {
     let fake = fake.clone();
-    super::ensure_tls_provider();
     tokio::spawn(async move {
         let http = match reqwest::Client::builder()
             .timeout(fake.config.notify_timeout)

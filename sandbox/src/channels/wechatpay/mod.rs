@@ -370,13 +370,6 @@ pub fn bill_sha1_hex(file: &[u8]) -> String {
     hex::encode(digest.as_ref())
 }
 
-/// Makes aws-lc-rs the process's TLS crypto provider unless one is set: reqwest is
-/// built without a provider of its own (one crypto library), and building a client
-/// with none installed panics. Installing twice is harmless; the first one stays.
-pub fn ensure_tls_provider() {
-    let _already_installed = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
-
 /// A new resource nonce: 12 letters and digits, as WeChat Pay sends them.
 pub fn new_resource_nonce() -> String {
     new_nonce()[..12].to_owned()
