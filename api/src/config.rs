@@ -13,6 +13,12 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub production: bool,
+    /// Real channels, each on when its variables are set (API.md, "Payment channels").
+    pub wechatpay: Option<crate::payments::wechatpay::WechatPayConfig>,
+    pub alipay: Option<crate::payments::alipay::AlipayConfig>,
+    /// `EXAMFEE_DEMO_CHANNELS=1`: both channels on in-process fakes with keys made at
+    /// start, for the demo and tests; refused in production.
+    pub demo_channels: bool,
     /// `(username, password)` of an operator to create or reset at start.
     pub bootstrap_admin: Option<(String, SecretString)>,
     pub web_dir: PathBuf,
@@ -80,11 +86,22 @@ impl Config {
                 "EXAMFEE_PLATFORM_URL needs EXAMFEE_PLATFORM_SECRET, the merchant secret at that platform"
             );
         }
-        if production && get("EXAMFEE_PLATFORM_URL").is_none() {
+        let wechatpay = crate::payments::wechatpay::WechatPayConfig::from_lookup(get)?;
+        let alipay =
+            crate::payments::alipay::AlipayConfig::from_lookup(get).map_err(anyhow::Error::msg)?;
+        let demo_channels = get("EXAMFEE_DEMO_CHANNELS").is_some_and(|v| v == "1");
+        if production && demo_channels {
+            bail!("EXAMFEE_DEMO_CHANNELS runs on fakes and is refused when EXAMFEE_ENV=production");
+        }
+        if production
+            && get("EXAMFEE_PLATFORM_URL").is_none()
+            && wechatpay.is_none()
+            && alipay.is_none()
+        {
             // The sandbox takes no money and its cashier marks trades paid for anyone:
             // production never runs on it.
             bail!(
-                "EXAMFEE_ENV=production needs a real payment platform: set EXAMFEE_PLATFORM_URL (and EXAMFEE_PLATFORM_SECRET); the built-in sandbox is never used in production"
+                "EXAMFEE_ENV=production needs a real payment channel: set the EXAMFEE_WECHATPAY_* or EXAMFEE_ALIPAY_* variables (or EXAMFEE_PLATFORM_URL); the built-in sandbox is never used in production"
             );
         }
         if production
@@ -134,6 +151,9 @@ impl Config {
                 .context("EXAMFEE_LISTEN is host:port, e.g. 127.0.0.1:8080")?,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/examfee.db".into()),
             production,
+            wechatpay,
+            alipay,
+            demo_channels,
             bootstrap_admin,
             web_dir: get("EXAMFEE_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".into())

@@ -10,7 +10,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Compress, Condition};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::Context;
+use examfee_sandbox::channels::alipay::fake::{self as alipay_fake, AlipayFake};
+use examfee_sandbox::channels::wechatpay::fake::{self as wechatpay_fake, WechatPayFake};
 use examfee_sandbox::{Merchant, Sandbox, SandboxConfig, spawn_notifier};
+use examfee_shared::{Gateway, PayChannel};
 use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
@@ -26,8 +29,10 @@ use crate::config::Config;
 use crate::demo::{self, DemoLogin};
 use crate::domain::operators::ensure_operator;
 use crate::error;
+use crate::payments::alipay::{Alipay, AlipayConfig};
 use crate::payments::platform::PaymentPlatform;
 use crate::payments::sandbox_platform::SandboxPlatform;
+use crate::payments::wechatpay::{WechatPay, WechatPayConfig};
 use crate::payments::{Gateways, Payments};
 use crate::routes;
 use crate::state::AppState;
@@ -39,6 +44,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     sandbox: Option<web::Data<Sandbox>>,
+    fakes: Option<DemoFakes>,
     /// `None`: the payments worker is off (tests only, see `Config::payments_worker`).
     sync_interval: Option<std::time::Duration>,
     pub demo_logins: Vec<DemoLogin>,
@@ -115,6 +121,7 @@ async fn platform_endpoint(
 }
 
 /// What the handlers share; `self_url` is where the platform sends notifications.
+/// `demo` holds the configs of the channel fakes' merchants when they run in-process.
 async fn app_state(
     config: &Config,
     clock: Arc<dyn Clock>,
@@ -122,6 +129,7 @@ async fn app_state(
     platform_url: &str,
     secret: SecretString,
     self_url: &str,
+    demo: Option<&DemoMerchants>,
 ) -> anyhow::Result<AppState> {
     let now = clock.now();
     let jwt_secret = match &config.jwt_secret {
@@ -134,18 +142,36 @@ async fn app_state(
         .public_url
         .clone()
         .unwrap_or_else(|| self_url.to_owned());
-    let platform = SandboxPlatform::new(
-        platform_url,
-        &config.platform_merchant_id,
-        secret,
-        clock.clone(),
-    )?;
-    let platform: Arc<dyn PaymentPlatform> = Arc::new(platform);
+    // Production has no sandbox: the platform is there only when one is configured.
+    let platform: Option<Arc<dyn PaymentPlatform>> =
+        if config.production && config.platform_url.is_none() {
+            None
+        } else {
+            Some(Arc::new(SandboxPlatform::new(
+                platform_url,
+                &config.platform_merchant_id,
+                secret,
+                clock.clone(),
+            )?))
+        };
+    let channel_notify =
+        |gateway: Gateway| format!("{public_url}/api/v1/payments/notify/{gateway}");
+    let wechatpay = demo
+        .map(|d| d.wechatpay.clone())
+        .or(config.wechatpay.clone());
+    let alipay = demo.map(|d| d.alipay.clone()).or(config.alipay.clone());
+    let mut channels: Vec<(PayChannel, Gateway, Arc<dyn PaymentPlatform>)> = Vec::new();
+    if let Some(wechatpay) = wechatpay {
+        let client = WechatPay::new(wechatpay, clock.clone())?
+            .with_refund_notify_url(channel_notify(Gateway::Wechatpay));
+        channels.push((PayChannel::Wechat, Gateway::Wechatpay, Arc::new(client)));
+    }
+    if let Some(alipay) = alipay {
+        let client = Alipay::new(alipay, clock.clone())?;
+        channels.push((PayChannel::Alipay, Gateway::Alipay, Arc::new(client)));
+    }
     let payments = Payments {
-        gateways: Gateways {
-            platform: Some(platform),
-            channels: Vec::new(),
-        },
+        gateways: Gateways { platform, channels },
         platform_notify_base: platform_notify_base(config, self_url).to_owned(),
         channel_notify_base: public_url.clone(),
         cashier_base: format!("{public_url}/cashier"),
@@ -181,11 +207,48 @@ fn platform_notify_base<'a>(config: &'a Config, self_url: &'a str) -> &'a str {
 /// The state for a command that runs once beside the server (`examfee reconcile`).
 /// Without a configured platform the sandbox lives in the server's process, so it is
 /// reached at the server's listen address: the server must be running.
+/// The demo channels' fakes live in the server and their keys are made at its start,
+/// so a command reaches only configured channels.
 pub async fn command_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
     let self_url = local_url(config.listen);
     let (platform_url, secret) = platform_endpoint(config, &db, &self_url, clock.now()).await?;
-    app_state(config, clock, db, &platform_url, secret, &self_url).await
+    app_state(config, clock, db, &platform_url, secret, &self_url, None).await
+}
+
+/// The merchants of the in-process channel fakes (`EXAMFEE_DEMO_CHANNELS=1`).
+struct DemoMerchants {
+    wechatpay: WechatPayConfig,
+    alipay: AlipayConfig,
+}
+
+/// The in-process fakes of both channels, as mounted.
+#[derive(Clone)]
+struct DemoFakes {
+    wechatpay: web::Data<WechatPayFake>,
+    alipay: Arc<AlipayFake>,
+}
+
+const WECHATPAY_FAKE_PREFIX: &str = "/sandbox/wechatpay";
+const ALIPAY_FAKE_PREFIX: &str = "/sandbox/alipay";
+
+/// Both channels' fakes and the merchants that know them, keys made now.
+fn demo_channels(
+    self_url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(DemoMerchants, DemoFakes)> {
+    let (wechatpay, wechat_fake) =
+        WechatPayConfig::demo(&format!("{self_url}{WECHATPAY_FAKE_PREFIX}"))?;
+    let (alipay, alipay_fake) = AlipayConfig::demo(
+        clock.clone(),
+        &format!("{self_url}{ALIPAY_FAKE_PREFIX}/gateway.do"),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let fakes = DemoFakes {
+        wechatpay: web::Data::new(WechatPayFake::new(wechat_fake, clock)),
+        alipay: AlipayFake::new(alipay_fake),
+    };
+    Ok((DemoMerchants { wechatpay, alipay }, fakes))
 }
 
 impl Application {
@@ -208,15 +271,29 @@ impl Application {
                 "EXAMFEE_PLATFORM_URL is set without EXAMFEE_PUBLIC_URL: the platform may not reach this address"
             );
         }
+        // The sandbox is never mounted in production, nor are the channel fakes.
         let sandbox = match (&config.platform_url, config.production) {
-            (Some(_), _) => None,
-            // Config refuses this already; the sandbox is never mounted in production.
-            (None, true) => anyhow::bail!("EXAMFEE_ENV=production needs EXAMFEE_PLATFORM_URL"),
+            (Some(_), _) | (None, true) => None,
             (None, false) => {
                 Some(open_sandbox(&config, secret.expose_secret(), clock.clone()).await?)
             }
         };
-        let state = app_state(&config, clock, db, &platform_url, secret, &self_url).await?;
+        let demo = match config.demo_channels && !config.production {
+            true => Some(demo_channels(&self_url, clock.clone())?),
+            false => None,
+        };
+        let merchants = demo.as_ref().map(|(merchants, _)| merchants);
+        let state = app_state(
+            &config,
+            clock,
+            db,
+            &platform_url,
+            secret,
+            &self_url,
+            merchants,
+        )
+        .await?;
+        let fakes = demo.map(|(_, fakes)| fakes);
         if let Some((username, password)) = &config.bootstrap_admin {
             ensure_operator(&state.db, &state.passwords, username, password, now).await?;
         }
@@ -226,12 +303,19 @@ impl Application {
             Vec::new()
         };
         let state = web::Data::new(state);
-        let server = serve(listener, state.clone(), sandbox.clone(), &config)?;
+        let server = serve(
+            listener,
+            state.clone(),
+            sandbox.clone(),
+            fakes.clone(),
+            &config,
+        )?;
         Ok(Application {
             port,
             server,
             state,
             sandbox,
+            fakes,
             sync_interval: config.payments_worker.then_some(config.sync_interval),
             demo_logins,
         })
@@ -244,6 +328,8 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let notifier = self.sandbox.as_ref().map(spawn_notifier);
+        let wechat_notifier =
+            (self.fakes.as_ref()).map(|f| wechatpay_fake::spawn_notifier(&f.wechatpay));
         let state = self.state.into_inner();
         let fee_list_changes = state.db.listen_for_fee_list_changes();
         let purger = workers::spawn_purger(state.clone());
@@ -261,6 +347,9 @@ impl Application {
         if let Some(notifier) = notifier {
             notifier.abort();
         }
+        if let Some(notifier) = wechat_notifier {
+            notifier.abort();
+        }
         result
     }
 }
@@ -269,6 +358,7 @@ fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
     sandbox: Option<web::Data<Sandbox>>,
+    fakes: Option<DemoFakes>,
     config: &Config,
 ) -> anyhow::Result<Server> {
     let web_dir = config.web_dir.clone();
@@ -316,6 +406,11 @@ fn serve(
             })
             .into_app()
             .configure(|cfg| {
+                // Before the sandbox's scope, whose default service would take their paths.
+                if let Some(fakes) = &fakes {
+                    wechatpay_fake::mount(fakes.wechatpay.clone(), WECHATPAY_FAKE_PREFIX)(cfg);
+                    alipay_fake::mount(fakes.alipay.clone(), ALIPAY_FAKE_PREFIX)(cfg);
+                }
                 if let Some(sandbox) = &sandbox {
                     examfee_sandbox::mount(sandbox.clone(), SANDBOX_PREFIX)(cfg);
                 }

@@ -358,8 +358,15 @@ pub async fn complete(
         return Ok(());
     }
     // Only a fee that was paid (its order had a receipt) is announced as refunded; a
-    // duplicate payment going back changes nothing for the fee.
-    if let Some(receipt) = store::receipts::of_order_in(&mut tx, &refund.order_no).await?
+    // duplicate payment going back changes nothing for the fee — neither another
+    // order's nor a second payment of this order on another gateway, whose refund is
+    // not on the gateway that paid the order.
+    let order = store::orders::get_in(&mut tx, &refund.order_no).await?;
+    let paid_there = order
+        .as_ref()
+        .is_some_and(|o| o.gateway == Some(refund.gateway));
+    if paid_there
+        && let Some(receipt) = store::receipts::of_order_in(&mut tx, &refund.order_no).await?
         && receipt.status == ReceiptStatus::Issued
     {
         let reversed = Cause {
@@ -368,11 +375,11 @@ pub async fn complete(
             detail: json!({ "order_no": refund.order_no, "refund_no": refund_no }),
         };
         if transitions::receipt(&mut tx, &receipt, ReceiptStatus::Reversed, reversed).await?
-            && let Some(order) = store::orders::get_in(&mut tx, &refund.order_no).await?
+            && let Some(order) = &order
         {
             let (id_number, _) =
                 store::candidates::identity_in(&mut tx, &order.candidate_id).await?;
-            webhooks::fee_refunded(&mut tx, &order, id_number, refund_no, now).await?;
+            webhooks::fee_refunded(&mut tx, order, id_number, refund_no, now).await?;
         }
     }
     tx.commit().await?;

@@ -9,6 +9,7 @@
 
 mod admin;
 mod auth;
+mod channels;
 mod chaos;
 mod faults;
 mod helpers;
