@@ -215,10 +215,10 @@ fn Checkout(cashier: Cashier, order: OrderView) -> impl IntoView {
                     back_to_fees(&back);
                 }
             }
-            // Expired too: the API closes the order at the channel when it looks, and a
-            // payment made in the last second still shows.
-            Some(Stage::Open | Stage::Expired)
-                if cashier.code.with_untracked(Option::is_some)
+            // Expired too, code or not: the API closes the order at the channel when it
+            // looks, and a payment made in the last second still shows.
+            Some(stage @ (Stage::Open | Stage::Expired))
+                if (stage == Stage::Expired || cashier.code.with_untracked(Option::is_some))
                     && elapsed.get_value().is_multiple_of(POLL_EVERY_SECS) =>
             {
                 cashier.look();
@@ -345,8 +345,9 @@ fn Paying(order: OrderView, cashier: Cashier, stage: Memo<Option<Stage>>) -> imp
             </div>
             {move || error.get().map(|e| view! { <div class="alert error" role="alert">{tx(e)}</div> })}
 
-            <fieldset class="channels" disabled=move || !open()>
-                <legend>{t("选择支付方式", "Payment channel")}</legend>
+            <fieldset class="channels" role="radiogroup" aria-labelledby="channels-legend"
+                disabled=move || !open()>
+                <legend id="channels-legend">{t("选择支付方式", "Payment channel")}</legend>
                 {channels.into_iter().map(|channel| {
                     let id = format!("channel-{}", channel.as_str());
                     view! {
