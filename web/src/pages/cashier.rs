@@ -217,8 +217,8 @@ fn Checkout(cashier: Cashier, order: OrderView) -> impl IntoView {
             }
             // Expired too, code or not: the API closes the order at the channel when it
             // looks, and a payment made in the last second still shows.
-            Some(stage @ (Stage::Open | Stage::Expired))
-                if (stage == Stage::Expired || cashier.code.with_untracked(Option::is_some))
+            Some(now_at @ (Stage::Open | Stage::Expired))
+                if (now_at == Stage::Expired || cashier.code.with_untracked(Option::is_some))
                     && elapsed.get_value().is_multiple_of(POLL_EVERY_SECS) =>
             {
                 cashier.look();
