@@ -50,7 +50,10 @@ struct Cashier {
     confirming: RwSignal<bool>,
     looking: RwSignal<bool>,
     error: RwSignal<Option<Text>>,
-    now: RwSignal<DateTime<Utc>>,
+    /// Seconds until the order expires, as this browser's clock sees it.
+    secs_left: RwSignal<u32>,
+    /// Changed only when it changes, so the screen is rebuilt only then.
+    stage: RwSignal<Option<Stage>>,
 }
 
 impl Cashier {
@@ -65,7 +68,8 @@ impl Cashier {
             confirming: RwSignal::new(false),
             looking: RwSignal::new(false),
             error: RwSignal::new(None),
-            now: RwSignal::new(Utc::now()),
+            secs_left: RwSignal::new(0),
+            stage: RwSignal::new(None),
         }
     }
 
@@ -134,13 +138,24 @@ impl Cashier {
         });
     }
 
-    fn stage(self, expires_at: DateTime<Utc>) -> Option<Stage> {
-        self.status.get().map(|status| match status {
-            OrderStatus::Pending if self.now.get() >= expires_at => Stage::Expired,
+    /// Brings `stage` and the countdown up to date with the latest status and the clock.
+    fn restage(self, expires_at: DateTime<Utc>) {
+        let left = (expires_at - Utc::now())
+            .num_seconds()
+            .clamp(0, i64::from(u32::MAX));
+        let left = u32::try_from(left).unwrap_or_default();
+        if self.secs_left.get_untracked() != left {
+            self.secs_left.set(left);
+        }
+        let stage = self.status.get_untracked().map(|status| match status {
+            OrderStatus::Pending if left == 0 => Stage::Expired,
             OrderStatus::Pending => Stage::Open,
             OrderStatus::Closed => Stage::Closed,
             OrderStatus::Paid => Stage::Paid,
-        })
+        });
+        if self.stage.get_untracked() != stage {
+            self.stage.set(stage);
+        }
     }
 }
 
@@ -196,8 +211,9 @@ pub fn CashierPage() -> impl IntoView {
 #[component]
 fn Checkout(cashier: Cashier, order: OrderView) -> impl IntoView {
     let expires_at = order.expires_at;
-    let stage = Memo::new(move |_| cashier.stage(expires_at));
-    let paid = Memo::new(move |_| stage.get() == Some(Stage::Paid));
+    let stage = cashier.stage;
+    cashier.restage(expires_at);
+    let paid = move || stage.get() == Some(Stage::Paid);
     let seconds_left = RwSignal::new(BACK_AFTER_SECS);
     let navigate = use_navigate();
     let lang = use_lang();
@@ -205,7 +221,7 @@ fn Checkout(cashier: Cashier, order: OrderView) -> impl IntoView {
     let elapsed = StoredValue::new(0u64);
     let back = navigate.clone();
     let tick = move || {
-        cashier.now.set(Utc::now());
+        cashier.restage(expires_at);
         elapsed.update_value(|e| *e += 1);
         match stage.get_untracked() {
             Some(Stage::Paid) => {
@@ -256,7 +272,7 @@ fn Checkout(cashier: Cashier, order: OrderView) -> impl IntoView {
 
     view! {
         <p class="visually-hidden" role="status">{announced}</p>
-        {move || if paid.get() {
+        {move || if paid() {
             let back = navigate.clone();
             view! { <Paid order=order.clone() cashier seconds_left on_back=move || back_to_fees(&back)/> }
                 .into_any()
@@ -267,14 +283,14 @@ fn Checkout(cashier: Cashier, order: OrderView) -> impl IntoView {
 }
 
 #[component]
-fn Paying(order: OrderView, cashier: Cashier, stage: Memo<Option<Stage>>) -> impl IntoView {
+fn Paying(order: OrderView, cashier: Cashier, stage: RwSignal<Option<Stage>>) -> impl IntoView {
     let lang = use_lang();
     let Cashier {
         chosen,
         code,
         confirming,
         error,
-        now,
+        secs_left,
         ..
     } = cashier;
     let open = move || stage.get() == Some(Stage::Open);
@@ -311,36 +327,38 @@ fn Paying(order: OrderView, cashier: Cashier, stage: Memo<Option<Stage>>) -> imp
             </table>
 
             <div class="cashier-state">
-                {move || match stage.get() {
-                    Some(Stage::Open) => match code.get() {
-                        Some(c) => view! {
-                            <p class="scan-hint"><strong>{move || scan_with(c.channel, lang.get())}</strong></p>
+                {move || {
+                    let lang = lang.get();
+                    match stage.get() {
+                        Some(Stage::Open) => {
+                            let text = match code.get() {
+                                Some(c) => scan_with(c.channel, lang),
+                                None if no_channel => lang
+                                    .pick("暂无可用的支付方式，请稍后再试。", "No payment channel is available; try again later.")
+                                    .to_owned(),
+                                None => lang
+                                    .pick("请选择支付方式，点击“确认支付”后扫码支付。", "Choose a channel, click “Confirm payment” and scan the code.")
+                                    .to_owned(),
+                            };
+                            view! { <p class="scan-hint">{text}</p> }.into_any()
                         }
-                        .into_any(),
-                        None if no_channel => view! {
-                            <p>{t("暂无可用的支付方式，请稍后再试。", "No payment channel is available; try again later.")}</p>
+                        stage => {
+                            let closed = lang.pick("订单已关闭，无法支付", "The order is closed and cannot be paid");
+                            let (head, line) = if stage == Some(Stage::Expired) {
+                                (lang.pick("二维码失效", "The QR code has expired"), Some(closed))
+                            } else {
+                                (closed, None)
+                            };
+                            view! {
+                                <div class="alert warning">
+                                    <strong>{head}</strong>
+                                    {line.map(|l| view! { <p>{l}</p> })}
+                                    <p>{again()}</p>
+                                </div>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
-                        None => view! {
-                            <p>{t("请选择支付方式，点击“确认支付”后扫码支付。", "Choose a channel, click “Confirm payment” and scan the code.")}</p>
-                        }
-                        .into_any(),
-                    },
-                    Some(Stage::Expired) => view! {
-                        <div class="alert warning">
-                            <strong>{t("二维码失效", "The QR code has expired")}</strong>
-                            <p>{t("订单已关闭，无法支付", "The order is closed and cannot be paid")}</p>
-                            <p>{again()}</p>
-                        </div>
                     }
-                    .into_any(),
-                    _ => view! {
-                        <div class="alert warning">
-                            <strong>{t("订单已关闭，无法支付", "The order is closed and cannot be paid")}</strong>
-                            <p>{again()}</p>
-                        </div>
-                    }
-                    .into_any(),
                 }}
             </div>
             {move || error.get().map(|e| view! { <div class="alert error" role="alert">{tx(e)}</div> })}
@@ -381,7 +399,7 @@ fn Paying(order: OrderView, cashier: Cashier, stage: Memo<Option<Stage>>) -> imp
                         }}
                         <p class="countdown">
                             {t("剩余支付时间", "Time left")}" "
-                            <span role="timer">{move || countdown(expires_at, now.get())}</span>
+                            <span role="timer">{move || countdown(secs_left.get())}</span>
                         </p>
                     </div>
                 }
@@ -406,9 +424,8 @@ fn scan_with(channel: PayChannel, lang: Lang) -> String {
     }
 }
 
-/// `mm:ss` until `until`, `00:00` once it has passed.
-fn countdown(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (until - now).num_seconds().max(0);
+/// `mm:ss` of `secs`.
+fn countdown(secs: u32) -> String {
     format!("{:02}:{:02}", secs / 60, secs % 60)
 }
 
