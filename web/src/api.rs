@@ -4,7 +4,8 @@
 
 use examfee_shared::dto::{
     CaptchaResponse, ChangePasswordRequest, CreateOrderRequest, FeeView, LoginRequest, MeResponse,
-    OrderView, Problem, ReceiptVerification, ReceiptView, RefundRequest, RefundView, TokenResponse,
+    OrderView, PayRequest, PayView, Problem, ReceiptVerification, ReceiptView, RefundRequest,
+    RefundView, TokenResponse,
 };
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
@@ -121,6 +122,12 @@ pub async fn create_order(body: &CreateOrderRequest) -> ApiResult<OrderView> {
 /// The API asks the platform first when its last look is a few seconds old.
 pub async fn order(order_no: &str) -> ApiResult<OrderView> {
     json(Request::get(&url(&format!("/orders/{}", segment(order_no)))).build()).await
+}
+
+/// 确认支付 at ExamFee's cashier: the channel's QR code for the order (the same one
+/// again while the order stays open).
+pub async fn pay(order_no: &str, body: &PayRequest) -> ApiResult<PayView> {
+    json(Request::post(&url(&format!("/orders/{}/pay", segment(order_no)))).json(body)).await
 }
 
 /// 重新查询: the API asks the platform now.

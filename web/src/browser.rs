@@ -36,3 +36,14 @@ pub fn focus(id: &str) {
         }
     });
 }
+
+/// The window that opened this one (the fee page, for the cashier), if it is still open.
+pub fn opener() -> Option<web_sys::Window> {
+    let opener = window().opener().ok()?;
+    if opener.is_null() || opener.is_undefined() {
+        return None;
+    }
+    // Another window's object is no `instanceof Window` of this one: not checked.
+    let opener = opener.unchecked_into::<web_sys::Window>();
+    (!opener.closed().unwrap_or(true)).then_some(opener)
+}

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use examfee_shared::dto::Problem;
-use examfee_shared::{FeeStatus, ReceiptStatus, RefundStatus, Rule};
+use examfee_shared::{FeeStatus, PayChannel, ReceiptStatus, RefundStatus, Rule};
 use leptos::prelude::*;
 
 use crate::browser::local_storage;
@@ -126,6 +126,16 @@ pub fn fee_status(status: FeeStatus) -> Text {
         FeeStatus::Refunded => "Refunded",
     };
     Text::new(status.label_zh(), en)
+}
+
+pub fn pay_channel(channel: PayChannel) -> Text {
+    let en = match channel {
+        PayChannel::Wechat => "WeChat Pay",
+        PayChannel::Alipay => "Alipay",
+        PayChannel::Unionpay => "UnionPay",
+        PayChannel::Ecny => "e-CNY",
+    };
+    Text::new(channel.label_zh(), en)
 }
 
 pub fn refund_status(status: RefundStatus) -> Text {

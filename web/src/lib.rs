@@ -16,7 +16,7 @@ use leptos_router::path;
 
 use crate::components::layout::{SiteFooter, SiteHeader, page_title};
 use crate::i18n::{Text, t};
-use crate::pages::{fees, login, password, pay_return, profile, receipt, refund, verify};
+use crate::pages::{cashier, fees, login, password, pay_return, profile, receipt, refund, verify};
 use crate::session::use_session;
 
 pub fn mount() {
@@ -39,6 +39,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/password") view=password::PasswordPage/>
                     <Route path=path!("/profile") view=profile::ProfilePage/>
                     <Route path=path!("/fees") view=fees::FeesPage/>
+                    <Route path=path!("/cashier/:order_no") view=cashier::CashierPage/>
                     <Route path=path!("/pay/return") view=pay_return::PayReturnPage/>
                     <Route path=path!("/receipt/:order_no") view=receipt::ReceiptPage/>
                     <Route path=path!("/refund/:order_no") view=refund::RefundPage/>

@@ -1,5 +1,6 @@
 //! One module per screen of the manual's journey, plus the public receipt check.
 
+pub mod cashier;
 pub mod fees;
 pub mod login;
 pub mod password;
