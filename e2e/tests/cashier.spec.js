@@ -1,5 +1,3 @@
-// Not yet run (issue 17): moves to tests/ once it has passed against the channel fakes
-// (EXAMFEE_DEMO_CHANNELS=1); playwright.config.js reads only tests/.
 // ExamFee's own cashier (/cashier/{order_no}) on the in-process fakes of WeChat Pay and
 // Alipay (EXAMFEE_DEMO_CHANNELS=1): 提交缴费 opens it in the new window; the candidate
 // chooses a channel, 确认支付, sees that channel's QR code with a countdown, may switch
