@@ -76,6 +76,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  web client   {base}/");
     println!("  Swagger UI   {base}/swagger-ui/");
     println!("  OpenAPI      {base}/api-docs/openapi.json");
+    if app.on_channel_fakes() {
+        println!(
+            "Payment channels on fakes: the cashier's QR codes cannot be scanned by a phone; pay one with"
+        );
+        for gateway in ["wechatpay", "alipay"] {
+            println!(
+                "  curl -X POST {base}/sandbox/{gateway}/test/pay -H 'content-type: application/json' -d '{{\"out_trade_no\":\"<order number>\"}}'"
+            );
+        }
+    }
     if !app.demo_logins.is_empty() {
         println!(
             "Demo candidates (log in with ID number and initial password; the captcha is shown on the page):"

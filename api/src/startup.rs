@@ -325,6 +325,11 @@ impl Application {
         self.port
     }
 
+    /// Whether the channels run on their in-process fakes (`EXAMFEE_DEMO_CHANNELS`).
+    pub fn on_channel_fakes(&self) -> bool {
+        self.fakes.is_some()
+    }
+
     /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let notifier = self.sandbox.as_ref().map(spawn_notifier);
