@@ -392,7 +392,8 @@ async fn an_alipay_refund_is_done_when_alipay_moves_the_money() {
     let (_, token) = app.candidate_with_own_password().await;
     let order = paid_on(&app, &token, "alipay").await;
     let refund = refund_approved(&app, &token, &order.order_no).await;
-    // fund_change Y in the refund's answer: done at once, without the worker.
+    // Alipay moves the money in the refund call itself (fund_change Y; were it N, the
+    // refund query would tell): done at once, without the worker.
     assert_eq!(refund.status, RefundStatus::Succeeded);
     assert_eq!(
         stored_refund(&app, &refund.refund_no).await,
