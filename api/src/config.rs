@@ -307,6 +307,166 @@ mod tests {
         assert!(config(&[("EXAMFEE_BOOTSTRAP_ADMIN", "admin:Admin12345")]).is_ok());
     }
 
+    /// Key files for the channels, as an authority would have them: a directory of
+    /// its own, removed when dropped.
+    struct KeyFiles(std::path::PathBuf);
+
+    impl KeyFiles {
+        fn new() -> KeyFiles {
+            use examfee_sandbox::channels::rsa::PrivateKey;
+            let dir = std::env::temp_dir()
+                .join(format!("examfee_keys_{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let merchant = PrivateKey::generate().unwrap();
+            let provider = PrivateKey::generate().unwrap();
+            std::fs::write(dir.join("private.pem"), merchant.to_pem().unwrap()).unwrap();
+            let public = provider.public_key().unwrap().to_pem();
+            std::fs::write(dir.join("public.pem"), public).unwrap();
+            KeyFiles(dir)
+        }
+
+        fn path(&self, name: &str) -> String {
+            self.0.join(name).display().to_string()
+        }
+
+        /// Every WeChat Pay variable, in production with a public https address.
+        fn wechat_production(&self) -> Vec<(&'static str, String)> {
+            vec![
+                ("EXAMFEE_ENV", "production".into()),
+                ("EXAMFEE_PUBLIC_URL", "https://fees.example".into()),
+                ("EXAMFEE_WECHATPAY_MCHID", "1900000109".into()),
+                ("EXAMFEE_WECHATPAY_APPID", "wxd678efh567hg6787".into()),
+                (
+                    "EXAMFEE_WECHATPAY_CERT_SERIAL",
+                    "5157F09EFDC096DE15EBE81A47057A7232F1B8E1".into(),
+                ),
+                (
+                    "EXAMFEE_WECHATPAY_PRIVATE_KEY_FILE",
+                    self.path("private.pem"),
+                ),
+                (
+                    "EXAMFEE_WECHATPAY_APIV3_KEY",
+                    "0123456789abcdef0123456789abcdef".into(),
+                ),
+                ("EXAMFEE_WECHATPAY_PUBLIC_KEY_FILE", self.path("public.pem")),
+                (
+                    "EXAMFEE_WECHATPAY_PUBLIC_KEY_ID",
+                    "PUB_KEY_ID_0114232134912410000000000000".into(),
+                ),
+            ]
+        }
+
+        fn alipay_production(&self) -> Vec<(&'static str, String)> {
+            vec![
+                ("EXAMFEE_ENV", "production".into()),
+                ("EXAMFEE_PUBLIC_URL", "https://fees.example".into()),
+                ("EXAMFEE_ALIPAY_APP_ID", "2021000000000001".into()),
+                ("EXAMFEE_ALIPAY_PRIVATE_KEY_FILE", self.path("private.pem")),
+                ("EXAMFEE_ALIPAY_PUBLIC_KEY_FILE", self.path("public.pem")),
+            ]
+        }
+    }
+
+    impl Drop for KeyFiles {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn owned_config(vars: &[(&'static str, String)]) -> anyhow::Result<Config> {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        config(&vars)
+    }
+
+    #[test]
+    fn production_runs_on_a_real_channel_without_a_platform() {
+        let keys = KeyFiles::new();
+        let c = owned_config(&keys.wechat_production()).unwrap();
+        assert!(c.production && c.platform_url.is_none() && !c.demo_channels);
+        let wechat = c.wechatpay.expect("WeChat Pay configured");
+        assert_eq!(wechat.mchid, "1900000109");
+        assert_eq!(
+            wechat.base_url,
+            crate::payments::wechatpay::DEFAULT_BASE_URL
+        );
+        assert!(c.alipay.is_none());
+
+        let c = owned_config(&keys.alipay_production()).unwrap();
+        assert!(c.production && c.wechatpay.is_none());
+        assert_eq!(
+            c.alipay.expect("Alipay configured").app_id,
+            "2021000000000001"
+        );
+    }
+
+    #[test]
+    fn production_without_any_channel_names_the_channel_variables() {
+        let nothing = [
+            ("EXAMFEE_ENV", "production"),
+            ("EXAMFEE_PUBLIC_URL", "https://fees.example"),
+        ];
+        let err = config(&nothing).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_WECHATPAY_")
+                && err.contains("EXAMFEE_ALIPAY_")
+                && err.contains("EXAMFEE_PLATFORM_URL")
+                && !err.contains('\n'),
+            "{err}"
+        );
+        // Outside production nothing is needed: the sandbox is the default.
+        let c = config(&[]).unwrap();
+        assert!(c.wechatpay.is_none() && c.alipay.is_none());
+    }
+
+    #[test]
+    fn a_partly_configured_wechat_pay_is_one_line_naming_the_missing_variable() {
+        let keys = KeyFiles::new();
+        let all = keys.wechat_production();
+        let names: Vec<&str> = all
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| n.starts_with("EXAMFEE_WECHATPAY_"))
+            .collect();
+        for missing in &names {
+            let partial: Vec<_> = all.iter().filter(|(n, _)| n != missing).cloned().collect();
+            let err = owned_config(&partial).unwrap_err().to_string();
+            assert!(
+                err.contains(missing) && !err.contains('\n'),
+                "{missing}: {err}"
+            );
+            for other in names.iter().filter(|n| *n != missing) {
+                assert!(!err.contains(other), "{missing}: {err}");
+            }
+        }
+        // Outside production too: a half-configured channel is a mistake anywhere.
+        let partial: Vec<_> = all
+            .iter()
+            .filter(|(n, _)| {
+                n.starts_with("EXAMFEE_WECHATPAY_") && *n != "EXAMFEE_WECHATPAY_APIV3_KEY"
+            })
+            .cloned()
+            .collect();
+        let err = owned_config(&partial).unwrap_err().to_string();
+        assert!(err.contains("EXAMFEE_WECHATPAY_APIV3_KEY"), "{err}");
+    }
+
+    #[test]
+    fn demo_channels_are_refused_in_production() {
+        let keys = KeyFiles::new();
+        let mut vars = keys.wechat_production();
+        vars.push(("EXAMFEE_DEMO_CHANNELS", "1".into()));
+        let err = owned_config(&vars).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_DEMO_CHANNELS") && !err.contains('\n'),
+            "{err}"
+        );
+        assert!(
+            config(&[("EXAMFEE_DEMO_CHANNELS", "1")])
+                .unwrap()
+                .demo_channels
+        );
+    }
+
     #[test]
     fn bootstrap_admin_splits_at_first_colon() {
         let c = config(&[("EXAMFEE_BOOTSTRAP_ADMIN", "root:pa:ss1234")]).unwrap();

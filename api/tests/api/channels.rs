@@ -10,11 +10,11 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-async fn channels_app() -> TestApp {
+pub async fn channels_app() -> TestApp {
     spawn_app_with(|c| c.demo_channels = true).await
 }
 
-async fn pay(app: &TestApp, token: &str, order_no: &str, channel: &str) -> reqwest::Response {
+pub async fn pay(app: &TestApp, token: &str, order_no: &str, channel: &str) -> reqwest::Response {
     app.post(
         &format!("/api/v1/orders/{order_no}/pay"),
         Some(token),
@@ -23,14 +23,14 @@ async fn pay(app: &TestApp, token: &str, order_no: &str, channel: &str) -> reqwe
     .await
 }
 
-async fn qr(app: &TestApp, token: &str, order_no: &str, channel: &str) -> PayView {
+pub async fn qr(app: &TestApp, token: &str, order_no: &str, channel: &str) -> PayView {
     let response = pay(app, token, order_no, channel).await;
     assert_eq!(response.status(), StatusCode::OK, "pay on {channel}");
     response.json().await.unwrap()
 }
 
 /// The payer's phone: the fake's test helper marks the trade paid and notifies.
-async fn scan_and_pay(app: &TestApp, gateway: &str, order_no: &str) {
+pub async fn scan_and_pay(app: &TestApp, gateway: &str, order_no: &str) {
     let response = app
         .client
         .post(app.url(&format!("/sandbox/{gateway}/test/pay")))
@@ -45,7 +45,7 @@ async fn scan_and_pay(app: &TestApp, gateway: &str, order_no: &str) {
     );
 }
 
-async fn new_channel_order(app: &TestApp, token: &str) -> OrderView {
+pub async fn new_channel_order(app: &TestApp, token: &str) -> OrderView {
     let order = app.new_order(token, &[FEE_EXAM]).await;
     assert_eq!(order.channels, [PayChannel::Wechat, PayChannel::Alipay]);
     let cashier = order.cashier_url.clone().unwrap();

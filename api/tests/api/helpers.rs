@@ -79,10 +79,17 @@ pub async fn spawn_app_without_worker() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on_clock(Arc::new(ShiftedClock::default()), adjust).await
+}
+
+/// [`spawn_app_with`] on a clock the test made, for fakes of its own that share it.
+pub async fn spawn_app_on_clock(
+    clock: Arc<ShiftedClock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = test_config(fresh_database_url().await);
     adjust(&mut config);
     let database_url = config.database_url.clone();
-    let clock = Arc::new(ShiftedClock::default());
     let app = Application::build(config, clock.clone())
         .await
         .expect("application builds");

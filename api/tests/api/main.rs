@@ -9,6 +9,8 @@
 
 mod admin;
 mod auth;
+mod channel_faults;
+mod channel_notifications;
 mod channels;
 mod chaos;
 mod faults;
