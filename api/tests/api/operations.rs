@@ -134,6 +134,39 @@ async fn configured_origins_get_cors_and_others_do_not() {
 }
 
 #[tokio::test]
+async fn production_on_a_real_channel_mounts_neither_the_sandbox_nor_the_fakes() {
+    // A WeChat Pay merchant (its keys made here; nothing is paid in this test). Demo
+    // channels asked for as well: production runs on the configured channel regardless.
+    let (wechatpay, _) =
+        examfee::payments::wechatpay::WechatPayConfig::demo("https://api.mch.weixin.qq.com")
+            .unwrap();
+    let app = spawn_app_with(|config| {
+        config.production = true;
+        config.captcha_test_answer = None;
+        config.public_url = Some("https://fees.example".to_owned());
+        config.wechatpay = Some(wechatpay);
+        config.demo_channels = true;
+    })
+    .await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for path in [
+        "/sandbox/v1/test/faults",
+        "/sandbox/wechatpay/test/faults",
+        "/sandbox/alipay/test/faults",
+    ] {
+        let response = app
+            .client
+            .put(app.url(path))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn production_never_mounts_the_sandbox() {
     // A development server's sandbox stands in for the external platform.
     let platform = spawn_app().await;
