@@ -129,7 +129,10 @@ pub async fn apply_trade(
                 detail: json!({}),
             };
             transitions::trade(&mut tx, &ours, TradeStatus::Closed, None, closed).await?;
-            close_in(&mut tx, &order, cause, now, json!({ "gateway": gateway })).await?;
+            // Another channel's trade closing says nothing about a paid order.
+            if order.status != OrderStatus::Paid || order.gateway == Some(gateway) {
+                close_in(&mut tx, &order, cause, now, json!({ "gateway": gateway })).await?;
+            }
         }
         TradeState::Paid { channel, paid_at } => {
             if trade.amount.0 != order.amount_fen {

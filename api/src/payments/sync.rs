@@ -67,6 +67,34 @@ pub async fn sync_order(state: &AppState, order: &OrderRow, cause: &Actor) -> an
     Ok(())
 }
 
+/// Closes, at their gateways, the trades still open on orders that were paid (on
+/// another channel) or closed: a code shown on the other channel must not take the
+/// money a second time. The close is the last question to the gateway, and its answer
+/// is applied like any other: a payment that beat it is refunded as a duplicate.
+/// Failures are logged and the next pass tries again.
+pub async fn close_leftover_trades(
+    state: &AppState,
+    limit: i64,
+    cause: &Actor,
+) -> anyhow::Result<()> {
+    for trade in store::trades::open_of_settled_orders(&state.db, limit).await? {
+        let closed = match state.payments.gateway(trade.gateway) {
+            Ok(at) => at.close_trade(&trade.order_no).await,
+            Err(missing) => {
+                tracing::warn!(order_no = %trade.order_no, error = %missing, "a leftover trade cannot be closed here");
+                continue;
+            }
+        };
+        match closed {
+            Ok(answer) => apply_trade(state, trade.gateway, &answer, cause).await?,
+            Err(error) => {
+                tracing::warn!(order_no = %trade.order_no, gateway = %trade.gateway, error = %error, "closing a leftover trade failed; retried on the next pass");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Syncs a pending order if no one did in the last `gap`; failures are logged, since
 /// the caller only wanted a fresher view.
 pub async fn sync_if_due(state: &AppState, order: &OrderRow, gap: Duration, cause: &Actor) -> bool {

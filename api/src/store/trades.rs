@@ -145,3 +145,17 @@ pub async fn set_status(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Trades still open on orders that are paid or closed: the payer could still pay
+/// there (a code shown earlier on another channel), so the worker closes them.
+pub async fn open_of_settled_orders(db: &Db, limit: i64) -> sqlx::Result<Vec<TradeRow>> {
+    sqlx::query_as(
+        "SELECT t.order_no, t.gateway, t.status, t.pay_url, t.trade_no, t.paid_at
+         FROM order_trades t JOIN orders o ON o.order_no = t.order_no
+         WHERE t.status = 'open' AND o.status <> 'pending'
+         ORDER BY t.updated_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}

@@ -43,9 +43,9 @@ pub fn spawn_purger(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
 const ORDER_STALE_MS: i64 = 60_000;
 const BATCH: i64 = 200;
 
-/// One pass of the payments worker: asks the platform about pending orders that
-/// expired or went quiet (closing expired ones at the platform and here), and sends
-/// approved refunds. Each order and refund is claimed by a conditional update, so
+/// One pass of the payments worker: asks the gateways about pending orders that
+/// expired or went quiet (closing expired ones at the gateways and here), closes the
+/// trades left open on other channels of settled orders, and sends approved refunds. Each order and refund is claimed by a conditional update, so
 /// several replicas can run this at once without doing anything twice.
 pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
     let now = to_ms(state.clock.now());
@@ -54,6 +54,7 @@ pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
             sync::sync_if_due(state, &order, sync::VIEW_SYNC_GAP, &Actor::WorkerSync).await;
         }
     }
+    sync::close_leftover_trades(state, BATCH, &Actor::WorkerSync).await?;
     for refund_no in
         store::refunds::due_at_platform(&state.db, now, refunds::PROCESSING_RETRY_MS, BATCH).await?
     {

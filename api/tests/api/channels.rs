@@ -45,6 +45,21 @@ pub async fn scan_and_pay(app: &TestApp, gateway: &str, order_no: &str) {
     );
 }
 
+pub async fn set_fake_faults(app: &TestApp, gateway: &str, faults: serde_json::Value) {
+    let response = app
+        .client
+        .put(app.url(&format!("/sandbox/{gateway}/test/faults")))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{gateway} faults: {}",
+        response.status()
+    );
+}
+
 pub async fn new_channel_order(app: &TestApp, token: &str) -> OrderView {
     let order = app.new_order(token, &[FEE_EXAM]).await;
     assert_eq!(order.channels, [PayChannel::Wechat, PayChannel::Alipay]);
@@ -91,19 +106,23 @@ async fn an_order_is_paid_on_alipay_and_a_second_payment_on_wechat_pay_goes_back
     let app = channels_app().await;
     let (_, token) = app.candidate_with_own_password().await;
     let order = new_channel_order(&app, &token).await;
-    // The candidate switches channel: both codes stay payable until the order closes.
+    // The candidate switches channel: both codes are open at their channels.
     let wechat = qr(&app, &token, &order.order_no, "wechat").await;
     let alipay = qr(&app, &token, &order.order_no, "alipay").await;
     assert_ne!(wechat.qr_code, alipay.qr_code);
 
+    // WeChat Pay cannot be reached, so ExamFee cannot close the WeChat code once the
+    // order is paid on Alipay...
+    set_fake_faults(&app, "wechatpay", json!({ "down": true })).await;
     scan_and_pay(&app, "alipay", &order.order_no).await;
     let paid = app
         .await_order_status(&token, &order.order_no, OrderStatus::Paid)
         .await;
     assert_eq!(paid.pay_channel, Some(PayChannel::Alipay));
 
-    // The payer scans the other code too: the money is taken twice, once too often.
+    // ...and the payer scans that code too: the money is taken twice, once too often.
     scan_and_pay(&app, "wechatpay", &order.order_no).await;
+    set_fake_faults(&app, "wechatpay", json!({})).await;
     let refund = eventually("the duplicate's refund to succeed", async || {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT status, gateway FROM refunds WHERE order_no = $1 AND automatic = 1",
@@ -158,4 +177,50 @@ async fn a_channel_that_is_not_offered_or_an_order_that_is_closed_opens_no_code(
             .await
             .unwrap();
     assert_eq!(trades, [("wechatpay".to_owned(), "closed".to_owned())]);
+}
+
+#[tokio::test]
+async fn once_paid_on_one_channel_the_code_of_the_other_is_closed_there() {
+    let app = channels_app().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let order = new_channel_order(&app, &token).await;
+    qr(&app, &token, &order.order_no, "wechat").await;
+    qr(&app, &token, &order.order_no, "alipay").await;
+    scan_and_pay(&app, "alipay", &order.order_no).await;
+    app.await_order_status(&token, &order.order_no, OrderStatus::Paid)
+        .await;
+
+    // The worker closes the WeChat code at WeChat Pay: it can no longer be paid.
+    eventually("the WeChat trade to be closed", async || {
+        let status: String = sqlx::query_scalar(
+            "SELECT status FROM order_trades WHERE order_no = $1 AND gateway = 'wechatpay'",
+        )
+        .bind(&order.order_no)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        if status == "closed" {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    })
+    .await;
+    let late = app
+        .client
+        .post(app.url("/sandbox/wechatpay/test/pay"))
+        .json(&json!({ "out_trade_no": order.order_no }))
+        .send()
+        .await
+        .unwrap();
+    assert!(late.status().is_client_error(), "{}", late.status());
+    // The order stays paid on Alipay, with nothing to refund.
+    let stored = app.order(&token, &order.order_no).await;
+    assert_eq!(stored.pay_channel, Some(PayChannel::Alipay));
+    let refunds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE order_no = $1")
+        .bind(&order.order_no)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunds, 0);
 }
