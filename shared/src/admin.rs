@@ -93,6 +93,10 @@ pub struct GatewayTotals {
     pub gateway: Gateway,
     pub platform: LedgerTotals,
     pub examfee: LedgerTotals,
+    /// Why this gateway's statement could not be had: nothing of it was compared, and
+    /// it counts as one open item of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 /// Counts and sums of one side of a day.

@@ -16,7 +16,7 @@ use examfee_shared::admin::{
 use examfee_shared::{Actor, AuditAction, AuditEntity, Fen, Gateway, RefundStatus, TradeStatus};
 use serde_json::json;
 
-use super::platform::{StatementPayment, StatementRefund, TradeState};
+use super::platform::{DailyStatement, StatementPayment, StatementRefund, TradeState};
 use super::settle::apply_trade;
 use super::{audit, refunds};
 use crate::clock::{from_ms, to_ms};
@@ -122,8 +122,27 @@ pub async fn reconcile(
     let mut differences = Vec::new();
     let mut gateways = Vec::new();
     let (mut platform, mut examfee) = (LedgerTotals::default(), LedgerTotals::default());
+    let mut unavailable = 0;
     for gateway in state.payments.gateways.all() {
-        let day = reconcile_gateway(state, gateway, date).await?;
+        // One channel's bill not being ready (Alipay's comes the next morning) or its
+        // gateway being down must not keep the others from being compared.
+        let statement = match state.payments.gateway(gateway)?.statement(date).await {
+            Ok(statement) => statement,
+            Err(error) => {
+                tracing::warn!(%gateway, error = %error, "a gateway's statement could not be had");
+                unavailable += 1;
+                gateways.push(GatewayTotals {
+                    gateway,
+                    platform: LedgerTotals::default(),
+                    examfee: LedgerTotals::default(),
+                    unavailable: Some(format!(
+                        "the statement could not be had ({error}); nothing was compared: run again later"
+                    )),
+                });
+                continue;
+            }
+        };
+        let day = reconcile_gateway(state, gateway, date, statement).await?;
         differences.extend(day.differences);
         platform = sum(platform, day.platform);
         examfee = sum(examfee, day.examfee);
@@ -131,6 +150,7 @@ pub async fn reconcile(
             gateway,
             platform: day.platform,
             examfee: day.examfee,
+            unavailable: None,
         });
     }
     let fixed = differences
@@ -147,7 +167,8 @@ pub async fn reconcile(
         examfee,
         gateways,
         fixed,
-        open: differences.len() as u64 - fixed,
+        // A gateway not compared is left open like a difference.
+        open: differences.len() as u64 - fixed + unavailable,
         differences,
     };
     store_run(state, &report, actor).await?;
@@ -158,8 +179,8 @@ async fn reconcile_gateway(
     state: &AppState,
     gateway: Gateway,
     date: NaiveDate,
+    statement: DailyStatement,
 ) -> ApiResult<GatewayDay> {
-    let statement = state.payments.gateway(gateway)?.statement(date).await?;
     let (from, until) = beijing_day(date);
     let day = (to_ms(from), to_ms(until));
     let db = &state.db;

@@ -556,16 +556,19 @@ async fn each_channel_s_bill_reconciles_with_examfee_s_ledger() {
                 gateway: Gateway::Alipay,
                 platform: paid(3000),
                 examfee: paid(3000),
+                unavailable: None,
             },
             GatewayTotals {
                 gateway: Gateway::Platform,
                 platform: LedgerTotals::default(),
                 examfee: LedgerTotals::default(),
+                unavailable: None,
             },
             GatewayTotals {
                 gateway: Gateway::Wechatpay,
                 platform: paid(12000),
                 examfee: paid(12000),
+                unavailable: None,
             },
         ],
         "{report:?}"
@@ -577,4 +580,29 @@ async fn each_channel_s_bill_reconciles_with_examfee_s_ledger() {
         refund_fen: Fen(0),
     };
     assert_eq!((report.platform, report.examfee), (both, both));
+
+    // WeChat Pay down: its bill cannot be had, Alipay's is still compared, and the
+    // run says which one was not.
+    set_fake_faults(&app, "wechatpay", json!({ "down": true })).await;
+    let response = app
+        .post(
+            "/api/v1/admin/reconciliations",
+            Some(&admin),
+            &json!({ "date": day.format("%Y-%m-%d").to_string() }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let report: ReconciliationReport = response.json().await.unwrap();
+    assert_eq!(report.differences, [], "{report:?}");
+    assert_eq!((report.fixed, report.open), (0, 1));
+    let of = |gateway| {
+        report
+            .gateways
+            .iter()
+            .find(|g| g.gateway == gateway)
+            .unwrap()
+    };
+    assert!(of(Gateway::Wechatpay).unavailable.is_some(), "{report:?}");
+    assert_eq!(of(Gateway::Alipay).platform, paid(3000));
+    assert!(of(Gateway::Alipay).unavailable.is_none());
 }
