@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+
+/// The shortest `EXAMFEE_JWT_SECRET` taken.
+pub const JWT_SECRET_MIN_CHARS: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -116,6 +119,17 @@ impl Config {
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is for tests and is refused when EXAMFEE_ENV=production"
             );
         }
+        let jwt_secret = get("EXAMFEE_JWT_SECRET").map(SecretString::from);
+        // HS256 keys shorter than its 256-bit output can be guessed offline from any
+        // token; characters, not entropy, are what can be checked here.
+        if jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().chars().count() < JWT_SECRET_MIN_CHARS)
+        {
+            bail!(
+                "EXAMFEE_JWT_SECRET must have at least {JWT_SECRET_MIN_CHARS} characters (unset, a random key is kept in the database)"
+            );
+        }
         let bootstrap_admin = match get("EXAMFEE_BOOTSTRAP_ADMIN") {
             None => None,
             Some(value) => {
@@ -167,7 +181,7 @@ impl Config {
                 .context("EXAMFEE_TRUSTED_PROXY_HOPS is too large")?,
             demo: flag("EXAMFEE_DEMO"),
             captcha_test_answer,
-            jwt_secret: get("EXAMFEE_JWT_SECRET").map(SecretString::from),
+            jwt_secret,
             token_ttl: Duration::from_secs(number("EXAMFEE_TOKEN_TTL_SECS", 3600)?),
             json_logs: get("EXAMFEE_LOG_FORMAT").is_some_and(|v| v == "json"),
             cors_origins: get("EXAMFEE_CORS_ORIGINS")
@@ -214,7 +228,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
         Config::from_lookup(|name| {
@@ -289,6 +302,18 @@ mod tests {
         assert!(err.contains("https://"), "{err}");
         // Outside production the sandbox stays the default.
         assert!(config(&[]).unwrap().platform_url.is_none());
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let err = config(&[("EXAMFEE_JWT_SECRET", "secret")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EXAMFEE_JWT_SECRET") && err.contains("32"),
+            "{err}"
+        );
+        assert!(config(&[("EXAMFEE_JWT_SECRET", &"k".repeat(32))]).is_ok());
     }
 
     #[test]

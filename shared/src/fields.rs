@@ -29,7 +29,7 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "代码应为1-32位英文字母、数字、“-”或“_”",
             FieldError::Name => "名称不能为空，且不超过64个字",
-            FieldError::Reason => "请填写退费原因（不超过200字）",
+            FieldError::Reason => "请填写退费原因（不超过200字，不含换行等控制字符）",
         }
     }
 
@@ -37,7 +37,9 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "A code is 1 to 32 letters, digits, '-' or '_'.",
             FieldError::Name => "A name is 1 to 64 characters.",
-            FieldError::Reason => "Give a reason of at most 200 characters.",
+            FieldError::Reason => {
+                "Give a reason of at most 200 characters, without line breaks or other control characters."
+            }
         }
     }
 }
@@ -65,7 +67,12 @@ pub fn check_name(name: &str) -> Result<&str, FieldError> {
 /// Returns the trimmed reason of a refund request.
 pub fn check_reason(reason: &str) -> Result<&str, FieldError> {
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > REASON_MAX {
+    // Control characters (line breaks included) would forge lines in logs, audit
+    // details and the operators' lists.
+    if reason.is_empty()
+        || reason.chars().count() > REASON_MAX
+        || reason.chars().any(char::is_control)
+    {
         return Err(FieldError::Reason);
     }
     Ok(reason)
@@ -99,5 +106,7 @@ mod tests {
         assert_eq!(check_reason("   "), Err(FieldError::Reason));
         assert!(check_reason(&"字".repeat(200)).is_ok());
         assert_eq!(check_reason(&"字".repeat(201)), Err(FieldError::Reason));
+        assert_eq!(check_reason("退费\n[审核] 已批准"), Err(FieldError::Reason));
+        assert_eq!(check_reason("退费\u{1b}[31m"), Err(FieldError::Reason));
     }
 }

@@ -20,6 +20,22 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// Who issues the tokens and for whom, so a token of another system keyed with the
+/// same secret, or one of ours meant elsewhere, is refused.
+const ISSUER: &str = "examfee";
+const AUDIENCE: &str = "examfee-api";
+/// An access token (RFC 9068's media type), not an ID token or another JWT.
+const TYP: &str = "at+jwt";
+
+/// The claims as signed: the session's, plus issuer and audience.
+#[derive(Serialize)]
+struct Stamped<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    iss: &'static str,
+    aud: &'static str,
+}
+
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -35,11 +51,14 @@ impl TokenKeys {
     }
 
     pub fn issue(&self, claims: &Claims) -> anyhow::Result<String> {
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TYP.to_owned());
+        let stamped = Stamped {
             claims,
-            &self.encoding,
-        )?)
+            iss: ISSUER,
+            aud: AUDIENCE,
+        };
+        Ok(jsonwebtoken::encode(&header, &stamped, &self.encoding)?)
     }
 
     /// Checks signature and expiry; expiry against ExamFee's clock rather than the
@@ -47,10 +66,14 @@ impl TokenKeys {
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = false;
-        validation.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .ok()?
-            .claims;
+        validation.required_spec_claims = ["iss", "aud"].map(str::to_owned).into();
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?;
+        if data.header.typ.as_deref() != Some(TYP) {
+            return None;
+        }
+        let claims = data.claims;
         (claims.exp > now.timestamp()).then_some(claims)
     }
 }
@@ -84,6 +107,43 @@ mod tests {
             keys.verify(&token, now + chrono::Duration::seconds(61))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn refuses_tokens_of_another_issuer_audience_or_type() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(secret).unwrap();
+        let now = Utc::now();
+        let encoding = EncodingKey::from_secret(secret).unwrap();
+        let signed = |typ: &str, iss: &'static str, aud: &'static str| {
+            let mut header = Header::new(Algorithm::HS256);
+            header.typ = Some(typ.to_owned());
+            let claims = claims(now.timestamp() + 60);
+            let stamped = Stamped {
+                claims: &claims,
+                iss,
+                aud,
+            };
+            jsonwebtoken::encode(&header, &stamped, &encoding).unwrap()
+        };
+        assert!(keys.verify(&signed(TYP, ISSUER, AUDIENCE), now).is_some());
+        assert!(keys.verify(&signed("JWT", ISSUER, AUDIENCE), now).is_none());
+        assert!(
+            keys.verify(&signed(TYP, "elsewhere", AUDIENCE), now)
+                .is_none()
+        );
+        assert!(
+            keys.verify(&signed(TYP, ISSUER, "another-api"), now)
+                .is_none()
+        );
+        // Unstamped, as tokens were before: refused.
+        let plain = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(now.timestamp() + 60),
+            &encoding,
+        )
+        .unwrap();
+        assert!(keys.verify(&plain, now).is_none());
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub async fn create_exam(
     })
 }
 
+/// 100,000 yuan: far above any exam fee, so a typo of a few zeros is refused and no
+/// sum of an order's fees can come near overflowing.
+pub const FEE_MAX_FEN: i64 = 10_000_000;
+
 pub async fn create_fee_item(
     db: &Db,
     actor: &Actor,
@@ -58,12 +62,12 @@ pub async fn create_fee_item(
     let title = check_name(&req.title)
         .map_err(|e| ApiError::invalid("title", &e))?
         .to_owned();
-    if req.amount_fen.0 <= 0 {
+    if !(1..=FEE_MAX_FEN).contains(&req.amount_fen.0) {
         return Err(ApiError::Invalid {
             field: "amount_fen",
             code: "amount_invalid",
-            zh: "缴费金额必须大于0",
-            en: "The amount must be more than zero fen.",
+            zh: "缴费金额须大于0且不超过100000元",
+            en: "The amount must be more than zero and at most 100,000 yuan.",
         });
     }
     if req.pay_from >= req.pay_until {

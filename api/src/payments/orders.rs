@@ -144,7 +144,10 @@ async fn place(
             amount_fen: fee.amount_fen,
         });
     }
-    let amount = items.iter().map(|i| i.amount_fen).sum::<i64>();
+    let amount = items
+        .iter()
+        .try_fold(0_i64, |sum, item| sum.checked_add(item.amount_fen))
+        .ok_or_else(|| anyhow::anyhow!("the fees of an order overflow a fen count"))?;
 
     let mut tx = state.db.begin_write().await?;
     // Serialised with the payments of the candidate's fees (see `settle`).
@@ -259,17 +262,23 @@ async fn with_trade(
     view_with(state, order, items).await
 }
 
+/// The longest trade subject every gateway takes.
+const SUBJECT_MAX_CHARS: usize = 128;
+
 fn trade_request(
     state: &AppState,
     order: &OrderRow,
     items: &[OrderItemRow],
     gateway: Gateway,
 ) -> TradeRequest {
-    let subject = items
+    let titles = items
         .iter()
         .map(|i| i.title.as_str())
         .collect::<Vec<_>>()
         .join("、");
+    // The sandbox takes 128 characters, Alipay 256; WeChat Pay's 127 bytes are cut
+    // by its adapter.
+    let subject = titles.chars().take(SUBJECT_MAX_CHARS).collect();
     TradeRequest {
         order_no: order.order_no.clone(),
         amount: Fen(order.amount_fen),

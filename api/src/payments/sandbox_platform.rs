@@ -60,11 +60,13 @@ fn trade(t: protocol::Trade) -> Trade {
 impl From<ClientError> for PlatformError {
     fn from(e: ClientError) -> Self {
         match e {
+            // 401 is the platform refusing our signature, most often a clock that
+            // drifted: retried, never taken as the platform's final word on a refund.
             ClientError::Rejected {
                 status,
                 code,
                 detail,
-            } if status < 500 => PlatformError::Refused { code, detail },
+            } if status < 500 && status != 401 => PlatformError::Refused { code, detail },
             other => PlatformError::Unavailable(other.to_string()),
         }
     }
@@ -168,5 +170,36 @@ impl PaymentPlatform for SandboxPlatform {
 
     fn acknowledgement(&self) -> &'static str {
         NOTIFY_ACK_BODY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(status: u16, code: &str) -> PlatformError {
+        ClientError::Rejected {
+            status,
+            code: code.into(),
+            detail: String::new(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_refused_signature_is_retried_and_a_refused_request_is_final() {
+        // 401: our signature refused, most often a drifted clock.
+        assert!(matches!(
+            rejected(401, "signature_invalid"),
+            PlatformError::Unavailable(_)
+        ));
+        assert!(matches!(
+            rejected(422, "refund_exceeds_paid"),
+            PlatformError::Refused { .. }
+        ));
+        assert!(matches!(
+            rejected(503, "platform_unavailable"),
+            PlatformError::Unavailable(_)
+        ));
     }
 }

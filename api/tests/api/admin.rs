@@ -47,6 +47,12 @@ async fn operators_define_exams_and_fee_items() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "amount_invalid",
         ),
+        // 100,000 yuan and a fen: a typo of a few zeros.
+        (
+            item(EXAM, "F1", 10_000_001, 0, 1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount_invalid",
+        ),
         (
             item(EXAM, "F1", 100, 1, 1),
             StatusCode::UNPROCESSABLE_ENTITY,
