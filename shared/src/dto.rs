@@ -14,7 +14,9 @@ use utoipa::ToSchema;
 pub struct CaptchaResponse {
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10")
+        schema(
+            example = "6f1c2b7e3d4a4b8f9a510c2d7e8f9a10.1772330112000.9c1e4f0b7a2d5e8c3f6a1b4d7e0c2f5a8b1d4e7f0a3c6b9d2e5f8a1c4b7d0e3f"
+        )
     )]
     pub captcha_id: String,
     /// A `data:image/png;base64,…` URL to show as is.
@@ -39,7 +41,9 @@ pub struct LoginRequest {
     pub password: String,
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10")
+        schema(
+            example = "6f1c2b7e3d4a4b8f9a510c2d7e8f9a10.1772330112000.9c1e4f0b7a2d5e8c3f6a1b4d7e0c2f5a8b1d4e7f0a3c6b9d2e5f8a1c4b7d0e3f"
+        )
     )]
     pub captcha_id: String,
     #[cfg_attr(feature = "openapi", schema(example = "7k2mq"))]
@@ -55,7 +59,9 @@ pub struct AdminLoginRequest {
     pub password: String,
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10")
+        schema(
+            example = "6f1c2b7e3d4a4b8f9a510c2d7e8f9a10.1772330112000.9c1e4f0b7a2d5e8c3f6a1b4d7e0c2f5a8b1d4e7f0a3c6b9d2e5f8a1c4b7d0e3f"
+        )
     )]
     pub captcha_id: String,
     #[cfg_attr(feature = "openapi", schema(example = "7k2mq"))]

@@ -1,4 +1,7 @@
-//! Image captchas: single use, short-lived, answers stored only as a keyed hash.
+//! Image captchas: single use, short-lived. Issuing one writes nothing: the id carries
+//! its nonce, expiry and a keyed hash of the answer, so a flood of captcha requests
+//! cannot take the database's write turn from payments. Only checking one writes, to
+//! use its nonce up (one insert, on the login path that is rate limited anyway).
 
 use base64::Engine;
 use captcha::Captcha;
@@ -43,21 +46,16 @@ impl Captchas {
         Captchas { key, test_answer }
     }
 
-    pub async fn issue(&self, db: &Db, now: DateTime<Utc>) -> ApiResult<CaptchaResponse> {
+    pub async fn issue(&self, now: DateTime<Utc>) -> ApiResult<CaptchaResponse> {
         let (answer, png) = spawn_blocking_in_span(render)
             .await?
             .ok_or_else(|| anyhow::anyhow!("captcha image could not be encoded"))?;
         let answer = self.test_answer.clone().unwrap_or(answer);
-        let id = uuid::Uuid::new_v4().to_string();
-        store::captchas::insert(
-            db,
-            &id,
-            &self.answer_hash(&id, &answer),
-            to_ms(now + CAPTCHA_LIFETIME),
-        )
-        .await?;
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let expires_at = to_ms(now + CAPTCHA_LIFETIME);
+        let tag = self.tag(&nonce, expires_at, &answer);
         Ok(CaptchaResponse {
-            captcha_id: id,
+            captcha_id: format!("{nonce}.{expires_at}.{tag}"),
             image: format!(
                 "data:image/png;base64,{}",
                 base64::engine::general_purpose::STANDARD.encode(png)
@@ -75,30 +73,84 @@ impl Captchas {
         answer: &str,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
-        let Some((stored, expires_at)) = store::captchas::take(db, id).await? else {
+        let mut parts = id.splitn(3, '.');
+        let (Some(nonce), Some(expires_at), Some(tag)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(ApiError::CaptchaInvalid);
         };
+        let Ok(expires_at) = expires_at.parse::<i64>() else {
+            return Err(ApiError::CaptchaInvalid);
+        };
+        if nonce.len() != 32 || expires_at <= to_ms(now) {
+            return Err(ApiError::CaptchaInvalid);
+        }
+        // Used up before the answer is compared, so a wrong answer spends it too, and
+        // of two requests with the same id only one gets here.
+        if !store::captchas::use_up(db, nonce, expires_at).await? {
+            return Err(ApiError::CaptchaInvalid);
+        }
         let matches: bool = self
-            .answer_hash(id, answer)
+            .tag(nonce, expires_at, answer)
             .as_bytes()
-            .ct_eq(stored.as_bytes())
+            .ct_eq(tag.as_bytes())
             .into();
-        if matches && expires_at > to_ms(now) {
+        if matches {
             Ok(())
         } else {
             Err(ApiError::CaptchaInvalid)
         }
     }
 
-    fn answer_hash(&self, id: &str, answer: &str) -> String {
+    /// Binds the answer (ignoring case and surrounding spaces) to the nonce and the
+    /// expiry, so neither can be changed without the key.
+    fn tag(&self, nonce: &str, expires_at: i64, answer: &str) -> String {
         let answer = answer.trim().to_lowercase();
-        hmac_sha256_hex(&self.key, &[id.as_bytes(), b":", answer.as_bytes()])
+        let expires_at = expires_at.to_string();
+        hmac_sha256_hex(
+            &self.key,
+            &[
+                nonce.as_bytes(),
+                b".",
+                expires_at.as_bytes(),
+                b":",
+                answer.as_bytes(),
+            ],
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_id_cannot_be_changed_reused_or_kept_past_its_expiry() {
+        let db = Db::connect_and_migrate("sqlite::memory:", Some(1))
+            .await
+            .unwrap();
+        let captchas = Captchas::new(b"k".repeat(32), Some("ab12c".into()));
+        let now = Utc::now();
+        let issued = captchas.issue(now).await.unwrap().captcha_id;
+        // Another expiry under the same tag, or another tag: refused.
+        let (nonce, rest) = issued.split_once('.').unwrap();
+        let (expires, tag) = rest.split_once('.').unwrap();
+        let later: i64 = expires.parse::<i64>().unwrap() + 3_600_000;
+        let stretched = format!("{nonce}.{later}.{tag}");
+        assert!(captchas.check(&db, &stretched, "ab12c", now).await.is_err());
+        let fresh = captchas.issue(now).await.unwrap().captcha_id;
+        assert!(captchas.check(&db, &fresh, " AB12C ", now).await.is_ok());
+        // Used once, right or wrong.
+        assert!(captchas.check(&db, &fresh, "ab12c", now).await.is_err());
+        let wrong = captchas.issue(now).await.unwrap().captcha_id;
+        assert!(captchas.check(&db, &wrong, "zzzzz", now).await.is_err());
+        assert!(captchas.check(&db, &wrong, "ab12c", now).await.is_err());
+        let old = captchas.issue(now).await.unwrap().captcha_id;
+        let after = now + CAPTCHA_LIFETIME + Duration::seconds(1);
+        assert!(captchas.check(&db, &old, "ab12c", after).await.is_err());
+        for garbage in ["", "x", "a.b.c", "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10"] {
+            assert!(captchas.check(&db, garbage, "ab12c", now).await.is_err());
+        }
+    }
 
     #[test]
     fn images_are_pngs_of_the_shown_size_with_five_characters() {

@@ -452,6 +452,9 @@ pub async fn look(state: &AppState, candidate_id: &str, order_no: &str) -> ApiRe
     ensure_trade(state, order).await
 }
 
+/// 重新查询 asks the gateways at most this often per order.
+pub const REQUEST_SYNC_GAP: chrono::Duration = chrono::Duration::seconds(1);
+
 /// 重新查询: asks the platform about a pending order at once.
 pub async fn sync_now(
     state: &AppState,
@@ -459,7 +462,14 @@ pub async fn sync_now(
     order_no: &str,
 ) -> ApiResult<OrderView> {
     let order = owned_order(state, candidate_id, order_no).await?;
-    if order.status == OrderStatus::Pending {
+    // At most one ask a second per order, however often it is pressed (or scripted):
+    // each ask is a call to every gateway the order is open on. An ask skipped is one
+    // this order's 重新查询 made a moment ago.
+    let now = to_ms(state.clock.now());
+    let gap = REQUEST_SYNC_GAP.num_milliseconds();
+    if order.status == OrderStatus::Pending
+        && store::orders::claim_request_sync(&state.db, order_no, now, gap).await?
+    {
         sync::sync_order(state, &order, &Actor::RequestSync)
             .await
             .map_err(|e| {

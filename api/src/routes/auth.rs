@@ -43,9 +43,7 @@ pub async fn captcha(
     req: HttpRequest,
 ) -> ApiResult<web::Json<CaptchaResponse>> {
     limit_rate(&state, &req)?;
-    Ok(web::Json(
-        state.captchas.issue(&state.db, state.clock.now()).await?,
-    ))
+    Ok(web::Json(state.captchas.issue(state.clock.now()).await?))
 }
 
 /// Log in as a candidate

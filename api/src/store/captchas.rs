@@ -1,25 +1,18 @@
-use sqlx::Row;
-
 use super::Db;
 
-pub async fn insert(db: &Db, id: &str, answer_hash: &str, expires_at_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO captchas (id, answer_hash, expires_at) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(answer_hash)
-        .bind(expires_at_ms)
-        .execute(&mut *db.writer().await?)
-        .await
-        .map(drop)
-}
-
-/// Removes the captcha and returns its `(answer_hash, expires_at)`: whatever the answer
-/// turns out to be, the captcha is used up, and two requests cannot both take it.
-pub async fn take(db: &Db, id: &str) -> sqlx::Result<Option<(String, i64)>> {
-    let row = sqlx::query("DELETE FROM captchas WHERE id = $1 RETURNING answer_hash, expires_at")
-        .bind(id)
-        .fetch_optional(&mut *db.writer().await?)
-        .await?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+/// Uses a captcha's nonce up: true the first time, false ever after (until the
+/// row is purged, which is after the captcha expired). The table keeps only used
+/// nonces; issuing a captcha stores nothing.
+pub async fn use_up(db: &Db, nonce: &str, expires_at_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO captchas (id, answer_hash, expires_at) VALUES ($1, '', $2)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(nonce)
+    .bind(expires_at_ms)
+    .execute(&mut *db.writer().await?)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn purge_expired(db: &Db, now_ms: i64) -> sqlx::Result<u64> {

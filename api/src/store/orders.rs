@@ -243,6 +243,26 @@ async fn release_fees(tx: &mut Tx, order_no: &str) -> sqlx::Result<()> {
         .map(drop)
 }
 
+/// Claims a 重新查询 of a pending order: succeeds for one request per `min_gap_ms`,
+/// whatever looks and the worker did meanwhile.
+pub async fn claim_request_sync(
+    db: &Db,
+    order_no: &str,
+    now_ms: i64,
+    min_gap_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET request_synced_at = $2
+         WHERE order_no = $1 AND status = 'pending' AND request_synced_at <= $3",
+    )
+    .bind(order_no)
+    .bind(now_ms)
+    .bind(now_ms - min_gap_ms)
+    .execute(&mut *db.writer().await?)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Claims the right to ask the platform about a pending order now: succeeds for one
 /// caller (request, worker, replica) per `min_gap_ms`.
 pub async fn claim_sync(

@@ -691,3 +691,23 @@ async fn a_refund_the_platform_never_confirms_ends_failed_not_pending_forever() 
     assert_eq!(refund.refund_no, format!("RF{digits}01"));
     assert_eq!(again.refund_no, format!("RF{digits}02"));
 }
+
+#[tokio::test]
+async fn asking_again_is_throttled_to_one_question_a_second_per_order() {
+    let app = spawn_app_without_worker().await;
+    let (_, token) = app.candidate_with_own_password().await;
+    let order = app.new_order(&token, &[FEE_EXAM]).await;
+    let path = format!("/api/v1/orders/{}/sync", order.order_no);
+    // Every question to the platform fails now, so an answer tells whether one was asked.
+    app.set_faults(json!({ "query_error_rate": 1.0 })).await;
+    app.clock.advance(Duration::seconds(2));
+    let first = app.post(&path, Some(&token), &json!({})).await;
+    assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Pressed again at once: not asked again, the order as it stands.
+    let second = app.post(&path, Some(&token), &json!({})).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    // A second later it is asked again.
+    app.clock.advance(Duration::seconds(2));
+    let third = app.post(&path, Some(&token), &json!({})).await;
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
