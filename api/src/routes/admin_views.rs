@@ -9,7 +9,7 @@ use examfee_shared::admin::{
 };
 use examfee_shared::dto::Problem;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::problems::*;
 use crate::auth::principal::OperatorAuth;
@@ -255,7 +255,8 @@ pub struct OrderQuery {
     status: Option<OrderStatus>,
     /// One order number.
     order_no: Option<String>,
-    /// The candidate's full ID number (证件号).
+    /// Refused here: an ID number in a URL ends up in access logs, proxies and browser
+    /// history. Send it in the body of `POST /api/v1/admin/orders/search`.
     id_number: Option<String>,
     /// Orders that pay this fee item.
     fee_item_code: Option<String>,
@@ -265,6 +266,7 @@ pub struct OrderQuery {
 ///
 /// Orders newest first with the candidate (ID number masked), the items, the receipt
 /// number and the latest refund's state. Filters combine; pages follow `next_cursor`.
+/// By the candidate's ID number: `POST /api/v1/admin/orders/search`, never in the URL.
 #[utoipa::path(
     tag = "operator",
     params(OrderQuery, PageQuery),
@@ -277,7 +279,9 @@ pub struct OrderQuery {
                 "created_at": "2026-11-30T09:30:12.345Z", "paid_at": "2026-11-30T09:31:02.000Z",
                 "pay_channel": "wechat", "receipt_no": "202600000001",
                 "refund_no": "RF2026120110150012345601", "refund_status": "requested"}]})),
-        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+        (status = 422, description = "A field breaks a rule; `id_number_in_url` when the ID number is in the query",
+            body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
@@ -289,15 +293,80 @@ pub async fn search_orders(
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<AdminOrderPage>> {
     let query = query.into_inner();
-    let search = OrderSearch {
+    if query.id_number.is_some() {
+        return Err(ApiError::Invalid {
+            field: "id_number",
+            code: "id_number_in_url",
+            zh: "证件号不能放在网址中，请用 POST /api/v1/admin/orders/search 查询",
+            en: "An ID number never goes in a URL: search with POST /api/v1/admin/orders/search.",
+        });
+    }
+    let search = OrderSearchBody {
         status: query.status,
-        order_no: given(query.order_no),
-        // Typed with a lower-case check letter, the stored number has it upper-case.
-        id_number: given(query.id_number).map(|n| n.to_ascii_uppercase()),
-        fee_item_code: given(query.fee_item_code),
+        order_no: query.order_no,
+        id_number: None,
+        fee_item_code: query.fee_item_code,
     };
-    let window = page.into_inner().window()?;
+    run_order_search(&state, search, page.into_inner()).await
+}
+
+/// The filters of an order search, in a body so that an ID number stays out of URLs.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct OrderSearchBody {
+    /// Only orders in this state.
+    #[serde(default)]
+    status: Option<OrderStatus>,
+    /// One order number.
+    #[serde(default)]
+    order_no: Option<String>,
+    /// The candidate's full ID number (证件号).
+    #[serde(default)]
+    #[schema(example = "11010519491231002X")]
+    id_number: Option<String>,
+    /// Orders that pay this fee item.
+    #[serde(default)]
+    fee_item_code: Option<String>,
+}
+
+/// Search orders by the candidate's ID number
+///
+/// As `GET /api/v1/admin/orders`, with the filters in the body (the page's `cursor`,
+/// `limit`, `from`, `to` stay in the query): an ID number is personal data and is never
+/// put in a URL, which access logs and proxies keep.
+#[utoipa::path(
+    tag = "operator",
+    params(PageQuery),
+    request_body = OrderSearchBody,
+    responses(
+        (status = 200, description = "One page, newest first", body = AdminOrderPage),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/admin/orders/search")]
+pub async fn search_orders_by_body(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    body: web::Json<OrderSearchBody>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<AdminOrderPage>> {
+    run_order_search(&state, body.into_inner(), page.into_inner()).await
+}
+
+async fn run_order_search(
+    state: &AppState,
+    body: OrderSearchBody,
+    page: PageQuery,
+) -> ApiResult<web::Json<AdminOrderPage>> {
+    let search = OrderSearch {
+        status: body.status,
+        order_no: given(body.order_no),
+        // Typed with a lower-case check letter, the stored number has it upper-case.
+        id_number: given(body.id_number).map(|n| n.to_ascii_uppercase()),
+        fee_item_code: given(body.fee_item_code),
+    };
+    let window = page.window()?;
     Ok(web::Json(
-        operator_views::search_orders(&state, search, window).await?,
+        operator_views::search_orders(state, search, window).await?,
     ))
 }

@@ -100,6 +100,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(admin_views::get_run)
                 .service(admin_views::audit_log)
                 .service(admin_views::search_orders)
+                .service(admin_views::search_orders_by_body)
                 .service(webhooks::create)
                 .service(webhooks::list)
                 .service(webhooks::deactivate)

@@ -461,11 +461,30 @@ async fn the_order_search_filters_and_pages() {
     assert_eq!(order.refund_status, Some(RefundStatus::Requested));
     assert_eq!(order.pay_channel, Some(PayChannel::Wechat));
 
-    let query = format!("id_number={}", valid_id(2).as_str().to_lowercase());
-    assert_eq!(
-        order_nos(&search(&app, &admin, &query).await),
-        [pending.as_str()]
-    );
+    // By ID number: in the body, never in the URL.
+    let id_number = valid_id(2).as_str().to_lowercase();
+    let response = app
+        .post(
+            "/api/v1/admin/orders/search",
+            Some(&admin),
+            &json!({ "id_number": id_number }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let by_id: AdminOrderPage = response.json().await.unwrap();
+    assert_eq!(order_nos(&by_id), [pending.as_str()]);
+    let response = app
+        .get(
+            &format!("/api/v1/admin/orders?id_number={id_number}"),
+            &admin,
+        )
+        .await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "id_number_in_url",
+    )
+    .await;
     let query = format!("fee_item_code={FEE_REG}");
     assert_eq!(
         order_nos(&search(&app, &admin, &query).await),
