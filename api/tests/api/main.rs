@@ -17,6 +17,7 @@ mod faults;
 mod helpers;
 mod import;
 mod lockout;
+mod logs;
 mod money;
 mod openapi;
 mod operations;
