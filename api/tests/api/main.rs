@@ -24,5 +24,6 @@ mod operator_views;
 mod payments;
 mod peak;
 mod replicas;
+mod shared_limits;
 mod stress;
 mod webhooks;
