@@ -186,7 +186,8 @@ async fn app_state(
         passwords: Passwords::for_this_machine(config.hash_threads, config.hash_queue)?,
         tokens: TokenKeys::new(&jwt_secret)?,
         captchas: Captchas::new(captcha_key, config.captcha_test_answer.clone()),
-        rate_limit: LoginRateLimit::per_minute(config.rate_limit_per_ip, config.trusted_proxy_hops),
+        rate_limit: LoginRateLimit::per_minute(config.rate_limit_per_ip),
+        trusted_proxy_hops: config.trusted_proxy_hops,
         token_ttl: config.token_ttl,
         secure_cookies: config.production,
         payments,
@@ -323,6 +324,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The state handlers share, for tests that look inside (e.g. count hashing work).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     /// Whether the channels run on their in-process fakes (`EXAMFEE_DEMO_CHANNELS`).

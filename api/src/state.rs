@@ -18,6 +18,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub captchas: Captchas,
     pub rate_limit: Option<LoginRateLimit>,
+    /// Reverse proxies in front whose `X-Forwarded-For` entries are believed.
+    pub trusted_proxy_hops: usize,
     pub token_ttl: Duration,
     /// Production sends the session cookie only over HTTPS.
     pub secure_cookies: bool,

@@ -1,5 +1,5 @@
-//! Logging in, for candidates and operators alike: captcha, lockout, one argon2
-//! verification whatever the account, then a session and its token.
+//! Logging in, for candidates and operators alike: captcha, lockout (`lockout`), one
+//! argon2 verification whatever the account, then a session and its token.
 
 use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -7,19 +7,16 @@ use chrono::Duration;
 use examfee_shared::Role;
 use examfee_shared::dto::TokenResponse;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 
 use super::SESSION_COOKIE;
+use super::lockout;
 use super::passwords::Credential;
 use super::tokens::Claims;
-use crate::clock::{from_ms, to_ms};
+use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 use crate::store::candidates::CandidateRow;
-
-pub const MAX_FAILURES: i64 = 5;
-pub const LOCK_DURATION: Duration = Duration::minutes(15);
 
 pub struct Account {
     pub subject_id: String,
@@ -61,52 +58,36 @@ pub fn candidate_credential(candidate: &CandidateRow) -> Credential {
     }
 }
 
-/// Lockout counts by what was typed, not by account, so unknown names lock the same way.
-fn failure_key(role: Role, name: &str) -> String {
-    let digest = Sha256::digest(format!("{role}:{name}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Checks the password of `name` (captcha already checked) and opens a session.
+/// Checks the password of `name` typed from `address` (captcha already checked)
+/// within the lockout, and opens a session.
 pub async fn log_in(
     state: &AppState,
     role: Role,
     name: &str,
+    address: &str,
     password: SecretString,
 ) -> ApiResult<HttpResponse> {
-    let now = state.clock.now();
-    let key = failure_key(role, name);
-    if let Some(until) = store::login_failures::locked_until(&state.db, &key, to_ms(now)).await? {
-        return Err(ApiError::AccountLocked(from_ms(until)));
-    }
-    let account = find_account(state, role, name).await?;
-    let (subject_id, must_change_password, credential) = match account {
-        Some(a) => (
-            Some(a.subject_id.clone()),
-            a.must_change_password(),
-            a.credential,
-        ),
-        None => (None, false, Credential::Unknown),
-    };
-    let valid = state.passwords.verify(credential, password).await?;
-    let Some(subject_id) = subject_id.filter(|_| valid) else {
-        let locked = store::login_failures::record_failure(
-            &state.db,
-            &key,
-            to_ms(now),
-            MAX_FAILURES,
-            to_ms(now + LOCK_DURATION),
+    let attempt = lockout::reserve(state, role, name, address).await?;
+    let (subject_id, must_change_password, credential) =
+        match find_account(state, role, name).await? {
+            Some(a) => (
+                Some(a.subject_id.clone()),
+                a.must_change_password(),
+                a.credential,
+            ),
+            None => (None, false, Credential::Unknown),
+        };
+    attempt
+        .check(
+            state,
+            role,
+            credential,
+            password,
+            ApiError::InvalidCredentials,
         )
         .await?;
-        return Err(match locked {
-            Some(until) => {
-                tracing::warn!(role = %role, "account locked after repeated wrong passwords");
-                ApiError::AccountLocked(from_ms(until))
-            }
-            None => ApiError::InvalidCredentials,
-        });
-    };
-    store::login_failures::clear(&state.db, &key).await?;
+    // A right password means the account exists: Unknown never verifies.
+    let subject_id = subject_id.ok_or(ApiError::InvalidCredentials)?;
     open_session(state, role, &subject_id, must_change_password).await
 }
 

@@ -2,6 +2,7 @@
 //! extractors that admit a candidate or an operator.
 
 pub mod captcha;
+pub mod lockout;
 pub mod login;
 pub mod password_change;
 pub mod passwords;

@@ -1,12 +1,13 @@
 //! A candidate replaces their password (the forced change of the initial one, or any
-//! later change): the old one is checked, the new one follows the policy, and every
+//! later change): the old one is checked within the login lockout, the new one follows the policy, and every
 //! session of the account ends, in one transaction with its audit entry.
 
 use examfee_shared::password::check_new_password;
-use examfee_shared::{AuditAction, AuditEntity};
+use examfee_shared::{AuditAction, AuditEntity, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use super::lockout;
 use super::login::candidate_credential;
 use super::principal::Principal;
 use crate::clock::to_ms;
@@ -17,6 +18,7 @@ use crate::store::{self, audit::AuditEntry};
 pub async fn change_candidate_password(
     state: &AppState,
     principal: &Principal,
+    address: &str,
     old_password: SecretString,
     new_password: SecretString,
 ) -> ApiResult<()> {
@@ -28,13 +30,19 @@ pub async fn change_candidate_password(
     let candidate = store::candidates::get(&state.db, &principal.subject_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    if !state
-        .passwords
-        .verify(candidate_credential(&candidate), old_password)
+    // The old password is a guess like a login's: it takes a lockout slot before any
+    // hashing, so a session cannot turn this endpoint into an argon2 oracle (or fill
+    // the hashing queue and make every login answer 503).
+    lockout::reserve(state, Role::Candidate, &candidate.id_number, address)
         .await?
-    {
-        return Err(ApiError::OldPasswordWrong);
-    }
+        .check(
+            state,
+            Role::Candidate,
+            candidate_credential(&candidate),
+            old_password,
+            ApiError::OldPasswordWrong,
+        )
+        .await?;
     let new_hash = state.passwords.hash(new_password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin_write().await?;

@@ -5,6 +5,7 @@
 //! "busy, retry shortly" at once rather than making every login (and, on a shared
 //! blocking pool, every other request) wait longer and longer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -53,6 +54,9 @@ struct Job {
 
 pub struct Passwords {
     queue: SyncSender<Job>,
+    /// Verifications taken into the queue since start: lets tests prove that a
+    /// limit stopped guesses before any hashing.
+    verifications: AtomicU64,
 }
 
 impl Passwords {
@@ -71,7 +75,10 @@ impl Passwords {
                 .name(format!("argon2-{n}"))
                 .spawn(move || work(&receiver, &dummy_hash))?;
         }
-        Ok(Passwords { queue: sender })
+        Ok(Passwords {
+            queue: sender,
+            verifications: AtomicU64::new(0),
+        })
     }
 
     /// One thread per core and 32 waiting jobs per thread: at ~25 ms a verification,
@@ -87,12 +94,16 @@ impl Passwords {
 
     async fn submit(&self, work: Work) -> Result<Outcome, PasswordError> {
         let (reply, answer) = oneshot::channel();
+        let verification = matches!(work, Work::Verify(..));
         let job = Job {
             work,
             span: Span::current(),
             reply,
         };
         match self.queue.try_send(job) {
+            Ok(()) if verification => {
+                self.verifications.fetch_add(1, Ordering::Relaxed);
+            }
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(PasswordError::Busy),
             Err(TrySendError::Disconnected(_)) => {
@@ -102,6 +113,11 @@ impl Passwords {
         Ok(answer
             .await
             .map_err(|_| anyhow::anyhow!("a hashing thread died"))??)
+    }
+
+    /// How many verifications were taken into the queue since start.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {

@@ -14,6 +14,7 @@ use super::auth::limit_rate;
 use super::problems::*;
 use crate::auth::login::log_in;
 use crate::auth::principal::OperatorAuth;
+use crate::auth::rate_limit::client_address;
 use crate::domain::{catalog, import};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -40,7 +41,7 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<AdminLoginRequest>,
 ) -> ApiResult<HttpResponse> {
-    limit_rate(&state, &req)?;
+    limit_rate(&state, &req).await?;
     let body = body.into_inner();
     state
         .captchas
@@ -59,6 +60,7 @@ pub async fn login(
         &state,
         Role::Operator,
         username,
+        &client_address(&state, &req),
         SecretString::from(body.password),
     )
     .await

@@ -12,16 +12,19 @@ use super::problems::*;
 use crate::auth::login::{log_in, session_cookie};
 use crate::auth::password_change;
 use crate::auth::principal::Principal;
+use crate::auth::rate_limit::{client_address, client_ip};
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 
-/// Applies the per-address limit of login and captcha requests.
-pub fn limit_rate(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
-    match &state.rate_limit {
-        Some(limit) => limit.check(req),
-        None => Ok(()),
+/// Applies the per-address limit of login, captcha and password-change requests.
+pub async fn limit_rate(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+    let ip = client_ip(req, state.trusted_proxy_hops);
+    match (&state.rate_limit, ip) {
+        (Some(limit), Some(ip)) => limit.check(state, ip).await,
+        // A request without a peer address (a Unix socket) has no client to limit.
+        _ => Ok(()),
     }
 }
 
@@ -42,7 +45,7 @@ pub async fn captcha(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> ApiResult<web::Json<CaptchaResponse>> {
-    limit_rate(&state, &req)?;
+    limit_rate(&state, &req).await?;
     Ok(web::Json(state.captchas.issue(state.clock.now()).await?))
 }
 
@@ -50,8 +53,10 @@ pub async fn captcha(
 ///
 /// Account = ID number (证件号); the initial password is its last six characters.
 /// While `must_change_password` is true the token can only change the password.
-/// Five wrong passwords in a row lock the account for 15 minutes. Also sets the
-/// session cookie for browsers.
+/// Five wrong passwords in a row from one address lock that address out of the
+/// account for 15 minutes (other addresses still log in); 50 attempts on one account
+/// from all addresses within 15 minutes lock it for everyone until 15 minutes after
+/// the latest. Also sets the session cookie for browsers.
 #[utoipa::path(
     tag = "candidate auth",
     request_body = LoginRequest,
@@ -67,7 +72,7 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
-    limit_rate(&state, &req)?;
+    limit_rate(&state, &req).await?;
     let body = body.into_inner();
     state
         .captchas
@@ -84,6 +89,7 @@ pub async fn login(
         &state,
         Role::Candidate,
         id_number.as_str(),
+        &client_address(&state, &req),
         SecretString::from(body.password),
     )
     .await
@@ -93,7 +99,9 @@ pub async fn login(
 ///
 /// 8–16 characters with both digits and letters (case-sensitive), different from the
 /// old one. Every token of the account, this one included, stops working: log in
-/// again with the new password (回到登录页).
+/// again with the new password (回到登录页). A wrong old password counts toward the
+/// account's lockout exactly like a wrong password at login, and the request counts
+/// toward the address's rate limit.
 #[utoipa::path(
     tag = "candidate auth",
     request_body = ChangePasswordRequest,
@@ -108,23 +116,26 @@ pub async fn login(
                 "type": "/problems/password_no_digit", "title": "Unprocessable Entity", "status": 422,
                 "code": "password_no_digit", "detail": "密码须包含数字和英文字母",
                 "detail_en": "A password contains both digits and letters.", "field": "new_password"})),
-        Unauthenticated, Forbidden, Busy, ServerError,
+        Unauthenticated, Forbidden, Locked, RateLimited, Busy, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
 #[post("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     body: web::Json<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     if principal.role != Role::Candidate {
         return Err(ApiError::Forbidden);
     }
+    limit_rate(&state, &req).await?;
     let body = body.into_inner();
     password_change::change_candidate_password(
         &state,
         &principal,
+        &client_address(&state, &req),
         SecretString::from(body.old_password),
         SecretString::from(body.new_password),
     )

@@ -19,7 +19,8 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
     let day_ago = now - 24 * 3600 * 1000;
     let removed = store::captchas::purge_expired(&state.db, now).await?
         + store::sessions::purge_expired(&state.db, now).await?
-        + store::login_failures::purge_idle(&state.db, now, day_ago).await?;
+        + store::login_attempts::purge_idle(&state.db, now, day_ago).await?
+        + store::rate_limits::purge_full(&state.db, now).await?;
     if let Some(limit) = &state.rate_limit {
         limit.forget_idle();
     }

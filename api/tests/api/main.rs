@@ -25,5 +25,6 @@ mod operator_views;
 mod payments;
 mod peak;
 mod replicas;
+mod shared_limits;
 mod stress;
 mod webhooks;

@@ -66,7 +66,8 @@ async fn migrations_apply_on_an_empty_database_and_again_as_a_no_op() {
         "operators",
         "sessions",
         "captchas",
-        "login_failures",
+        "login_attempts",
+        "rate_limits",
         "audit_log",
     ] {
         let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))

@@ -1,0 +1,138 @@
+//! Lockout after wrong passwords, for logins and password changes alike.
+//!
+//! Policy:
+//! - Attempts are counted per typed account name **and** client address (an IPv6
+//!   client by its /64). Five wrong passwords from one address lock that address out of
+//!   that account for 15 minutes; the owner, from any other address, still logs in
+//!   (after the captcha every login asks for). So a stranger who knows an account name
+//!   (an operator's, or a candidate's ID number) cannot lock its owner out by guessing.
+//! - Against guessing from many addresses, the account as a whole takes at most
+//!   [`ACCOUNT_CEILING`] attempts in any 15 minutes, whatever their addresses; beyond
+//!   that every address waits until 15 minutes after the latest attempt. Keeping an
+//!   owner out that way costs the attacker 50 solved captchas from at least ten
+//!   addresses every 15 minutes, and never lasts longer than the attack.
+//! - An attempt takes its slot in the database **before** the argon2 work, in one
+//!   conditional upsert: concurrent guesses get no more verifications than the limit,
+//!   and replicas share the count. A right password clears its address's count; a
+//!   slot whose password was never checked (hashing queue full) is given back.
+//! - Unknown account names count and lock exactly like known ones, so the answers do
+//!   not tell which accounts exist.
+
+use chrono::Duration;
+use examfee_shared::Role;
+use sha2::{Digest, Sha256};
+
+use secrecy::SecretString;
+
+use super::passwords::Credential;
+use crate::clock::{from_ms, to_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{self, login_attempts::Limits};
+
+/// Wrong passwords from one address before it is locked out of the account.
+pub const MAX_FAILURES: i64 = 5;
+pub const LOCK_DURATION: Duration = Duration::minutes(15);
+/// Attempts on one account from all addresses within [`LOCK_DURATION`].
+pub const ACCOUNT_CEILING: i64 = 50;
+
+/// Counts by what was typed, not by account, so unknown names lock the same way.
+pub fn account_key(role: Role, name: &str) -> String {
+    let digest = Sha256::digest(format!("{role}:{name}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One password check allowed by the lockout; say how it went.
+#[must_use = "an attempt is settled by `check`"]
+pub struct Attempt {
+    account_key: String,
+    address: String,
+    locked_until: Option<i64>,
+}
+
+/// Takes a slot for one password check of `name` from `address`, or answers
+/// `account_locked` without any hashing.
+pub async fn reserve(
+    state: &AppState,
+    role: Role,
+    name: &str,
+    address: &str,
+) -> ApiResult<Attempt> {
+    let now = state.clock.now();
+    let account_key = account_key(role, name);
+    let limits = Limits {
+        per_address: MAX_FAILURES,
+        per_account: ACCOUNT_CEILING,
+        window_start_ms: to_ms(now - LOCK_DURATION),
+        lock_until_ms: to_ms(now + LOCK_DURATION),
+    };
+    match store::login_attempts::reserve(&state.db, &account_key, address, to_ms(now), &limits)
+        .await?
+    {
+        Some(reserved) => Ok(Attempt {
+            account_key,
+            address: address.to_owned(),
+            locked_until: reserved.locked_until,
+        }),
+        None => {
+            let window = LOCK_DURATION.num_milliseconds();
+            let until = store::login_attempts::lock_end(
+                &state.db,
+                &account_key,
+                address,
+                to_ms(now),
+                window,
+            )
+            .await?
+            // Refused an instant ago: a lock that ran out meanwhile is past.
+            .map_or(now, from_ms);
+            Err(ApiError::AccountLocked(until))
+        }
+    }
+}
+
+impl Attempt {
+    /// The one argon2 verification this slot allows: `Ok` when `password` is right,
+    /// else `wrong` (or the lock when this was the last try allowed).
+    pub async fn check(
+        self,
+        state: &AppState,
+        role: Role,
+        credential: Credential,
+        password: SecretString,
+        wrong: ApiError,
+    ) -> ApiResult<()> {
+        match state.passwords.verify(credential, password).await {
+            Ok(true) => self.succeeded(state).await,
+            Ok(false) => Err(self.failed(role, wrong)),
+            Err(error) => {
+                self.unchecked(state).await?;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// The password was right: the address starts again from nothing.
+    async fn succeeded(self, state: &AppState) -> ApiResult<()> {
+        store::login_attempts::clear(&state.db, &self.account_key, &self.address).await?;
+        Ok(())
+    }
+
+    /// The password was wrong: `wrong`, or the lock if this was the last try allowed.
+    fn failed(self, role: Role, wrong: ApiError) -> ApiError {
+        match self.locked_until {
+            Some(until) => {
+                tracing::warn!(role = %role, "account locked for an address after repeated wrong passwords");
+                ApiError::AccountLocked(from_ms(until))
+            }
+            None => wrong,
+        }
+    }
+
+    /// The password was never checked: the slot is given back.
+    async fn unchecked(self, state: &AppState) -> ApiResult<()> {
+        store::login_attempts::give_back(&state.db, &self.account_key, &self.address, MAX_FAILURES)
+            .await?;
+        Ok(())
+    }
+}
