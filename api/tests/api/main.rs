@@ -24,5 +24,6 @@ mod operator_views;
 mod payments;
 mod peak;
 mod replicas;
+mod security;
 mod stress;
 mod webhooks;
