@@ -63,6 +63,10 @@ pub enum ApiError {
     Unverified,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A change authenticated by the session cookie came without a content type that
+    /// only script can send: possibly a form on another page (cross-site request forgery).
+    #[error("cookie-authenticated change without a JSON content type")]
+    CsrfRejected,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -99,6 +103,7 @@ impl ApiError {
             ApiError::ServerBusy => "server_busy",
             ApiError::Unverified => "notification_unverified",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::CsrfRejected => "csrf_rejected",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -166,6 +171,11 @@ impl ApiError {
                 "不支持的内容类型",
                 "Unsupported content type; send application/json or text/csv.",
             ),
+            ApiError::CsrfRejected => pair(
+                "请求来源无法确认，已拒绝；请在本系统页面内操作",
+                "Refused: a change authenticated by the session cookie must be sent as \
+                 application/json (or text/csv for imports); forms cannot do that.",
+            ),
             ApiError::Internal(_) => {
                 pair("系统繁忙，请稍后再试", "Internal error; try again later.")
             }
@@ -202,7 +212,9 @@ impl ResponseError for ApiError {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::AccountLocked(_) => StatusCode::LOCKED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::PasswordChangeRequired | ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::PasswordChangeRequired | ApiError::Forbidden | ApiError::CsrfRejected => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

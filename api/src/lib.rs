@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod payments;
 pub mod routes;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod store;

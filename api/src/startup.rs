@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_cors::Cors;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{Compress, Condition};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::Context;
 use examfee_sandbox::channels::alipay::fake::{self as alipay_fake, AlipayFake};
@@ -35,6 +35,7 @@ use crate::payments::sandbox_platform::SandboxPlatform;
 use crate::payments::wechatpay::{WechatPay, WechatPayConfig};
 use crate::payments::{Gateways, Payments};
 use crate::routes;
+use crate::security_headers;
 use crate::state::AppState;
 use crate::store::{self, Db};
 use crate::workers;
@@ -374,6 +375,7 @@ fn serve(
 ) -> anyhow::Result<Server> {
     let web_dir = config.web_dir.clone();
     let cors_origins = config.cors_origins.clone();
+    let production = config.production;
     let mut server = HttpServer::new(move || {
         let cors = cors_origins.iter().fold(
             Cors::default()
@@ -383,6 +385,11 @@ fn serve(
             |cors, origin| cors.allowed_origin(origin),
         );
         App::new()
+            // Innermost, so it sees every route's answer, the web client's and the
+            // sandbox's included.
+            .wrap(from_fn(move |req, next| {
+                security_headers::apply(production, req, next)
+            }))
             .wrap_fn(|req, service| {
                 let request_id = req.extensions().get::<RequestId>().copied();
                 let response = service.call(req);

@@ -65,8 +65,12 @@ test.describe('with the rate limit on', () => {
 
 test('an ended session returns to 登录 with a message', async ({ page, server }) => {
   await j.firstLogin(page, server, server.candidates[2], async () => {});
-  // The session ends elsewhere (here: logged out by another request with its cookie).
-  expect((await page.request.post('/api/v1/auth/logout')).status()).toBe(204);
+  // The session ends elsewhere (here: logged out by another request with its cookie,
+  // sent as the client sends it: a cookie-authenticated change must say JSON).
+  const logout = await page.request.post('/api/v1/auth/logout', {
+    headers: { 'Content-Type': 'application/json' },
+  });
+  expect(logout.status()).toBe(204);
   await page.getByRole('link', { name: '进入缴费' }).click();
   await expect(page).toHaveURL(/\/login\?expired=1$/);
   await expect(page.getByText('登录已失效，请重新登录')).toBeVisible();

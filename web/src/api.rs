@@ -103,8 +103,16 @@ pub async fn change_password(body: &ChangePasswordRequest) -> ApiResult<()> {
     empty(Request::post(&url("/auth/password")).json(body)).await
 }
 
+/// A POST without a body. It still says it is JSON: the API refuses a change
+/// authenticated by the cookie that a plain HTML form could have sent (CSRF).
+fn bodyless_post(path: &str) -> Result<Request, gloo_net::Error> {
+    Request::post(&url(path))
+        .header("Content-Type", "application/json")
+        .build()
+}
+
 pub async fn logout() -> ApiResult<()> {
-    empty(Request::post(&url("/auth/logout")).build()).await
+    empty(bodyless_post("/auth/logout")).await
 }
 
 pub async fn me() -> ApiResult<MeResponse> {
@@ -132,7 +140,11 @@ pub async fn pay(order_no: &str, body: &PayRequest) -> ApiResult<PayView> {
 
 /// 重新查询: the API asks the platform now.
 pub async fn sync_order(order_no: &str) -> ApiResult<OrderView> {
-    json(Request::post(&url(&format!("/orders/{}/sync", segment(order_no)))).build()).await
+    json(bodyless_post(&format!(
+        "/orders/{}/sync",
+        segment(order_no)
+    )))
+    .await
 }
 
 pub async fn receipt(order_no: &str) -> ApiResult<ReceiptView> {

@@ -33,7 +33,16 @@ impl Principal {
     }
 }
 
-fn token_of(req: &HttpRequest) -> Option<String> {
+/// Where a request's token came from.
+enum Token {
+    /// `Authorization: Bearer`: a script had to set it, so no other site can make a
+    /// browser send it.
+    Bearer(String),
+    /// The session cookie, which the browser attaches by itself.
+    Cookie(String),
+}
+
+fn token_of(req: &HttpRequest) -> Option<Token> {
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -42,8 +51,38 @@ fn token_of(req: &HttpRequest) -> Option<String> {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(|t| t.trim().to_owned());
-    bearer.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
+        .map(|t| Token::Bearer(t.trim().to_owned()));
+    bearer.or_else(|| {
+        req.cookie(SESSION_COOKIE)
+            .map(|c| Token::Cookie(c.value().to_owned()))
+    })
+}
+
+/// The content types a cookie-authenticated change may come with. None of them is one
+/// an HTML form can send (`application/x-www-form-urlencoded`, `multipart/form-data`,
+/// `text/plain`), nor one another origin's script may send without a CORS preflight
+/// that this server does not grant, so such a request was made by the web client's own
+/// script. SameSite=Strict already keeps other *sites* out; this keeps out the pages of
+/// other origins on the same site (a sibling subdomain) and a browser that ignores
+/// SameSite. Body-less changes (logout, sync) send the JSON type with an empty body.
+const CSRF_SAFE_TYPES: [&str; 2] = ["application/json", "text/csv"];
+
+/// Refuses a state-changing request authenticated by the cookie alone unless its
+/// content type proves it came from script.
+fn check_csrf(req: &HttpRequest) -> Result<(), ApiError> {
+    if req.method().is_safe() {
+        return Ok(());
+    }
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence {
+        Some(essence) if CSRF_SAFE_TYPES.contains(&essence.as_str()) => Ok(()),
+        _ => Err(ApiError::CsrfRejected),
+    }
 }
 
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -54,10 +93,14 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = token_of(req);
+        let token = match token_of(req) {
+            Some(Token::Cookie(token)) => check_csrf(req).map(|()| Some(token)),
+            Some(Token::Bearer(token)) => Ok(Some(token)),
+            None => Ok(None),
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow::anyhow!("AppState missing"))?;
-            let token = token.ok_or(ApiError::Unauthenticated)?;
+            let token = token?.ok_or(ApiError::Unauthenticated)?;
             let now = state.clock.now();
             let claims = state
                 .tokens

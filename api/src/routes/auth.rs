@@ -152,7 +152,7 @@ pub async fn change_password(
     tag = "candidate auth",
     responses(
         (status = 204, description = "Logged out; this token no longer works"),
-        Unauthenticated, ServerError,
+        Unauthenticated, Forbidden, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]

@@ -42,7 +42,9 @@ pub struct InvalidCredentials(Problem);
 pub struct Unauthenticated(Problem);
 
 /// `forbidden`: the token's role may not use this endpoint; `password_change_required`:
-/// a candidate must change the initial password first.
+/// a candidate must change the initial password first; `csrf_rejected`: a change
+/// authenticated by the session cookie was not sent as `application/json` (or `text/csv`
+/// to the import), as an HTML form's would not be — bearer tokens are exempt.
 #[derive(IntoResponses)]
 #[response(status = 403, content_type = "application/problem+json", example = json!({
     "type": "/problems/forbidden", "title": "Forbidden", "status": 403,

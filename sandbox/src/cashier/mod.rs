@@ -4,7 +4,7 @@
 mod pages;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{HttpResponse, get, post, web};
 use examfee_shared::PayChannel;
 use serde::Deserialize;
@@ -29,6 +29,7 @@ fn html(status: StatusCode, page: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("cache-control", "no-store"))
+        .insert_header((CONTENT_SECURITY_POLICY, pages::content_security_policy()))
         .body(page)
 }
 

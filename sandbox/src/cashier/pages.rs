@@ -1,6 +1,10 @@
 //! The cashier's HTML: plain, server-rendered, Chinese, readable on a phone. Every
 //! interpolated value goes through `escape`.
 
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use examfee_shared::{Fen, PayChannel};
 
 /// What the payer sees of a waiting trade.
@@ -48,11 +52,31 @@ border:0;border-radius:6px;background:#1677ff;color:#fff;text-decoration:none;ma
 
 /// Counts `[data-countdown]` down once a second from the server's figure, so the
 /// payer's own clock does not matter.
-const COUNTDOWN_SCRIPT: &str = "<script>(function(){var el=document.querySelectorAll(\
+const COUNTDOWN_SCRIPT: &str = "(function(){var el=document.querySelectorAll(\
 '[data-countdown]');var t0=Date.now();function tick(){el.forEach(function(e){\
 var s=Math.max(0,parseInt(e.getAttribute('data-countdown'),10)-Math.floor((Date.now()-t0)/1000));\
 e.textContent=e.hasAttribute('data-seconds')?String(s):Math.floor(s/60)+':'+('0'+s%60).slice(-2);});}\
-tick();setInterval(tick,1000);})();</script>";
+tick();setInterval(tick,1000);})();";
+
+/// The cashier's Content-Security-Policy: the page's one inline script and one inline
+/// style are allowed by their SHA-256, nothing else runs or loads (the QR codes are
+/// inline SVG, the icon a `data:` URL), the channel form posts only here, and no site
+/// may frame the cashier.
+pub fn content_security_policy() -> &'static str {
+    static POLICY: LazyLock<String> = LazyLock::new(|| {
+        let hash = |text: &str| {
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+            format!("'sha256-{}'", STANDARD.encode(digest.as_ref()))
+        };
+        format!(
+            "default-src 'none'; script-src {}; style-src {}; img-src data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            hash(COUNTDOWN_SCRIPT),
+            hash(STYLE)
+        )
+    });
+    &POLICY
+}
 
 fn layout(title: &str, refresh: Option<(u32, Option<&str>)>, body: &str) -> String {
     let refresh = match refresh {
@@ -67,7 +91,7 @@ fn layout(title: &str, refresh: Option<(u32, Option<&str>)>, body: &str) -> Stri
         r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">{refresh}<title>{title} - 支付平台（沙箱）</title>
-<style>{STYLE}</style></head><body><main>{body}</main>{COUNTDOWN_SCRIPT}</body></html>"#,
+<style>{STYLE}</style></head><body><main>{body}</main><script>{COUNTDOWN_SCRIPT}</script></body></html>"#,
         title = escape(title),
     )
 }
