@@ -29,7 +29,7 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "代码应为1-32位英文字母、数字、“-”或“_”",
             FieldError::Name => "名称不能为空，且不超过64个字",
-            FieldError::Reason => "请填写退费原因（不超过200字，不含换行等控制字符）",
+            FieldError::Reason => "请填写退费原因（不超过200字）",
         }
     }
 
@@ -37,9 +37,7 @@ impl Rule for FieldError {
         match self {
             FieldError::Code => "A code is 1 to 32 letters, digits, '-' or '_'.",
             FieldError::Name => "A name is 1 to 64 characters.",
-            FieldError::Reason => {
-                "Give a reason of at most 200 characters, without line breaks or other control characters."
-            }
+            FieldError::Reason => "Give a reason of at most 200 characters.",
         }
     }
 }
