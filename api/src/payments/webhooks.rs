@@ -252,13 +252,29 @@ async fn post(sender: &Sender, delivery: &DueDelivery, now: DateTime<Utc>) -> Re
         .body(body)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e.is_timeout() {
+            true => format!("no answer within {}s", DELIVERY_TIMEOUT.as_secs()),
+            false => with_causes(&e),
+        })?;
     // Redirects are not followed (the client's policy), so a 3xx lands here too.
     if response.status().is_success() {
         Ok(())
     } else {
         Err(format!("answered {}", response.status()))
     }
+}
+
+/// An error and its causes, `a: b: c`: reqwest's own message names only the URL, the
+/// cause (refused, reset, TLS) is what an operator reading `last_error` needs.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 #[cfg(test)]
