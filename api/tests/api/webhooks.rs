@@ -302,6 +302,35 @@ async fn paid_and_refunded_fees_are_announced_signed_retried_and_replayable() {
         replayed_ids.contains(&calls[1].0.as_str()) && replayed_ids.contains(&calls[2].0.as_str())
     );
 
+    // An endpoint registered after both events gets, by replay, only those of the
+    // range it asks for.
+    let (late_url, late) = start_accepting_receiver();
+    let late_endpoint = register(&app, &admin, &late_url, false).await;
+    let late_replay = format!("/api/v1/admin/webhooks/{}/replay", late_endpoint.id);
+    let until = before_payment + Duration::seconds(5);
+    let replayed: ReplayResponse = app
+        .post(
+            &late_replay,
+            Some(&admin),
+            &json!({ "from": from, "until": until }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replayed.scheduled, 1);
+    let late_calls = wait_for_calls(&late, 1).await;
+    assert_eq!(late_calls[0].0, calls[1].0, "the payment's event only");
+    let late_rows = count(
+        &app.db,
+        &format!(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = '{}'",
+            late_endpoint.id
+        ),
+    )
+    .await;
+    assert_eq!(late_rows, 1);
+
     let response = app
         .client
         .delete(app.url(&format!("/api/v1/admin/webhooks/{}", endpoint.id)))
@@ -316,8 +345,8 @@ async fn paid_and_refunded_fees_are_announced_signed_retried_and_replayable() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed.len(), 1);
-    assert!(!listed[0].active);
+    assert_eq!(listed.len(), 2);
+    assert!(!listed[0].active && listed[1].active);
 }
 
 #[tokio::test]
