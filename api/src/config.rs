@@ -69,6 +69,10 @@ pub struct Config {
     pub payments_worker: bool,
     /// Printed on receipts as their issuer.
     pub receipt_issuer: String,
+    /// `EXAMFEE_WEBHOOKS_ALLOW_PRIVATE=1`: webhook endpoints may be private, loopback
+    /// or link-local addresses (receivers on 127.0.0.1 in tests and demos). Off by
+    /// default everywhere, refused in production.
+    pub webhooks_allow_private: bool,
 }
 
 /// Suits one school lab behind one NAT address: sixty candidates each fetching a few
@@ -114,6 +118,16 @@ impl Config {
                 "EXAMFEE_ENV=production needs EXAMFEE_PUBLIC_URL, the https:// address at which candidates and the payment platform reach ExamFee"
             );
         }
+        let flag =
+            |name: &str| get(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        let webhooks_allow_private = flag("EXAMFEE_WEBHOOKS_ALLOW_PRIVATE");
+        // Sending from inside the authority's network to an address an operator
+        // typed would expose internal services; production never allows it.
+        if production && webhooks_allow_private {
+            bail!(
+                "EXAMFEE_WEBHOOKS_ALLOW_PRIVATE lets webhooks reach internal addresses and is refused when EXAMFEE_ENV=production"
+            );
+        }
         if production && captcha_test_answer.is_some() {
             bail!(
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is for tests and is refused when EXAMFEE_ENV=production"
@@ -150,8 +164,6 @@ impl Config {
                 ))
             }
         };
-        let flag =
-            |name: &str| get(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         let number = |name: &str, default: u64| -> anyhow::Result<u64> {
             get(name).map_or(Ok(default), |v| {
                 v.parse()
@@ -205,6 +217,7 @@ impl Config {
             payments_worker: true,
             receipt_issuer: get("EXAMFEE_RECEIPT_ISSUER")
                 .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
+            webhooks_allow_private,
             db_pool: get("EXAMFEE_DB_POOL")
                 .map(|v| v.parse())
                 .transpose()
@@ -499,6 +512,23 @@ mod tests {
         assert_eq!(user, "root");
         assert_eq!(password.expose_secret(), "pa:ss1234");
         assert!(config(&[("EXAMFEE_BOOTSTRAP_ADMIN", "nocolon")]).is_err());
+    }
+
+    #[test]
+    fn private_webhook_targets_are_off_by_default_and_refused_in_production() {
+        assert!(!config(&[]).unwrap().webhooks_allow_private);
+        assert!(
+            config(&[("EXAMFEE_WEBHOOKS_ALLOW_PRIVATE", "1")])
+                .unwrap()
+                .webhooks_allow_private
+        );
+        let mut vars = PRODUCTION.to_vec();
+        vars.push(("EXAMFEE_WEBHOOKS_ALLOW_PRIVATE", "1"));
+        let err = config(&vars).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_WEBHOOKS_ALLOW_PRIVATE") && !err.contains('\n'),
+            "{err}"
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ use crate::error;
 use crate::payments::alipay::{Alipay, AlipayConfig};
 use crate::payments::platform::PaymentPlatform;
 use crate::payments::sandbox_platform::SandboxPlatform;
+use crate::payments::webhook_targets::TargetPolicy;
 use crate::payments::wechatpay::{WechatPay, WechatPayConfig};
 use crate::payments::{Gateways, Payments};
 use crate::routes;
@@ -180,6 +181,10 @@ async fn app_state(
         order_ttl: chrono::Duration::from_std(config.order_ttl)?,
         receipt_key,
         issuer: config.receipt_issuer.clone(),
+        webhook_targets: TargetPolicy::for_deployment(
+            config.production,
+            config.webhooks_allow_private,
+        ),
     };
     Ok(AppState {
         db,
@@ -345,6 +350,11 @@ impl Application {
         let state = self.state.into_inner();
         let fee_list_changes = state.db.listen_for_fee_list_changes();
         let purger = workers::spawn_purger(state.clone());
+        // Webhook delivery has a task of its own: a receiver that hangs must never
+        // hold up order sync, closing or refunds.
+        let webhooks = self
+            .sync_interval
+            .map(|every| workers::spawn_webhooks(state.clone(), every));
         let payments = self
             .sync_interval
             .map(|every| workers::spawn_payments(state, every));
@@ -352,6 +362,9 @@ impl Application {
         purger.abort();
         if let Some(payments) = payments {
             payments.abort();
+        }
+        if let Some(webhooks) = webhooks {
+            webhooks.abort();
         }
         if let Some(listener) = fee_list_changes {
             listener.abort();

@@ -186,6 +186,8 @@ named_enum! {
         CandidateImport = "candidate_import",
         Candidate = "candidate",
         Operator = "operator",
+        /// A third-party endpoint that receives webhook events.
+        Webhook = "webhook",
     }
 }
 
@@ -219,6 +221,10 @@ named_enum! {
         CandidatesImported = "candidates.imported",
         OperatorBootstrapped = "operator.bootstrapped",
         PasswordChanged = "password.changed",
+        WebhookCreated = "webhook.created",
+        WebhookDeactivated = "webhook.deactivated",
+        /// Past events of a time range made due again for one endpoint.
+        WebhookReplayed = "webhook.replayed",
     }
 }
 

@@ -44,7 +44,9 @@ pub struct WebhookEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct FeeEventData {
-    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    /// The candidate's ID number, masked (`1101**********002X`) unless the endpoint
+    /// was registered as trusted.
+    #[cfg_attr(feature = "openapi", schema(example = "1101**********002X"))]
     pub id_number: String,
     #[cfg_attr(feature = "openapi", schema(example = json!(["GK2026-EXAM"])))]
     pub fee_item_codes: Vec<String>,
@@ -72,6 +74,10 @@ pub struct CreateWebhookRequest {
         schema(example = "a-long-shared-secret-0123456789")
     )]
     pub secret: String,
+    /// Whether the endpoint receives candidates' full ID numbers; otherwise they are
+    /// masked. Only for a system that must match candidates by ID number.
+    #[serde(default)]
+    pub trusted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,15 +86,23 @@ pub struct WebhookView {
     pub id: String,
     pub url: String,
     pub active: bool,
+    /// Receives full ID numbers.
+    pub trusted: bool,
     pub created_at: DateTime<Utc>,
 }
 
+/// The longest time range one replay may cover.
+pub const REPLAY_MAX_DAYS: i64 = 31;
+
+/// Which past events to deliver again: those created at or after `from` and before
+/// `until`, at most [`REPLAY_MAX_DAYS`] apart.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ReplayRequest {
-    /// Every event since this time is delivered again.
     #[cfg_attr(feature = "openapi", schema(example = "2026-03-05T00:00:00Z"))]
-    pub since: DateTime<Utc>,
+    pub from: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-03-06T00:00:00Z"))]
+    pub until: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

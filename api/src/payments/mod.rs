@@ -15,6 +15,7 @@ pub mod settle;
 pub mod sync;
 pub mod transitions;
 pub mod webhook_endpoints;
+pub mod webhook_targets;
 pub mod webhooks;
 pub mod wechatpay;
 
@@ -87,6 +88,8 @@ pub struct Payments {
     pub receipt_key: Vec<u8>,
     /// Who issues receipts, as printed on them.
     pub issuer: String,
+    /// Which URLs webhook endpoints may have and events may be sent to.
+    pub webhook_targets: webhook_targets::TargetPolicy,
 }
 
 impl Payments {

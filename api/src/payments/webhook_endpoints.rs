@@ -1,8 +1,13 @@
 //! Operators registering third-party webhook endpoints, and replaying events to them.
+//! Each change is audited in its own transaction.
 
-use examfee_shared::Actor;
-use examfee_shared::webhooks::{CreateWebhookRequest, WebhookView};
+use chrono::{DateTime, Utc};
+use examfee_shared::webhooks::{CreateWebhookRequest, REPLAY_MAX_DAYS, ReplayRequest, WebhookView};
+use examfee_shared::{Actor, AuditAction, AuditEntity};
+use serde_json::json;
 
+use super::audit;
+use super::webhook_targets::{self, SystemLookup};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -16,25 +21,18 @@ fn view(row: EndpointRow) -> WebhookView {
         id: row.id,
         url: row.url,
         active: row.active == 1,
+        trusted: row.trusted == 1,
         created_at: from_ms(row.created_at),
     }
 }
 
-/// Registers an endpoint after checking its URL and secret.
+/// Registers an endpoint after checking its secret and its URL: the scheme, and every
+/// address its host resolves to now (delivery checks them again each time).
 pub async fn register(
     state: &AppState,
     operator: &Actor,
     request: CreateWebhookRequest,
 ) -> ApiResult<WebhookView> {
-    let url = request.url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
-        return Err(ApiError::Invalid {
-            field: "url",
-            code: "url_invalid",
-            zh: "回调地址须为 http(s) 地址",
-            en: "The URL must be an http(s) URL.",
-        });
-    }
     if request.secret.chars().count() < SECRET_MIN_CHARS {
         return Err(ApiError::Invalid {
             field: "secret",
@@ -43,14 +41,38 @@ pub async fn register(
             en: "The secret has at least 16 characters.",
         });
     }
+    let policy = state.payments.webhook_targets;
+    let refused = |e: webhook_targets::TargetRefused| {
+        tracing::info!(reason = %e, "webhook URL refused");
+        ApiError::invalid("url", &e.kind)
+    };
+    let url = webhook_targets::check_url(policy, &request.url).map_err(refused)?;
+    let target = webhook_targets::resolve(policy, url, &SystemLookup)
+        .await
+        .map_err(refused)?;
+    let now = state.clock.now();
     let endpoint = EndpointRow {
         id: uuid::Uuid::new_v4().to_string(),
-        url: url.to_owned(),
+        url: target.url().to_owned(),
         secret: request.secret,
         active: 1,
-        created_at: to_ms(state.clock.now()),
+        trusted: i64::from(request.trusted),
+        created_at: to_ms(now),
     };
-    store::webhooks::insert_endpoint(&state.db, &endpoint, &operator.to_string()).await?;
+    let mut tx = state.db.begin_write().await?;
+    store::webhooks::insert_endpoint(&mut tx, &endpoint, &operator.to_string()).await?;
+    let detail = json!({ "url": endpoint.url, "trusted": request.trusted });
+    audit(
+        &mut tx,
+        now,
+        operator,
+        AuditEntity::Webhook,
+        &endpoint.id,
+        AuditAction::WebhookCreated,
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(view(endpoint))
 }
 
@@ -60,24 +82,76 @@ pub async fn list(state: &AppState) -> ApiResult<Vec<WebhookView>> {
     Ok(rows.into_iter().map(view).collect())
 }
 
-pub async fn deactivate(state: &AppState, id: &str) -> ApiResult<()> {
-    match store::webhooks::deactivate(&state.db, id).await? {
-        true => Ok(()),
-        false => Err(ApiError::NotFound("webhook endpoint")),
-    }
-}
-
-/// Delivers every event since `since` to the active endpoint again; how many were
-/// scheduled.
-pub async fn replay(
-    state: &AppState,
-    id: &str,
-    since: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<u64> {
-    let endpoints = store::webhooks::endpoints(&state.db).await?;
-    if !endpoints.iter().any(|e| e.id == id && e.active == 1) {
+pub async fn deactivate(state: &AppState, operator: &Actor, id: &str) -> ApiResult<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if !store::webhooks::deactivate(&mut tx, id).await? {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
-    let now = to_ms(state.clock.now());
-    Ok(store::webhooks::replay(&state.db, id, to_ms(since), now).await?)
+    audit(
+        &mut tx,
+        now,
+        operator,
+        AuditEntity::Webhook,
+        id,
+        AuditAction::WebhookDeactivated,
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The range a replay covers, checked: `from` before `until`, at most
+/// [`REPLAY_MAX_DAYS`] apart. A bound keeps one request from sending a new endpoint
+/// the whole history of every candidate's payments.
+fn replay_range(request: &ReplayRequest) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+    if request.from >= request.until {
+        return Err(ApiError::Invalid {
+            field: "until",
+            code: "replay_range_invalid",
+            zh: "重放的结束时间须晚于开始时间",
+            en: "`until` must be after `from`.",
+        });
+    }
+    if request.until - request.from > chrono::Duration::days(REPLAY_MAX_DAYS) {
+        return Err(ApiError::Invalid {
+            field: "until",
+            code: "replay_range_too_long",
+            zh: "一次最多重放31天的事件",
+            en: "One replay covers at most 31 days.",
+        });
+    }
+    Ok((request.from, request.until))
+}
+
+/// Delivers every event created in `[from, until)` to the active endpoint again,
+/// including events from before it was registered; how many were scheduled.
+pub async fn replay(
+    state: &AppState,
+    operator: &Actor,
+    id: &str,
+    request: &ReplayRequest,
+) -> ApiResult<u64> {
+    let (from, until) = replay_range(request)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if !store::webhooks::is_active(&mut tx, id).await? {
+        return Err(ApiError::NotFound("webhook endpoint"));
+    }
+    let scheduled =
+        store::webhooks::replay(&mut tx, id, to_ms(from), to_ms(until), to_ms(now)).await?;
+    let detail = json!({ "from": from, "until": until, "scheduled": scheduled });
+    audit(
+        &mut tx,
+        now,
+        operator,
+        AuditEntity::Webhook,
+        id,
+        AuditAction::WebhookReplayed,
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(scheduled)
 }

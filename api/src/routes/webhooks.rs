@@ -14,7 +14,11 @@ use crate::state::AppState;
 ///
 /// From now on the endpoint receives `fee.paid` and `fee.refunded` events as signed
 /// `POST`s (`X-ExamFee-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
-/// `X-ExamFee-Event-Id`), retried with backoff until it answers 2xx.
+/// `X-ExamFee-Event-Id`), retried with backoff until it answers 2xx within 5 seconds;
+/// redirects are not followed (a 3xx is a failed delivery). ID numbers are masked
+/// unless `trusted` is set. In production the URL must be `https://`; no URL may
+/// reach a private, loopback or link-local address, checked on every address its
+/// host resolves to, now and before each delivery.
 #[utoipa::path(
     tag = "operator",
     request_body = CreateWebhookRequest,
@@ -67,17 +71,18 @@ pub async fn list(
 #[delete("/admin/webhooks/{id}")]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    _auth: OperatorAuth,
+    auth: OperatorAuth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    webhook_endpoints::deactivate(&state, &path).await?;
+    webhook_endpoints::deactivate(&state, &auth.0.actor(), &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Replay events to an endpoint
 ///
-/// Every event since `since` is delivered again, with its original id, including
-/// events from before the endpoint was registered.
+/// Every event created at or after `from` and before `until` (at most 31 days) is
+/// delivered again, with its original id, including events from before the endpoint
+/// was registered.
 #[utoipa::path(
     tag = "operator",
     params(("id" = String, Path, description = "The endpoint's id")),
@@ -85,17 +90,17 @@ pub async fn deactivate(
     responses(
         (status = 200, description = "Scheduled", body = ReplayResponse),
         (status = 404, description = "No such active endpoint", body = Problem, content_type = "application/problem+json"),
-        Malformed, Unauthenticated, Forbidden, ServerError,
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
 #[post("/admin/webhooks/{id}/replay")]
 pub async fn replay(
     state: web::Data<AppState>,
-    _auth: OperatorAuth,
+    auth: OperatorAuth,
     path: web::Path<String>,
     body: web::Json<ReplayRequest>,
 ) -> ApiResult<web::Json<ReplayResponse>> {
-    let scheduled = webhook_endpoints::replay(&state, &path, body.since).await?;
+    let scheduled = webhook_endpoints::replay(&state, &auth.0.actor(), &path, &body).await?;
     Ok(web::Json(ReplayResponse { scheduled }))
 }

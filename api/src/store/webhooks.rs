@@ -10,6 +10,7 @@ pub struct EndpointRow {
     pub url: String,
     pub secret: String,
     pub active: i64,
+    pub trusted: i64,
     pub created_at: i64,
 }
 
@@ -21,41 +22,55 @@ pub struct DueDelivery {
     pub next_attempt_at: i64,
     pub url: String,
     pub secret: String,
+    pub trusted: i64,
     pub payload: String,
 }
 
+/// Registers an endpoint, in the caller's transaction (with its audit entry).
 pub async fn insert_endpoint(
-    db: &Db,
+    tx: &mut Tx,
     endpoint: &EndpointRow,
     created_by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO webhook_endpoints (id, url, secret, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO webhook_endpoints (id, url, secret, active, trusted, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&endpoint.id)
     .bind(&endpoint.url)
     .bind(&endpoint.secret)
     .bind(endpoint.active)
+    .bind(endpoint.trusted)
     .bind(created_by)
     .bind(endpoint.created_at)
-    .execute(&mut *db.writer().await?)
+    .execute(&mut **tx)
     .await
     .map(drop)
 }
 
 pub async fn endpoints(db: &Db) -> sqlx::Result<Vec<EndpointRow>> {
     sqlx::query_as(
-        "SELECT id, url, secret, active, created_at FROM webhook_endpoints ORDER BY created_at",
+        "SELECT id, url, secret, active, trusted, created_at FROM webhook_endpoints ORDER BY created_at",
     )
     .fetch_all(&db.pool)
     .await
 }
 
-/// Stops new deliveries to the endpoint; false when there is no such active endpoint.
-pub async fn deactivate(db: &Db, id: &str) -> sqlx::Result<bool> {
+/// Whether there is an active endpoint of this id, read in the caller's transaction.
+pub async fn is_active(tx: &mut Tx, id: &str) -> sqlx::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE id = $1 AND active = 1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Stops new deliveries to the endpoint, in the caller's transaction; false when
+/// there is no such active endpoint.
+pub async fn deactivate(tx: &mut Tx, id: &str) -> sqlx::Result<bool> {
     let done = sqlx::query("UPDATE webhook_endpoints SET active = 0 WHERE id = $1 AND active = 1")
         .bind(id)
-        .execute(&mut *db.writer().await?)
+        .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -89,15 +104,34 @@ pub async fn emit(
     .map(drop)
 }
 
-pub async fn due(db: &Db, now_ms: i64, limit: i64) -> sqlx::Result<Vec<DueDelivery>> {
+/// The active endpoints that have deliveries due.
+pub async fn endpoints_with_due(db: &Db, now_ms: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active = 1
+         WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1",
+    )
+    .bind(now_ms)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// One active endpoint's due deliveries, the longest waiting first.
+pub async fn due_for_endpoint(
+    db: &Db,
+    endpoint_id: &str,
+    now_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<DueDelivery>> {
     sqlx::query_as(
-        "SELECT d.event_id, d.endpoint_id, d.attempts, d.next_attempt_at, e.url, e.secret, ev.payload
+        "SELECT d.event_id, d.endpoint_id, d.attempts, d.next_attempt_at, e.url, e.secret, e.trusted, ev.payload
          FROM webhook_deliveries d
          JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active = 1
          JOIN webhook_events ev ON ev.id = d.event_id
-         WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1
-         ORDER BY d.next_attempt_at LIMIT $2",
+         WHERE d.endpoint_id = $1 AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $2
+         ORDER BY d.next_attempt_at LIMIT $3",
     )
+    .bind(endpoint_id)
     .bind(now_ms)
     .bind(limit)
     .fetch_all(&db.pool)
@@ -143,28 +177,37 @@ pub async fn record_attempt(
     .map(drop)
 }
 
-/// Makes every event since `since_ms` due again for the endpoint, including events
-/// from before it was registered; returns how many.
-pub async fn replay(db: &Db, endpoint_id: &str, since_ms: i64, now_ms: i64) -> sqlx::Result<u64> {
-    let mut tx = db.begin_write().await?;
+/// Makes every event created in `[from_ms, until_ms)` due again for the endpoint,
+/// including events from before it was registered, in the caller's transaction;
+/// returns how many.
+pub async fn replay(
+    tx: &mut Tx,
+    endpoint_id: &str,
+    from_ms: i64,
+    until_ms: i64,
+    now_ms: i64,
+) -> sqlx::Result<u64> {
     sqlx::query(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, attempts, next_attempt_at)
-         SELECT id, $1, 0, $3 FROM webhook_events WHERE created_at >= $2 ON CONFLICT DO NOTHING",
+         SELECT id, $1, 0, $4 FROM webhook_events WHERE created_at >= $2 AND created_at < $3
+         ON CONFLICT DO NOTHING",
     )
     .bind(endpoint_id)
-    .bind(since_ms)
+    .bind(from_ms)
+    .bind(until_ms)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let done = sqlx::query(
-        "UPDATE webhook_deliveries SET next_attempt_at = $3, attempts = 0, delivered_at = NULL, last_error = NULL
-         WHERE endpoint_id = $1 AND event_id IN (SELECT id FROM webhook_events WHERE created_at >= $2)",
+        "UPDATE webhook_deliveries SET next_attempt_at = $4, attempts = 0, delivered_at = NULL, last_error = NULL
+         WHERE endpoint_id = $1
+           AND event_id IN (SELECT id FROM webhook_events WHERE created_at >= $2 AND created_at < $3)",
     )
     .bind(endpoint_id)
-    .bind(since_ms)
+    .bind(from_ms)
+    .bind(until_ms)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(done.rows_affected())
 }

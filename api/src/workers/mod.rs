@@ -1,5 +1,6 @@
 //! Background jobs of the API process.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,16 +69,55 @@ pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
 
 pub fn spawn_payments(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let http = webhooks::http_client();
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             if let Err(error) = settle_payments(&state).await {
                 tracing::warn!(error = ?error, "payments worker pass failed");
             }
-            if let Err(error) = webhooks::deliver_due(&state.db, state.clock.as_ref(), &http).await
-            {
-                tracing::warn!(error = ?error, "webhook delivery pass failed");
+        }
+    })
+}
+
+/// The webhook worker: every `every`, each endpoint with deliveries due gets a pass on
+/// a task of its own, unless its previous pass is still running. A receiver that
+/// hangs thus delays its own events and no one else's. Aborting the worker aborts
+/// the passes too (they live in its `JoinSet`).
+pub fn spawn_webhooks(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut passes = tokio::task::JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, String> = HashMap::new();
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            while let Some(done) = passes.try_join_next_with_id() {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(error) => {
+                        tracing::warn!(error = %error, "a webhook endpoint's pass ended");
+                        error.id()
+                    }
+                };
+                running.remove(&id);
+            }
+            let due = match webhooks::endpoints_due(&state).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(error = ?error, "looking for due webhook deliveries failed");
+                    continue;
+                }
+            };
+            for endpoint_id in due {
+                if running.values().any(|busy| *busy == endpoint_id) {
+                    continue;
+                }
+                let (state, id) = (state.clone(), endpoint_id.clone());
+                let task = passes.spawn(async move {
+                    if let Err(error) = webhooks::deliver_to_endpoint(state, &id).await {
+                        tracing::warn!(endpoint_id = %id, error = ?error, "webhook delivery pass failed");
+                    }
+                });
+                running.insert(task.id(), endpoint_id);
             }
         }
     })
