@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::dto::OrderItemView;
-use crate::{Fen, Gateway, OrderStatus, PayChannel, RefundStatus};
+use crate::{Fen, Gateway, OperatorRole, OrderStatus, PayChannel, RefundStatus};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -241,4 +241,24 @@ pub struct AdminOrderPage {
     pub orders: Vec<AdminOrderView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// A new operator (role `admin` only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateOperatorRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "caiwu01"))]
+    pub username: String,
+    /// At least 12 characters.
+    #[cfg_attr(feature = "openapi", schema(example = "a long pass phrase 2026"))]
+    pub password: String,
+    pub role: OperatorRole,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OperatorView {
+    pub id: String,
+    pub username: String,
+    pub role: OperatorRole,
 }

@@ -220,6 +220,7 @@ named_enum! {
         FeeItemCreated = "fee_item.created",
         CandidatesImported = "candidates.imported",
         OperatorBootstrapped = "operator.bootstrapped",
+        OperatorCreated = "operator.created",
         PasswordChanged = "password.changed",
         WebhookCreated = "webhook.created",
         WebhookDeactivated = "webhook.deactivated",

@@ -23,7 +23,8 @@ pub use id_number::IdNumber;
 pub use money::Fen;
 pub use phone::Phone;
 pub use states::{
-    FeeStatus, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus, Role, TradeStatus,
+    FeeStatus, Gateway, OperatorRole, OrderStatus, PayChannel, ReceiptStatus, RefundStatus, Role,
+    TradeStatus,
 };
 
 /// A rule broken by an input value: a stable machine code plus the message in both

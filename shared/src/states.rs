@@ -292,6 +292,23 @@ impl Gateway {
 }
 
 named_enum! {
+    /// What an operator of the exam authority may do.
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
+    OperatorRole, "operator role" {
+        /// Everything: operators, webhooks, settings, and what the others do.
+        Admin = "admin",
+        /// Refund review and reconciliation.
+        Finance = "finance",
+        /// Exams, fee items, candidate import.
+        Clerk = "clerk",
+        /// Reads only.
+        Auditor = "auditor",
+    }
+}
+
+named_enum! {
     /// Who holds a token.
     // On the wire under the same snake_case names as in storage (a test holds it).
     #[derive(Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite, time};
 use chrono::Duration;
-use examfee_shared::Role;
 use examfee_shared::dto::TokenResponse;
+use examfee_shared::{OperatorRole, Role};
 use secrecy::SecretString;
 
 use super::SESSION_COOKIE;
@@ -21,6 +21,7 @@ use crate::store::candidates::CandidateRow;
 pub struct Account {
     pub subject_id: String,
     pub credential: Credential,
+    pub operator_role: Option<OperatorRole>,
 }
 
 impl Account {
@@ -37,12 +38,14 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
             .map(|c| Account {
                 credential: candidate_credential(&c),
                 subject_id: c.id,
+                operator_role: None,
             }),
         Role::Operator => store::operators::find_by_username(&state.db, name)
             .await?
             .map(|o| Account {
                 subject_id: o.id,
                 credential: Credential::Hashed(o.password_hash),
+                operator_role: Some(o.operator_role),
             }),
     })
 }
@@ -68,14 +71,15 @@ pub async fn log_in(
     password: SecretString,
 ) -> ApiResult<HttpResponse> {
     let attempt = lockout::reserve(state, role, name, address).await?;
-    let (subject_id, must_change_password, credential) =
+    let (subject_id, must_change_password, operator_role, credential) =
         match find_account(state, role, name).await? {
             Some(a) => (
                 Some(a.subject_id.clone()),
                 a.must_change_password(),
+                a.operator_role,
                 a.credential,
             ),
-            None => (None, false, Credential::Unknown),
+            None => (None, false, None, Credential::Unknown),
         };
     attempt
         .check(
@@ -88,7 +92,14 @@ pub async fn log_in(
         .await?;
     // A right password means the account exists: Unknown never verifies.
     let subject_id = subject_id.ok_or(ApiError::InvalidCredentials)?;
-    open_session(state, role, &subject_id, must_change_password).await
+    open_session(
+        state,
+        role,
+        &subject_id,
+        must_change_password,
+        operator_role,
+    )
+    .await
 }
 
 async fn open_session(
@@ -96,6 +107,7 @@ async fn open_session(
     role: Role,
     subject_id: &str,
     must_change_password: bool,
+    operator_role: Option<OperatorRole>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
@@ -115,6 +127,7 @@ async fn open_session(
         sid: session_id,
         role,
         pwc: must_change_password,
+        orl: operator_role,
         iat: now.timestamp(),
         exp: expires.timestamp(),
     };

@@ -3,11 +3,12 @@
 //! live in the database, checked on every request.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use examfee_shared::{Actor, Role};
+use examfee_shared::{Actor, OperatorRole, Role};
 
 use super::SESSION_COOKIE;
 use crate::clock::to_ms;
@@ -21,6 +22,8 @@ pub struct Principal {
     pub subject_id: String,
     pub session_id: String,
     pub must_change_password: bool,
+    /// An operator's role; `None` for candidates.
+    pub operator_role: Option<OperatorRole>,
 }
 
 impl Principal {
@@ -123,6 +126,7 @@ impl FromRequest for Principal {
                 subject_id: claims.sub,
                 session_id: claims.sid,
                 must_change_password: claims.pwc,
+                operator_role: claims.orl,
             })
         })
     }
@@ -150,8 +154,51 @@ impl FromRequest for CandidateAuth {
     }
 }
 
-/// An operator of the exam authority.
+/// An operator of the exam authority, of any role: what every role may do (read).
 pub struct OperatorAuth(pub Principal);
+
+/// A kind of change, and the operator roles that may make it.
+pub trait Right {
+    const ROLES: &'static [OperatorRole];
+}
+
+/// Operators, webhooks, settings.
+pub struct Manage;
+impl Right for Manage {
+    const ROLES: &'static [OperatorRole] = &[OperatorRole::Admin];
+}
+
+/// Refund review and reconciliation.
+pub struct Money;
+impl Right for Money {
+    const ROLES: &'static [OperatorRole] = &[OperatorRole::Admin, OperatorRole::Finance];
+}
+
+/// Exams, fee items, candidate import.
+pub struct Catalog;
+impl Right for Catalog {
+    const ROLES: &'static [OperatorRole] = &[OperatorRole::Admin, OperatorRole::Clerk];
+}
+
+/// An operator whose role may make the changes of `R`; any other operator gets 403
+/// `forbidden`.
+pub struct Operator<R: Right>(pub Principal, PhantomData<R>);
+
+impl<R: Right + 'static> FromRequest for Operator<R> {
+    type Error = ApiError;
+    type Future = Boxed<Operator<R>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let operator = OperatorAuth::from_request(req, payload);
+        Box::pin(async move {
+            let OperatorAuth(principal) = operator.await?;
+            match principal.operator_role {
+                Some(role) if R::ROLES.contains(&role) => Ok(Operator(principal, PhantomData)),
+                _ => Err(ApiError::Forbidden),
+            }
+        })
+    }
+}
 
 impl FromRequest for OperatorAuth {
     type Error = ApiError;

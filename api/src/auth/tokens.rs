@@ -2,7 +2,7 @@
 //! it still works, which is how logout and password change revoke tokens at once.
 
 use chrono::{DateTime, Utc};
-use examfee_shared::Role;
+use examfee_shared::{OperatorRole, Role};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,10 @@ pub struct Claims {
     /// Must change the initial password before anything else.
     #[serde(default)]
     pub pwc: bool,
+    /// An operator's role, as it was when the session opened (a role change ends the
+    /// operator's sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orl: Option<OperatorRole>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -88,6 +92,7 @@ mod tests {
             sid: "s1".into(),
             role: Role::Candidate,
             pwc: true,
+            orl: None,
             iat: 0,
             exp,
         }

@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use examfee_shared::Role;
+use examfee_shared::admin::{CreateOperatorRequest, OperatorView};
 use examfee_shared::dto::{
     AdminLoginRequest, CandidateImportRow, CreateExamRequest, CreateFeeItemRequest, ExamView,
     FeeItemView, ImportReport, Problem, TokenResponse,
@@ -13,9 +14,9 @@ use secrecy::SecretString;
 use super::auth::limit_rate;
 use super::problems::*;
 use crate::auth::login::log_in;
-use crate::auth::principal::OperatorAuth;
+use crate::auth::principal::{Catalog, Manage, Operator, OperatorAuth};
 use crate::auth::rate_limit::client_address;
-use crate::domain::{catalog, import};
+use crate::domain::{catalog, import, operators};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
@@ -66,6 +67,30 @@ pub async fn login(
     .await
 }
 
+/// Create an operator
+///
+/// Role `admin` only. `role` is one of `admin` (everything), `finance` (refund review,
+/// reconciliation), `clerk` (exams, fee items, import), `auditor` (reads only); the
+/// password has at least 12 characters.
+#[utoipa::path(
+    tag = "operator",
+    request_body = CreateOperatorRequest,
+    responses(
+        (status = 201, description = "Created", body = OperatorView),
+        Malformed, Unauthenticated, Forbidden, Conflict, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/admin/operators")]
+pub async fn create_operator(
+    state: web::Data<AppState>,
+    auth: Operator<Manage>,
+    body: web::Json<CreateOperatorRequest>,
+) -> ApiResult<HttpResponse> {
+    let created = operators::create(&state, &auth.0.actor(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
 /// Create an exam
 #[utoipa::path(
     tag = "operator",
@@ -79,7 +104,7 @@ pub async fn login(
 #[post("/admin/exams")]
 pub async fn create_exam(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Catalog>,
     body: web::Json<CreateExamRequest>,
 ) -> ApiResult<HttpResponse> {
     let exam = catalog::create_exam(
@@ -134,7 +159,7 @@ pub async fn list_exams(
 #[post("/admin/fee-items")]
 pub async fn create_fee_item(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Catalog>,
     body: web::Json<CreateFeeItemRequest>,
 ) -> ApiResult<HttpResponse> {
     let item = catalog::create_fee_item(
@@ -195,7 +220,7 @@ pub async fn list_fee_items(
 #[post("/admin/candidates/import")]
 pub async fn import_candidates(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Catalog>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<web::Json<ImportReport>> {

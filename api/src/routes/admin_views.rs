@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::*;
-use crate::auth::principal::OperatorAuth;
+use crate::auth::principal::{Money, Operator, OperatorAuth};
 use crate::clock::to_ms;
 use crate::domain::operator_views;
 use crate::error::{ApiError, ApiResult};
@@ -129,7 +129,7 @@ impl PageQuery {
 #[post("/admin/reconciliations")]
 pub async fn reconcile_day(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Money>,
     body: web::Json<ReconcileRequest>,
 ) -> ApiResult<HttpResponse> {
     let date = reconcile::parse_date(&body.date, state.clock.now())?;

@@ -87,6 +87,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(payments::notify_wechatpay)
                 .service(payments::notify_alipay)
                 .service(admin::login)
+                .service(admin::create_operator)
                 .service(admin::create_exam)
                 .service(admin::list_exams)
                 .service(admin::create_fee_item)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
-use crate::auth::principal::OperatorAuth;
+use crate::auth::principal::{Money, Operator, OperatorAuth};
 use crate::error::ApiResult;
 use crate::payments::refunds;
 use crate::state::AppState;
@@ -61,7 +61,7 @@ pub async fn list(
 #[post("/admin/refunds/{refund_no}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Money>,
     path: web::Path<String>,
     body: Option<web::Json<RefundReview>>,
 ) -> ApiResult<web::Json<RefundView>> {
@@ -89,7 +89,7 @@ pub async fn approve(
 #[post("/admin/refunds/{refund_no}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Money>,
     path: web::Path<String>,
     body: web::Json<RefundReview>,
 ) -> ApiResult<web::Json<RefundView>> {

@@ -5,7 +5,7 @@ use examfee_shared::dto::Problem;
 use examfee_shared::webhooks::{CreateWebhookRequest, ReplayRequest, ReplayResponse, WebhookView};
 
 use super::problems::*;
-use crate::auth::principal::OperatorAuth;
+use crate::auth::principal::{Manage, Operator, OperatorAuth};
 use crate::error::ApiResult;
 use crate::payments::webhook_endpoints;
 use crate::state::AppState;
@@ -31,7 +31,7 @@ use crate::state::AppState;
 #[post("/admin/webhooks")]
 pub async fn create(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Manage>,
     body: web::Json<CreateWebhookRequest>,
 ) -> ApiResult<HttpResponse> {
     let endpoint = webhook_endpoints::register(&state, &auth.0.actor(), body.into_inner()).await?;
@@ -71,7 +71,7 @@ pub async fn list(
 #[delete("/admin/webhooks/{id}")]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Manage>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     webhook_endpoints::deactivate(&state, &auth.0.actor(), &path).await?;
@@ -97,7 +97,7 @@ pub async fn deactivate(
 #[post("/admin/webhooks/{id}/replay")]
 pub async fn replay(
     state: web::Data<AppState>,
-    auth: OperatorAuth,
+    auth: Operator<Manage>,
     path: web::Path<String>,
     body: web::Json<ReplayRequest>,
 ) -> ApiResult<web::Json<ReplayResponse>> {

@@ -25,6 +25,7 @@ mod operator_views;
 mod payments;
 mod peak;
 mod replicas;
+mod roles;
 mod security;
 mod shared_limits;
 mod stress;
