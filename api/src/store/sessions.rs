@@ -55,6 +55,24 @@ pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::
     Ok(done.rows_affected())
 }
 
+/// Ends every session of the subject but `keep` (the one asking).
+pub async fn revoke_others_of(
+    tx: &mut Tx,
+    subject_id: &str,
+    keep: &str,
+    now_ms: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(subject_id)
+    .bind(now_ms)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn purge_expired(db: &Db, now_ms: i64) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(now_ms)

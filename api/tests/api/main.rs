@@ -22,6 +22,7 @@ mod money;
 mod openapi;
 mod operations;
 mod operator_views;
+mod operators;
 mod payments;
 mod peak;
 mod replicas;
