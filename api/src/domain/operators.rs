@@ -7,6 +7,7 @@ use examfee_shared::{Actor, AuditAction, AuditEntity, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use crate::auth::account_audit::{Subject, Via, record_refusal};
 use crate::auth::lockout;
 use crate::auth::passwords::{Credential, Passwords};
 use crate::auth::principal::Principal;
@@ -130,7 +131,7 @@ pub async fn change_own_password(
     let operator = store::operators::get(&state.db, &principal.subject_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    lockout::reserve(state, Role::Operator, &operator.username, address)
+    let checked = lockout::reserve(state, Role::Operator, &operator.username, address)
         .await?
         .check(
             state,
@@ -139,7 +140,12 @@ pub async fn change_own_password(
             old_password,
             ApiError::OldPasswordWrong,
         )
-        .await?;
+        .await;
+    if let Err(refusal) = checked {
+        let subject = Subject::account(Role::Operator, &operator.id);
+        record_refusal(state, &subject, Via::PasswordChange, address, &refusal).await?;
+        return Err(refusal);
+    }
     let new_hash = state.passwords.hash(new_password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin_write().await?;

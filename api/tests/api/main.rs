@@ -7,6 +7,7 @@
               allow-*-in-tests does not reach, fail the calling test by panicking"
 )]
 
+mod account_audit;
 mod admin;
 mod auth;
 mod channel_faults;
