@@ -255,6 +255,24 @@ pub struct CreateOperatorRequest {
     pub role: OperatorRole,
 }
 
+/// An operator's change of their own password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChangeOperatorPasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "a long pass phrase 2026"))]
+    pub old_password: String,
+    /// 12 to 128 characters, different from the old one.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "another long phrase 2027",
+            min_length = 12,
+            max_length = 128
+        )
+    )]
+    pub new_password: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct OperatorView {

@@ -222,6 +222,15 @@ named_enum! {
         OperatorBootstrapped = "operator.bootstrapped",
         OperatorCreated = "operator.created",
         PasswordChanged = "password.changed",
+        /// A candidate or operator logged in (a session opened).
+        SessionLogin = "session.login",
+        /// A wrong password at login or as the old one of a password change; by the
+        /// account, or by `system` when the typed name matches no account.
+        SessionLoginFailed = "session.login_failed",
+        /// The wrong password that locked an address out of an account.
+        SessionLocked = "session.locked",
+        /// A session ended by its owner (退出).
+        SessionLogout = "session.logout",
         WebhookCreated = "webhook.created",
         WebhookDeactivated = "webhook.deactivated",
         /// Past events of a time range made due again for one endpoint.

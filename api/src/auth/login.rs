@@ -5,10 +5,12 @@ use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite, time};
 use chrono::Duration;
 use examfee_shared::dto::TokenResponse;
-use examfee_shared::{OperatorRole, Role};
+use examfee_shared::{AuditAction, OperatorRole, Role};
 use secrecy::SecretString;
+use serde_json::json;
 
 use super::SESSION_COOKIE;
+use super::account_audit::{Subject, Via, record_refusal};
 use super::lockout;
 use super::passwords::Credential;
 use super::tokens::Claims;
@@ -81,7 +83,7 @@ pub async fn log_in(
             ),
             None => (None, false, None, Credential::Unknown),
         };
-    attempt
+    let checked = attempt
         .check(
             state,
             role,
@@ -89,13 +91,22 @@ pub async fn log_in(
             password,
             ApiError::InvalidCredentials,
         )
-        .await?;
+        .await;
+    if let Err(refusal) = checked {
+        let subject = match &subject_id {
+            Some(id) => Subject::account(role, id),
+            None => Subject::unknown(role, name),
+        };
+        record_refusal(state, &subject, Via::Login, address, &refusal).await?;
+        return Err(refusal);
+    }
     // A right password means the account exists: Unknown never verifies.
     let subject_id = subject_id.ok_or(ApiError::InvalidCredentials)?;
     open_session(
         state,
         role,
         &subject_id,
+        address,
         must_change_password,
         operator_role,
     )
@@ -106,6 +117,7 @@ async fn open_session(
     state: &AppState,
     role: Role,
     subject_id: &str,
+    address: &str,
     must_change_password: bool,
     operator_role: Option<OperatorRole>,
 ) -> ApiResult<HttpResponse> {
@@ -113,8 +125,9 @@ async fn open_session(
     let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
     let expires = now + ttl;
     let session_id = uuid::Uuid::new_v4().to_string();
+    let mut tx = state.db.begin_write().await?;
     store::sessions::create(
-        &state.db,
+        &mut tx,
         &session_id,
         role,
         subject_id,
@@ -122,6 +135,12 @@ async fn open_session(
         to_ms(expires),
     )
     .await?;
+    // The session id is a bearer credential's half: not in the log.
+    let detail = json!({ "address": address, "must_change_password": must_change_password });
+    Subject::account(role, subject_id)
+        .record_in(&mut tx, to_ms(now), AuditAction::SessionLogin, detail)
+        .await?;
+    tx.commit().await?;
     let claims = Claims {
         sub: subject_id.to_owned(),
         sid: session_id,

@@ -1,6 +1,7 @@
 //! Who is calling: captchas, passwords, tokens, login with lockout, and the request
 //! extractors that admit a candidate or an operator.
 
+pub mod account_audit;
 pub mod captcha;
 pub mod lockout;
 pub mod login;

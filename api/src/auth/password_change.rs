@@ -7,6 +7,7 @@ use examfee_shared::{AuditAction, AuditEntity, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use super::account_audit::{Subject, Via, record_refusal};
 use super::lockout;
 use super::login::candidate_credential;
 use super::principal::Principal;
@@ -33,7 +34,7 @@ pub async fn change_candidate_password(
     // The old password is a guess like a login's: it takes a lockout slot before any
     // hashing, so a session cannot turn this endpoint into an argon2 oracle (or fill
     // the hashing queue and make every login answer 503).
-    lockout::reserve(state, Role::Candidate, &candidate.id_number, address)
+    let checked = lockout::reserve(state, Role::Candidate, &candidate.id_number, address)
         .await?
         .check(
             state,
@@ -42,7 +43,12 @@ pub async fn change_candidate_password(
             old_password,
             ApiError::OldPasswordWrong,
         )
-        .await?;
+        .await;
+    if let Err(refusal) = checked {
+        let subject = Subject::account(Role::Candidate, &candidate.id);
+        record_refusal(state, &subject, Via::PasswordChange, address, &refusal).await?;
+        return Err(refusal);
+    }
     let new_hash = state.passwords.hash(new_password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin_write().await?;

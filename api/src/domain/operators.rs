@@ -3,11 +3,14 @@
 use chrono::{DateTime, Utc};
 use examfee_shared::admin::{CreateOperatorRequest, OperatorView};
 use examfee_shared::password::{check_new_password, check_operator_password};
-use examfee_shared::{Actor, AuditAction, AuditEntity};
+use examfee_shared::{Actor, AuditAction, AuditEntity, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use crate::auth::account_audit::{Subject, Via, record_refusal};
+use crate::auth::lockout;
 use crate::auth::passwords::{Credential, Passwords};
+use crate::auth::principal::Principal;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -106,4 +109,73 @@ pub async fn create(
     store::audit::record(&mut tx, to_ms(now), entry).await?;
     tx.commit().await?;
     Ok(OperatorView { id, username, role })
+}
+
+/// An operator replaces their own password. The old one is a guess like a login's and
+/// takes a lockout slot (keyed by the username, as login is) before any hashing; the
+/// new one follows the operators' policy. Every other session of the operator ends,
+/// in the transaction of the change and its audit entry, so a session someone else
+/// opened with the old password does not outlive it; the asking session goes on.
+pub async fn change_own_password(
+    state: &AppState,
+    principal: &Principal,
+    address: &str,
+    old_password: SecretString,
+    new_password: SecretString,
+) -> ApiResult<()> {
+    check_operator_password(new_password.expose_secret())
+        .map_err(|e| ApiError::invalid("new_password", &e))?;
+    if new_password.expose_secret() == old_password.expose_secret() {
+        return Err(ApiError::PasswordUnchanged);
+    }
+    let operator = store::operators::get(&state.db, &principal.subject_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let checked = lockout::reserve(state, Role::Operator, &operator.username, address)
+        .await?
+        .check(
+            state,
+            Role::Operator,
+            Credential::Hashed(operator.password_hash.clone()),
+            old_password,
+            ApiError::OldPasswordWrong,
+        )
+        .await;
+    if let Err(refusal) = checked {
+        let subject = Subject::account(Role::Operator, &operator.id);
+        record_refusal(state, &subject, Via::PasswordChange, address, &refusal).await?;
+        return Err(refusal);
+    }
+    let new_hash = state.passwords.hash(new_password).await?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin_write().await?;
+    let replaced = store::operators::replace_password(
+        &mut tx,
+        &operator.id,
+        &operator.password_hash,
+        &new_hash,
+        now,
+    )
+    .await?;
+    if !replaced {
+        // Another request changed the password between our check and this write.
+        return Err(ApiError::OldPasswordWrong);
+    }
+    let revoked =
+        store::sessions::revoke_others_of(&mut tx, &operator.id, &principal.session_id, now)
+            .await?;
+    let entry = AuditEntry {
+        actor: &principal.actor(),
+        action: AuditAction::PasswordChanged,
+        entity: AuditEntity::Operator,
+        entity_id: &operator.id,
+        detail: json!({ "sessions_revoked": revoked }),
+    };
+    store::audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    // Cached sessions of this process; the asking one is checked again in the
+    // database on its next request and found live.
+    state.sessions.forget_subject(&operator.id);
+    tracing::info!("operator password changed; other sessions of the operator revoked");
+    Ok(())
 }

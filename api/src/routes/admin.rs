@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use examfee_shared::Role;
-use examfee_shared::admin::{CreateOperatorRequest, OperatorView};
+use examfee_shared::admin::{ChangeOperatorPasswordRequest, CreateOperatorRequest, OperatorView};
 use examfee_shared::dto::{
     AdminLoginRequest, CandidateImportRow, CreateExamRequest, CreateFeeItemRequest, ExamView,
     FeeItemView, ImportReport, Problem, TokenResponse,
@@ -65,6 +65,50 @@ pub async fn login(
         SecretString::from(body.password),
     )
     .await
+}
+
+/// Change one's own password
+///
+/// Any operator. The new password has 12 to 128 characters and differs from the old
+/// one. A wrong old password counts toward the lockout exactly like a wrong password
+/// at operator login, and the request toward the address's rate limit. Every other
+/// session of the operator ends; this one goes on.
+#[utoipa::path(
+    tag = "operator",
+    request_body = ChangeOperatorPasswordRequest,
+    responses(
+        (status = 204, description = "Changed; every other session of the operator is revoked"),
+        (status = 400, description = "`old_password_wrong` or a malformed body", body = Problem,
+            content_type = "application/problem+json", example = json!({
+                "type": "/problems/old_password_wrong", "title": "Bad Request", "status": 400,
+                "code": "old_password_wrong", "detail": "原密码错误", "detail_en": "The old password is wrong."})),
+        (status = 422, description = "The new password breaks the operators' policy (`password_too_short`, `password_too_long`) or equals the old one (`password_unchanged`)",
+            body = Problem, content_type = "application/problem+json", example = json!({
+                "type": "/problems/password_too_short", "title": "Unprocessable Entity", "status": 422,
+                "code": "password_too_short", "detail": "操作员密码至少12位字符",
+                "detail_en": "An operator password has at least 12 characters.", "field": "new_password"})),
+        Unauthenticated, Forbidden, Locked, RateLimited, Busy, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/admin/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: OperatorAuth,
+    body: web::Json<ChangeOperatorPasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    limit_rate(&state, &req).await?;
+    let body = body.into_inner();
+    operators::change_own_password(
+        &state,
+        &auth.0,
+        &client_address(&state, &req),
+        SecretString::from(body.old_password),
+        SecretString::from(body.new_password),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Create an operator

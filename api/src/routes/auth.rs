@@ -5,10 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use examfee_shared::dto::{
     CaptchaResponse, ChangePasswordRequest, LoginRequest, Problem, TokenResponse,
 };
-use examfee_shared::{IdNumber, Role};
+use examfee_shared::{AuditAction, IdNumber, Role};
 use secrecy::SecretString;
+use serde_json::json;
 
 use super::problems::*;
+use crate::auth::account_audit::Subject;
 use crate::auth::login::{log_in, session_cookie};
 use crate::auth::password_change;
 use crate::auth::principal::Principal;
@@ -158,7 +160,15 @@ pub async fn change_password(
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, principal: Principal) -> ApiResult<HttpResponse> {
-    store::sessions::revoke(&state.db, &principal.session_id, to_ms(state.clock.now())).await?;
+    let now = to_ms(state.clock.now());
+    let mut tx = state.db.begin_write().await?;
+    // Two logouts racing: the one that ended the session records it.
+    if store::sessions::revoke(&mut tx, &principal.session_id, now).await? {
+        Subject::account(principal.role, &principal.subject_id)
+            .record_in(&mut tx, now, AuditAction::SessionLogout, json!({}))
+            .await?;
+    }
+    tx.commit().await?;
     state.sessions.forget(&principal.session_id);
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))

@@ -88,6 +88,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(payments::notify_alipay)
                 .service(admin::login)
                 .service(admin::create_operator)
+                .service(admin::change_password)
                 .service(admin::create_exam)
                 .service(admin::list_exams)
                 .service(admin::create_fee_item)

@@ -24,6 +24,33 @@ impl FromRow<'_, AnyRow> for OperatorRow {
     }
 }
 
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<OperatorRow>> {
+    sqlx::query_as("SELECT id, username, password_hash, operator_role FROM operators WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// Sets the password if it is still `old_hash`; `false` when another change won.
+pub async fn replace_password(
+    tx: &mut Tx,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE operators SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2",
+    )
+    .bind(id)
+    .bind(old_hash)
+    .bind(new_hash)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn find_by_username(db: &Db, username: &str) -> sqlx::Result<Option<OperatorRow>> {
     sqlx::query_as(
         "SELECT id, username, password_hash, operator_role FROM operators WHERE username = $1",

@@ -4,7 +4,7 @@ use sqlx::Row;
 use super::{Db, Tx};
 
 pub async fn create(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     role: Role,
     subject_id: &str,
@@ -17,7 +17,7 @@ pub async fn create(
         .bind(subject_id)
         .bind(now_ms)
         .bind(expires_at_ms)
-        .execute(&mut *db.writer().await?)
+        .execute(&mut **tx)
         .await
         .map(drop)
 }
@@ -35,13 +35,15 @@ pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::
     Ok(row.get::<i64, _>(0) > 0)
 }
 
-pub async fn revoke(db: &Db, id: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *db.writer().await?)
-        .await
-        .map(drop)
+/// Ends one session; `false` when it had ended already.
+pub async fn revoke(tx: &mut Tx, id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::Result<u64> {
@@ -50,6 +52,24 @@ pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::
     )
     .bind(subject_id)
     .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends every session of the subject but `keep` (the one asking).
+pub async fn revoke_others_of(
+    tx: &mut Tx,
+    subject_id: &str,
+    keep: &str,
+    now_ms: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(subject_id)
+    .bind(now_ms)
+    .bind(keep)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())

@@ -7,6 +7,7 @@
               allow-*-in-tests does not reach, fail the calling test by panicking"
 )]
 
+mod account_audit;
 mod admin;
 mod auth;
 mod channel_faults;
@@ -22,6 +23,7 @@ mod money;
 mod openapi;
 mod operations;
 mod operator_views;
+mod operators;
 mod payments;
 mod peak;
 mod replicas;

@@ -37,6 +37,7 @@ fn allowed(right: Right, role: OperatorRole) -> bool {
 fn rights() -> BTreeMap<(&'static str, &'static str), Right> {
     BTreeMap::from([
         (("POST", "/api/v1/admin/operators"), Right::Manage),
+        (("POST", "/api/v1/admin/password"), Right::Read),
         (("POST", "/api/v1/admin/exams"), Right::Catalog),
         (("GET", "/api/v1/admin/exams"), Right::Read),
         (("POST", "/api/v1/admin/fee-items"), Right::Catalog),
