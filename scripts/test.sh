@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check ExamFee has: formatting, lints, the shared crate on wasm, the
-# compose file, all tests on SQLite, the fuzz targets for a bounded time, the API
-# tests on PostgreSQL, the web client's lints and release build, and the browser tests.
+# compose file, all tests on SQLite and then the API tests on PostgreSQL, the web
+# client's lints and release build, and the browser tests.
 # Installs what it needs (the wasm target, wasm-bindgen-cli, wasm-opt, Chromium,
-# the browser-test packages, cargo-fuzz) and skips what is there already.
+# the browser-test packages) and skips what is there already.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,9 +46,6 @@ docker-compose -f docker-compose.yml config -q
 
 step "tests on SQLite"
 run_tests --workspace --exclude examfee-web
-
-step "fuzz targets, 25 seconds each (fuzz/, cargo-fuzz on stable)"
-scripts/fuzz.sh 25
 
 step "API tests on PostgreSQL (${EXAMFEE_TEST_PG_URL})"
 if command -v psql >/dev/null 2>&1; then
