@@ -10,11 +10,43 @@ use serde_json::json;
 use super::account_audit::{Subject, Via, record_refusal};
 use super::lockout;
 use super::login::candidate_credential;
+use super::passwords::Credential;
 use super::principal::Principal;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry};
+
+/// Checks the old password of a password change. It is a guess like a login's: it
+/// takes a lockout slot of the account (`(name typed at login, id)`) before any hashing,
+/// so a session cannot turn a password change into an argon2 oracle (or fill the
+/// hashing queue and make every login answer 503), and a wrong one is audited as a
+/// failed login.
+pub async fn check_old_password(
+    state: &AppState,
+    role: Role,
+    (name, id): (&str, &str),
+    credential: Credential,
+    address: &str,
+    old_password: SecretString,
+) -> ApiResult<()> {
+    let checked = lockout::reserve(state, role, name, address)
+        .await?
+        .check(
+            state,
+            role,
+            credential,
+            old_password,
+            ApiError::OldPasswordWrong,
+        )
+        .await;
+    if let Err(refusal) = checked {
+        let subject = Subject::account(role, id);
+        record_refusal(state, &subject, Via::PasswordChange, address, &refusal).await?;
+        return Err(refusal);
+    }
+    Ok(())
+}
 
 pub async fn change_candidate_password(
     state: &AppState,
@@ -31,24 +63,17 @@ pub async fn change_candidate_password(
     let candidate = store::candidates::get(&state.db, &principal.subject_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    // The old password is a guess like a login's: it takes a lockout slot before any
-    // hashing, so a session cannot turn this endpoint into an argon2 oracle (or fill
-    // the hashing queue and make every login answer 503).
-    let checked = lockout::reserve(state, Role::Candidate, &candidate.id_number, address)
-        .await?
-        .check(
-            state,
-            Role::Candidate,
-            candidate_credential(&candidate),
-            old_password,
-            ApiError::OldPasswordWrong,
-        )
-        .await;
-    if let Err(refusal) = checked {
-        let subject = Subject::account(Role::Candidate, &candidate.id);
-        record_refusal(state, &subject, Via::PasswordChange, address, &refusal).await?;
-        return Err(refusal);
-    }
+    let account = (candidate.id_number.as_str(), candidate.id.as_str());
+    let credential = candidate_credential(&candidate);
+    check_old_password(
+        state,
+        Role::Candidate,
+        account,
+        credential,
+        address,
+        old_password,
+    )
+    .await?;
     let new_hash = state.passwords.hash(new_password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin_write().await?;

@@ -7,8 +7,7 @@ use examfee_shared::{Actor, AuditAction, AuditEntity, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::auth::account_audit::{Subject, Via, record_refusal};
-use crate::auth::lockout;
+use crate::auth::password_change::check_old_password;
 use crate::auth::passwords::{Credential, Passwords};
 use crate::auth::principal::Principal;
 use crate::clock::to_ms;
@@ -131,21 +130,17 @@ pub async fn change_own_password(
     let operator = store::operators::get(&state.db, &principal.subject_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let checked = lockout::reserve(state, Role::Operator, &operator.username, address)
-        .await?
-        .check(
-            state,
-            Role::Operator,
-            Credential::Hashed(operator.password_hash.clone()),
-            old_password,
-            ApiError::OldPasswordWrong,
-        )
-        .await;
-    if let Err(refusal) = checked {
-        let subject = Subject::account(Role::Operator, &operator.id);
-        record_refusal(state, &subject, Via::PasswordChange, address, &refusal).await?;
-        return Err(refusal);
-    }
+    let account = (operator.username.as_str(), operator.id.as_str());
+    let credential = Credential::Hashed(operator.password_hash.clone());
+    check_old_password(
+        state,
+        Role::Operator,
+        account,
+        credential,
+        address,
+        old_password,
+    )
+    .await?;
     let new_hash = state.passwords.hash(new_password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin_write().await?;
