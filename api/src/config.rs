@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::at_rest::{MASTER_KEY_VAR, MasterKey};
+
 /// The shortest `EXAMFEE_JWT_SECRET` taken.
 pub const JWT_SECRET_MIN_CHARS: usize = 32;
 
@@ -37,6 +39,10 @@ pub struct Config {
     /// Signs tokens and keys captcha hashes. Unset: a random key kept in the database,
     /// so that every replica on one database shares it and restarts keep sessions.
     pub jwt_secret: Option<SecretString>,
+    /// `EXAMFEE_MASTER_KEY`: seals the keys and personal data kept in the database
+    /// (`crate::at_rest`). Required in production; unset elsewhere, one is made and
+    /// kept in the data folder.
+    pub master_key: Option<MasterKey>,
     pub token_ttl: Duration,
     pub json_logs: bool,
     /// Origins allowed to call the API from a browser; empty: CORS off.
@@ -133,6 +139,17 @@ impl Config {
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is for tests and is refused when EXAMFEE_ENV=production"
             );
         }
+        let master_key = get(MASTER_KEY_VAR)
+            .map(|hex| MasterKey::parse_hex(&hex))
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        // A key made at start and kept beside the data would sit in every backup of
+        // it: production takes the key from the environment (a secret store).
+        if production && master_key.is_none() {
+            bail!(
+                "EXAMFEE_ENV=production needs {MASTER_KEY_VAR} (32 bytes as 64 hex characters), which seals the keys and personal data kept in the database"
+            );
+        }
         let jwt_secret = get("EXAMFEE_JWT_SECRET").map(SecretString::from);
         // HS256 keys shorter than its 256-bit output can be guessed offline from any
         // token; characters, not entropy, are what can be checked here.
@@ -194,6 +211,7 @@ impl Config {
             demo: flag("EXAMFEE_DEMO"),
             captcha_test_answer,
             jwt_secret,
+            master_key,
             token_ttl: Duration::from_secs(number("EXAMFEE_TOKEN_TTL_SECS", 3600)?),
             json_logs: get("EXAMFEE_LOG_FORMAT").is_some_and(|v| v == "json"),
             cors_origins: get("EXAMFEE_CORS_ORIGINS")
@@ -277,8 +295,11 @@ mod tests {
         );
     }
 
-    const PRODUCTION: [(&str, &str); 4] = [
+    const MASTER_KEY: &str = "8f3c0d6e2a9b14c7e5f00a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
+
+    const PRODUCTION: [(&str, &str); 5] = [
         ("EXAMFEE_ENV", "production"),
+        ("EXAMFEE_MASTER_KEY", MASTER_KEY),
         ("EXAMFEE_PLATFORM_URL", "https://pay.example/merchant"),
         ("EXAMFEE_PLATFORM_SECRET", "a-merchant-secret"),
         ("EXAMFEE_PUBLIC_URL", "https://fees.example"),
@@ -315,6 +336,26 @@ mod tests {
         assert!(err.contains("https://"), "{err}");
         // Outside production the sandbox stays the default.
         assert!(config(&[]).unwrap().platform_url.is_none());
+    }
+
+    #[test]
+    fn production_needs_a_master_key_of_64_hex_characters() {
+        let error = config(&without("EXAMFEE_MASTER_KEY"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("EXAMFEE_MASTER_KEY"), "{error}");
+        assert!(!error.contains('\n'));
+        assert!(config(&PRODUCTION).unwrap().master_key.is_some());
+        // A malformed key is refused everywhere, naming the variable, in one line.
+        for bad in [&MASTER_KEY[..63], "not-hex", &format!("{MASTER_KEY}0")] {
+            let error = config(&[("EXAMFEE_MASTER_KEY", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("EXAMFEE_MASTER_KEY"), "{error}");
+            assert!(!error.contains('\n') && !error.contains(bad), "{error}");
+        }
+        // Outside production it may be left out (one is made in the data folder).
+        assert!(config(&[]).unwrap().master_key.is_none());
     }
 
     #[test]
@@ -371,6 +412,7 @@ mod tests {
         fn wechat_production(&self) -> Vec<(&'static str, String)> {
             vec![
                 ("EXAMFEE_ENV", "production".into()),
+                ("EXAMFEE_MASTER_KEY", MASTER_KEY.into()),
                 ("EXAMFEE_PUBLIC_URL", "https://fees.example".into()),
                 ("EXAMFEE_WECHATPAY_MCHID", "1900000109".into()),
                 ("EXAMFEE_WECHATPAY_APPID", "wxd678efh567hg6787".into()),
@@ -397,6 +439,7 @@ mod tests {
         fn alipay_production(&self) -> Vec<(&'static str, String)> {
             vec![
                 ("EXAMFEE_ENV", "production".into()),
+                ("EXAMFEE_MASTER_KEY", MASTER_KEY.into()),
                 ("EXAMFEE_PUBLIC_URL", "https://fees.example".into()),
                 ("EXAMFEE_ALIPAY_APP_ID", "2021000000000001".into()),
                 ("EXAMFEE_ALIPAY_PRIVATE_KEY_FILE", self.path("private.pem")),

@@ -1,5 +1,6 @@
 //! ExamFee's API server: library behind the `examfee` binary and the API tests.
 
+pub mod at_rest;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -9,7 +9,6 @@ use examfee::domain::import;
 use examfee::error::ApiError;
 use examfee::payments::reconcile;
 use examfee::startup::{Application, command_state};
-use examfee::store::Db;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// ExamFee: online exam-fee payment. Configuration comes from the environment
@@ -52,8 +51,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
-            println!("migrations applied");
+            examfee::startup::open_store(&config, SystemClock.now()).await?;
+            println!("migrations applied, values at rest sealed");
             Ok(())
         }
         Command::ImportCandidates { file } => import_file(&config, &file).await,
@@ -111,7 +110,7 @@ async fn import_file(config: &Config, file: &PathBuf) -> anyhow::Result<()> {
     } else {
         import::read_csv(&body)
     }?;
-    let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
+    let db = examfee::startup::open_store(config, SystemClock.now()).await?;
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} rows  {elapsed}",

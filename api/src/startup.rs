@@ -19,6 +19,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::at_rest;
 use crate::auth::captcha::Captchas;
 use crate::auth::passwords::Passwords;
 use crate::auth::rate_limit::LoginRateLimit;
@@ -50,6 +51,48 @@ pub struct Application {
     /// `None`: the payments worker is off (tests only, see `Config::payments_worker`).
     sync_interval: Option<std::time::Duration>,
     pub demo_logins: Vec<DemoLogin>,
+}
+
+/// The server key whose only use is to prove at start that the master key is the one
+/// the database was sealed with, before anything is converted or served.
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+/// Opens the store: connects, migrates, takes the keys of data at rest from the master
+/// key, refuses another master key than the database's, and seals what an earlier
+/// version stored plain (then scrubs the freed space that held it).
+pub async fn open_store(config: &Config, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Db> {
+    let master = at_rest::master_key_for(
+        config.master_key.as_ref(),
+        config.production,
+        &config.database_url,
+    )?;
+    let keys = Arc::new(at_rest::DataKeys::derive(&master)?);
+    let db = Db::connect_and_migrate(&config.database_url, config.db_pool)
+        .await?
+        .with_keys(keys);
+    match store::server_keys::get_or_create(&db, MASTER_KEY_CHECK, to_ms(now)).await {
+        Ok(_) => {}
+        Err(sqlx::Error::Decode(_)) => anyhow::bail!(
+            "{} does not open this database's keys and personal data (not the key they were sealed with); refusing to start",
+            at_rest::MASTER_KEY_VAR
+        ),
+        Err(e) => return Err(e).context("reading the server keys"),
+    }
+    let converted = store::at_rest::seal_plain_values(&db)
+        .await
+        .context("sealing values stored plain by an earlier version")?;
+    if converted.any() {
+        tracing::info!(
+            server_keys = converted.server_keys,
+            candidates = converted.candidates,
+            webhook_values = converted.webhooks,
+            "sealed values stored plain by an earlier version"
+        );
+        store::at_rest::scrub_freed_space(&db)
+            .await
+            .context("scrubbing the space the plain values were freed from")?;
+    }
+    Ok(db)
 }
 
 /// Where the in-process sandbox is mounted.
@@ -217,7 +260,7 @@ fn platform_notify_base<'a>(config: &'a Config, self_url: &'a str) -> &'a str {
 /// The demo channels' fakes live in the server and their keys are made at its start,
 /// so a command reaches only configured channels.
 pub async fn command_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
+    let db = open_store(config, clock.now()).await?;
     let self_url = local_url(config.listen);
     let (platform_url, secret) = platform_endpoint(config, &db, &self_url, clock.now()).await?;
     app_state(config, clock, db, &platform_url, secret, &self_url, None).await
@@ -260,8 +303,8 @@ fn demo_channels(
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let db = Db::connect_and_migrate(&config.database_url, config.db_pool).await?;
         let now = clock.now();
+        let db = open_store(&config, now).await?;
         if config.captcha_test_answer.is_some() {
             tracing::warn!(
                 "EXAMFEE_CAPTCHA_TEST_ANSWER is set: every captcha has the same answer (tests only)"

@@ -20,11 +20,11 @@
 
 use chrono::Duration;
 use examfee_shared::Role;
-use sha2::{Digest, Sha256};
 
 use secrecy::SecretString;
 
 use super::passwords::Credential;
+use crate::at_rest::DataKeys;
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -36,10 +36,12 @@ pub const LOCK_DURATION: Duration = Duration::minutes(15);
 /// Attempts on one account from all addresses within [`LOCK_DURATION`].
 pub const ACCOUNT_CEILING: i64 = 50;
 
-/// Counts by what was typed, not by account, so unknown names lock the same way.
-pub fn account_key(role: Role, name: &str) -> String {
-    let digest = Sha256::digest(format!("{role}:{name}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// Counts by what was typed, not by account, so unknown names lock the same way. The
+/// key is an HMAC under a subkey of the master key: an unkeyed hash of an ID number
+/// would give the ID number back to anyone trying the few million of a year's births
+/// in a region.
+pub fn account_key(keys: &DataKeys, role: Role, name: &str) -> String {
+    keys.account_key(role.as_str(), name)
 }
 
 /// One password check allowed by the lockout; say how it went.
@@ -59,7 +61,7 @@ pub async fn reserve(
     address: &str,
 ) -> ApiResult<Attempt> {
     let now = state.clock.now();
-    let account_key = account_key(role, name);
+    let account_key = account_key(state.db.keys()?, role, name);
     let limits = Limits {
         per_address: MAX_FAILURES,
         per_account: ACCOUNT_CEILING,

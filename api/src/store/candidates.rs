@@ -1,8 +1,20 @@
-use sqlx::{FromRow, Row};
+use std::collections::HashMap;
 
-use super::{Db, Tx, placeholder_list, values_placeholders};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
-#[derive(Debug, FromRow)]
+use super::{Db, Tx, at_rest_error, placeholder_list, values_placeholders};
+use crate::at_rest::{AtRestError, DataKeys};
+
+/// What a sealed value of each column is bound to (with the row's blind index), so
+/// that it opens in no other column or row.
+pub const ID_NUMBER: &str = "candidates.id_number";
+pub const PHONE: &str = "candidates.phone";
+
+/// A candidate as the code sees it: the ID number and phone opened. In the database
+/// they are sealed (`id_number_sealed`, `phone_sealed`) and the row is found by the
+/// keyed blind index of the ID number (`id_number_index`, unique).
+#[derive(Debug)]
 pub struct CandidateRow {
     pub id: String,
     pub id_number: String,
@@ -11,22 +23,70 @@ pub struct CandidateRow {
     pub password_hash: Option<String>,
 }
 
-const COLUMNS: &str = "id, id_number, name, phone, password_hash";
+const COLUMNS: &str = "id, id_number_index, id_number_sealed, name, phone_sealed, password_hash";
+
+/// Opens the row's sealed ID number; `bound_to` is its blind index.
+pub(super) fn open_id_number(
+    keys: &DataKeys,
+    index: &str,
+    sealed: Option<&str>,
+) -> sqlx::Result<String> {
+    // NULL only in a row of an earlier version that the conversion at start has not
+    // reached, which no request ever sees.
+    let sealed = sealed.ok_or(at_rest_error(AtRestError::Unopenable))?;
+    keys.open_text(ID_NUMBER, index, sealed)
+        .map_err(at_rest_error)
+}
+
+fn open_row(keys: &DataKeys, row: &AnyRow) -> sqlx::Result<CandidateRow> {
+    let index: String = row.try_get("id_number_index")?;
+    let sealed: Option<String> = row.try_get("id_number_sealed")?;
+    let phone: String = row.try_get("phone_sealed")?;
+    Ok(CandidateRow {
+        id: row.try_get("id")?,
+        id_number: open_id_number(keys, &index, sealed.as_deref())?,
+        name: row.try_get("name")?,
+        phone: keys
+            .open_text(PHONE, &index, &phone)
+            .map_err(at_rest_error)?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+/// `(id_number_index, id_number_sealed, phone_sealed)` of a candidate.
+pub(super) fn sealed_columns(
+    keys: &DataKeys,
+    id_number: &str,
+    phone: &str,
+) -> sqlx::Result<(String, String, String)> {
+    let index = keys.id_number_index(id_number);
+    let id_sealed = keys
+        .seal_text(ID_NUMBER, &index, id_number)
+        .map_err(at_rest_error)?;
+    let phone_sealed = keys
+        .seal_text(PHONE, &index, phone)
+        .map_err(at_rest_error)?;
+    Ok((index, id_sealed, phone_sealed))
+}
 
 pub async fn find_by_id_number(db: &Db, id_number: &str) -> sqlx::Result<Option<CandidateRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM candidates WHERE id_number = $1"
+    let keys = db.keys()?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM candidates WHERE id_number_index = $1"
     ))
-    .bind(id_number)
+    .bind(keys.id_number_index(id_number))
     .fetch_optional(&db.pool)
-    .await
+    .await?;
+    row.map(|row| open_row(keys, &row)).transpose()
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<CandidateRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM candidates WHERE id = $1"))
+    let keys = db.keys()?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM candidates WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
-        .await
+        .await?;
+    row.map(|row| open_row(keys, &row)).transpose()
 }
 
 /// Sets a new password only if the stored one is still the one that was checked, so
@@ -57,25 +117,38 @@ pub struct NewCandidate<'a> {
     pub phone: &'a str,
 }
 
-/// Which of these ID numbers are already stored.
+/// Which of these ID numbers are already stored (looked up by their blind index).
 pub async fn existing_id_numbers(tx: &mut Tx, id_numbers: &[&str]) -> sqlx::Result<Vec<String>> {
     if id_numbers.is_empty() {
         return Ok(Vec::new());
     }
+    let keys = tx.keys()?;
+    let by_index: HashMap<String, &str> = id_numbers
+        .iter()
+        .map(|n| (keys.id_number_index(n), *n))
+        .collect();
     let sql = format!(
-        "SELECT id_number FROM candidates WHERE id_number IN ({})",
-        placeholder_list(1, id_numbers.len())
+        "SELECT id_number_index FROM candidates WHERE id_number_index IN ({})",
+        placeholder_list(1, by_index.len())
     );
     let mut query = sqlx::query(&sql);
-    for id_number in id_numbers {
-        query = query.bind(*id_number);
+    for index in by_index.keys() {
+        query = query.bind(index.as_str());
     }
     let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            by_index
+                .get(&r.get::<String, _>(0))
+                .map(|n| (*n).to_owned())
+        })
+        .collect())
 }
 
-/// Inserts or updates (name, phone) by ID number in one statement; returns
-/// `(id_number, id)` of every row. The password is never touched.
+/// Inserts or updates (name, phone) by ID number (its blind index) in one statement;
+/// returns `(id_number, id)` of every row. The password is never touched, nor the
+/// sealed ID number of a row already there (it opens with the same index).
 pub async fn upsert_many(
     tx: &mut Tx,
     rows: &[NewCandidate<'_>],
@@ -84,24 +157,42 @@ pub async fn upsert_many(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let keys = tx.keys()?;
+    let mut sealed = Vec::with_capacity(rows.len());
+    let mut id_number_of: HashMap<String, &str> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let columns = sealed_columns(keys, row.id_number, row.phone)?;
+        id_number_of.insert(columns.0.clone(), row.id_number);
+        sealed.push(columns);
+    }
     let sql = format!(
-        "INSERT INTO candidates (id, id_number, name, phone, created_at, updated_at) VALUES {}
-         ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, phone = excluded.phone, updated_at = excluded.updated_at
-         RETURNING id_number, id",
-        values_placeholders(rows.len(), 6)
+        "INSERT INTO candidates (id, id_number_index, id_number_sealed, name, phone_sealed, created_at, updated_at) VALUES {}
+         ON CONFLICT (id_number_index) DO UPDATE SET name = excluded.name, phone_sealed = excluded.phone_sealed, updated_at = excluded.updated_at
+         RETURNING id_number_index, id",
+        values_placeholders(rows.len(), 7)
     );
     let mut query = sqlx::query(&sql);
-    for row in rows {
+    for (row, (index, id_sealed, phone_sealed)) in rows.iter().zip(sealed) {
         query = query
             .bind(uuid::Uuid::new_v4().to_string())
-            .bind(row.id_number)
+            .bind(index)
+            .bind(id_sealed)
             .bind(row.name)
-            .bind(row.phone)
+            .bind(phone_sealed)
             .bind(now_ms)
             .bind(now_ms);
     }
     let stored = query.fetch_all(&mut **tx).await?;
-    Ok(stored.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    stored
+        .into_iter()
+        .map(|r| {
+            let index: String = r.get(0);
+            let id_number = id_number_of
+                .get(&index)
+                .ok_or(at_rest_error(AtRestError::Unopenable))?;
+            Ok(((*id_number).to_owned(), r.get(1)))
+        })
+        .collect()
 }
 
 /// Assigns fee items; assignments that exist already are left as they are.
@@ -125,11 +216,15 @@ pub async fn assign_fees(tx: &mut Tx, pairs: &[(&str, &str)], now_ms: i64) -> sq
 
 /// `(id_number, name)`, read in the caller's transaction.
 pub async fn identity_in(tx: &mut Tx, id: &str) -> sqlx::Result<(String, String)> {
-    let row = sqlx::query("SELECT id_number, name FROM candidates WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok((row.get(0), row.get(1)))
+    let row =
+        sqlx::query("SELECT id_number_index, id_number_sealed, name FROM candidates WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let index: String = row.get(0);
+    let sealed: Option<String> = row.get(1);
+    let id_number = open_id_number(tx.keys()?, &index, sealed.as_deref())?;
+    Ok((id_number, row.get(2)))
 }
 
 /// PostgreSQL: locks the candidate's row until the transaction ends, so that changes
@@ -161,4 +256,44 @@ pub async fn lock_of_order(tx: &mut Tx, order_no: &str) -> sqlx::Result<()> {
     .execute(&mut **tx)
     .await
     .map(drop)
+}
+
+/// Seals up to `limit` candidates an earlier version stored plain (their
+/// `id_number_sealed` is NULL: `id_number_index` still holds the ID number and
+/// `phone_sealed` the phone), in one transaction. Each row is written only if it is
+/// still plain, so replicas starting together convert it once. Returns how many plain
+/// rows were found.
+pub async fn seal_plain_batch(db: &Db, limit: i64) -> sqlx::Result<usize> {
+    let mut tx = db.begin_write().await?;
+    let rows = sqlx::query(
+        "SELECT id, id_number_index, phone_sealed FROM candidates
+         WHERE id_number_sealed IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let found = rows.len();
+    let keys = tx.keys()?;
+    let sealed = rows
+        .into_iter()
+        .map(|row| {
+            let (id, id_number, phone): (String, String, String) =
+                (row.get(0), row.get(1), row.get(2));
+            sealed_columns(keys, &id_number, &phone).map(|columns| (id, columns))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    for (id, (index, id_sealed, phone_sealed)) in sealed {
+        sqlx::query(
+            "UPDATE candidates SET id_number_index = $2, id_number_sealed = $3, phone_sealed = $4
+             WHERE id = $1 AND id_number_sealed IS NULL",
+        )
+        .bind(id)
+        .bind(index)
+        .bind(id_sealed)
+        .bind(phone_sealed)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
 }

@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver so one code path serves SQLite and PostgreSQL; every
 //! store test runs on both.
 
+pub mod at_rest;
 pub mod audit;
 pub mod candidates;
 pub mod captchas;
@@ -33,6 +34,7 @@ use anyhow::Context;
 use examfee_shared::write_turn::WriteQueue;
 use sqlx::AnyPool;
 
+use crate::at_rest::DataKeys;
 use fee_list_cache::FeeListCache;
 pub use transactions::{Tx, Writer};
 
@@ -56,6 +58,10 @@ pub struct Db {
     /// writes on.
     fee_lists: Arc<FeeListCache>,
     url: String,
+    /// The keys of values at rest (`crate::at_rest`), set once the master key is known
+    /// ([`Db::with_keys`]); stores of candidates, server keys, sessions and webhooks
+    /// refuse to work without them rather than store anything plain.
+    keys: Option<Arc<DataKeys>>,
 }
 
 impl Db {
@@ -78,9 +84,31 @@ impl Db {
         self.transactions.is_none()
     }
 
+    /// This store, sealing and opening values with `keys`.
+    pub fn with_keys(mut self, keys: Arc<DataKeys>) -> Db {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The keys of values at rest, or an error when the store was opened without them.
+    pub fn keys(&self) -> sqlx::Result<&DataKeys> {
+        keys_or_refuse(self.keys.as_deref())
+    }
+
     pub async fn ping(&self) -> sqlx::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
     }
+}
+
+fn keys_or_refuse(keys: Option<&DataKeys>) -> sqlx::Result<&DataKeys> {
+    keys.ok_or_else(|| {
+        sqlx::Error::Configuration("the store was opened without the keys of data at rest".into())
+    })
+}
+
+/// A value at rest that could not be opened or sealed, as a store error.
+pub(crate) fn at_rest_error(error: crate::at_rest::AtRestError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
 }
 
 /// A write refused because a row with the same unique key exists (a primary key or a

@@ -387,6 +387,8 @@ pub struct OrderSearchRow {
     pub pay_channel: Option<PayChannel>,
     pub candidate_name: String,
     pub candidate_id_number: String,
+    /// The candidate's blind index, which the sealed ID number is bound to.
+    candidate_id_number_index: String,
     pub receipt_no: Option<String>,
     pub refund_no: Option<String>,
     pub refund_status: Option<RefundStatus>,
@@ -402,7 +404,11 @@ impl FromRow<'_, AnyRow> for OrderSearchRow {
             paid_at: row.try_get("paid_at")?,
             pay_channel: optional_state(row, "pay_channel", "order_no")?,
             candidate_name: row.try_get("candidate_name")?,
-            candidate_id_number: row.try_get("candidate_id_number")?,
+            // Sealed as read; opened by `search`, which holds the keys.
+            candidate_id_number: row
+                .try_get::<Option<String>, _>("candidate_id_number_sealed")?
+                .unwrap_or_default(),
+            candidate_id_number_index: row.try_get("candidate_id_number_index")?,
             receipt_no: row.try_get("receipt_no")?,
             refund_no: row.try_get("refund_no")?,
             refund_status: optional_state(row, "refund_status", "order_no")?,
@@ -428,13 +434,17 @@ pub async fn search(
 ) -> sqlx::Result<(Vec<OrderSearchRow>, Option<String>)> {
     use super::pages::{Cursor, Filters};
 
+    let keys = db.keys()?;
     let mut filters = Filters::default();
     filters.text(
         "o.status = $?",
         search.status.map(|s| s.as_str().to_owned()),
     );
     filters.text("o.order_no = $?", search.order_no);
-    filters.text("c.id_number = $?", search.id_number);
+    filters.text(
+        "c.id_number_index = $?",
+        search.id_number.map(|n| keys.id_number_index(&n)),
+    );
     filters.text(
         "EXISTS (SELECT 1 FROM order_items i WHERE i.order_no = o.order_no AND i.fee_item_code = $?)",
         search.fee_item_code,
@@ -443,7 +453,8 @@ pub async fn search(
         .fetch_page(
             db,
             "SELECT o.order_no, o.status, o.amount_fen, o.created_at, o.paid_at, o.pay_channel,
-                    c.name AS candidate_name, c.id_number AS candidate_id_number,
+                    c.name AS candidate_name, c.id_number_index AS candidate_id_number_index,
+                    c.id_number_sealed AS candidate_id_number_sealed,
                     (SELECT rc.receipt_no FROM receipts rc WHERE rc.order_no = o.order_no) AS receipt_no,
                     (SELECT r.refund_no FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway
                      ORDER BY r.created_at DESC LIMIT 1) AS refund_no,
@@ -458,6 +469,21 @@ pub async fn search(
             },
         )
         .await
+        .and_then(|(rows, next)| {
+            let rows = rows
+                .into_iter()
+                .map(|mut row| {
+                    let sealed = std::mem::take(&mut row.candidate_id_number);
+                    row.candidate_id_number = super::candidates::open_id_number(
+                        keys,
+                        &row.candidate_id_number_index,
+                        Some(sealed.as_str()).filter(|s| !s.is_empty()),
+                    )?;
+                    Ok(row)
+                })
+                .collect::<sqlx::Result<_>>()?;
+            Ok((rows, next))
+        })
 }
 
 /// The items of several orders at once, for a page of search results.

@@ -50,6 +50,7 @@ impl Db {
             writers: is_sqlite.then(WriteQueue::default),
             fee_lists: Arc::new(FeeListCache::default()),
             url,
+            keys: None,
         })
     }
 

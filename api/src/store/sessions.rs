@@ -1,7 +1,21 @@
+//! Sessions are stored by the SHA-256 of their id (`id_hash`): the token carries the
+//! id, the database only its hash, so a copy of the database holds no usable session.
+//! Ids are random UUIDs (122 bits), which no one can find from their hash, so the
+//! hash needs no key.
+
 use examfee_shared::Role;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Db, Tx};
+
+/// Hex SHA-256 of a session id, as stored.
+pub fn id_hash(id: &str) -> String {
+    Sha256::digest(id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 pub async fn create(
     tx: &mut Tx,
@@ -11,8 +25,8 @@ pub async fn create(
     now_ms: i64,
     expires_at_ms: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO sessions (id, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
+    sqlx::query("INSERT INTO sessions (id_hash, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id_hash(id))
         .bind(role.as_str())
         .bind(subject_id)
         .bind(now_ms)
@@ -25,9 +39,9 @@ pub async fn create(
 /// Whether the session exists for this subject and is neither revoked nor expired.
 pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::Result<bool> {
     let row = sqlx::query(
-        "SELECT COUNT(*) FROM sessions WHERE id = $1 AND subject_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+        "SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND subject_id = $2 AND revoked_at IS NULL AND expires_at > $3",
     )
-    .bind(id)
+    .bind(id_hash(id))
     .bind(subject_id)
     .bind(now_ms)
     .fetch_one(&db.pool)
@@ -37,12 +51,13 @@ pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::
 
 /// Ends one session; `false` when it had ended already.
 pub async fn revoke(tx: &mut Tx, id: &str, now_ms: i64) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now_ms)
-            .execute(&mut **tx)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(id_hash(id))
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -65,11 +80,11 @@ pub async fn revoke_others_of(
     now_ms: i64,
 ) -> sqlx::Result<u64> {
     let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND id <> $3 AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND id_hash <> $3 AND revoked_at IS NULL",
     )
     .bind(subject_id)
     .bind(now_ms)
-    .bind(keep)
+    .bind(id_hash(keep))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())

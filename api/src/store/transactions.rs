@@ -11,6 +11,7 @@ use sqlx::pool::PoolConnection;
 
 use super::Db;
 use super::fee_list_cache::{self, Changes, FeeListCache};
+use crate::at_rest::DataKeys;
 
 /// A write transaction, on SQLite holding the turn to write.
 pub struct Tx {
@@ -20,6 +21,7 @@ pub struct Tx {
     cache: Arc<FeeListCache>,
     /// PostgreSQL: other replicas hear of the changes through `NOTIFY`.
     notify: bool,
+    keys: Option<Arc<DataKeys>>,
 }
 
 impl Tx {
@@ -27,6 +29,11 @@ impl Tx {
     /// writes one transaction at a time).
     pub fn is_postgres(&self) -> bool {
         self.notify
+    }
+
+    /// The keys of values at rest, as [`Db::keys`].
+    pub fn keys(&self) -> sqlx::Result<&DataKeys> {
+        super::keys_or_refuse(self.keys.as_deref())
     }
 
     /// The candidate's fee list shows something else once this commits.
@@ -88,6 +95,7 @@ impl Db {
             fee_lists: Changes::default(),
             cache: self.fee_lists.clone(),
             notify: self.is_postgres(),
+            keys: self.keys.clone(),
         })
     }
 

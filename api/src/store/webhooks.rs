@@ -1,8 +1,14 @@
 //! Webhook endpoints, the events written for them, and their deliveries.
 
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 
-use super::{Db, Tx};
+use super::{Db, Tx, at_rest_error};
+use crate::at_rest::DataKeys;
+
+/// What sealed values are bound to, with the row's id: an endpoint's signing secret,
+/// and an event's payload (it holds the full ID number, for trusted endpoints).
+pub const ENDPOINT_SECRET: &str = "webhook_endpoints.secret";
+pub const EVENT_PAYLOAD: &str = "webhook_events.payload";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct EndpointRow {
@@ -37,7 +43,11 @@ pub async fn insert_endpoint(
     )
     .bind(&endpoint.id)
     .bind(&endpoint.url)
-    .bind(&endpoint.secret)
+    .bind(
+        tx.keys()?
+            .seal_text(ENDPOINT_SECRET, &endpoint.id, &endpoint.secret)
+            .map_err(at_rest_error)?,
+    )
     .bind(endpoint.active)
     .bind(endpoint.trusted)
     .bind(created_by)
@@ -48,11 +58,23 @@ pub async fn insert_endpoint(
 }
 
 pub async fn endpoints(db: &Db) -> sqlx::Result<Vec<EndpointRow>> {
-    sqlx::query_as(
+    let keys = db.keys()?;
+    let rows: Vec<EndpointRow> = sqlx::query_as(
         "SELECT id, url, secret, active, trusted, created_at FROM webhook_endpoints ORDER BY created_at",
     )
     .fetch_all(&db.pool)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|mut row| {
+            row.secret = open_secret(keys, &row.id, &row.secret)?;
+            Ok(row)
+        })
+        .collect()
+}
+
+fn open_secret(keys: &DataKeys, endpoint_id: &str, sealed: &str) -> sqlx::Result<String> {
+    keys.open_text(ENDPOINT_SECRET, endpoint_id, sealed)
+        .map_err(at_rest_error)
 }
 
 /// Whether there is an active endpoint of this id, read in the caller's transaction.
@@ -89,7 +111,11 @@ pub async fn emit(
     )
     .bind(id)
     .bind(kind)
-    .bind(payload)
+    .bind(
+        tx.keys()?
+            .seal_text(EVENT_PAYLOAD, id, payload)
+            .map_err(at_rest_error)?,
+    )
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
@@ -123,7 +149,8 @@ pub async fn due_for_endpoint(
     now_ms: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<DueDelivery>> {
-    sqlx::query_as(
+    let keys = db.keys()?;
+    let rows: Vec<DueDelivery> = sqlx::query_as(
         "SELECT d.event_id, d.endpoint_id, d.attempts, d.next_attempt_at, e.url, e.secret, e.trusted, ev.payload
          FROM webhook_deliveries d
          JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active = 1
@@ -135,7 +162,16 @@ pub async fn due_for_endpoint(
     .bind(now_ms)
     .bind(limit)
     .fetch_all(&db.pool)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|mut row| {
+            row.secret = open_secret(keys, &row.endpoint_id, &row.secret)?;
+            row.payload = keys
+                .open_text(EVENT_PAYLOAD, &row.event_id, &row.payload)
+                .map_err(at_rest_error)?;
+            Ok(row)
+        })
+        .collect()
 }
 
 /// Takes a due delivery for `lease_ms`, so that one replica sends it; false when
@@ -210,4 +246,61 @@ pub async fn replay(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Seals up to `limit` event payloads and every endpoint secret an earlier version
+/// stored plain, in one transaction; each only if still the plain value read, so
+/// replicas starting together seal it once. Returns how many plain values were found.
+pub async fn seal_plain_batch(db: &Db, limit: i64) -> sqlx::Result<usize> {
+    let mut tx = db.begin_write().await?;
+    let mut plain: Vec<(&str, String, String)> = Vec::new();
+    let events = sqlx::query(
+        "SELECT id, payload FROM webhook_events WHERE payload NOT LIKE 'v1:%' ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    plain.extend(
+        events
+            .into_iter()
+            .map(|r| (EVENT_PAYLOAD, r.get(0), r.get(1))),
+    );
+    let secrets = sqlx::query(
+        "SELECT id, secret FROM webhook_endpoints WHERE secret NOT LIKE 'v1:%' ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    plain.extend(
+        secrets
+            .into_iter()
+            .map(|r| (ENDPOINT_SECRET, r.get(0), r.get(1))),
+    );
+    let found = plain.len();
+    let keys = tx.keys()?;
+    let sealed = plain
+        .into_iter()
+        .map(|(purpose, id, value)| {
+            let sealed = keys
+                .seal_text(purpose, &id, &value)
+                .map_err(at_rest_error)?;
+            Ok((purpose, id, value, sealed))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    for (purpose, id, value, sealed) in sealed {
+        let sql = match purpose {
+            EVENT_PAYLOAD => {
+                "UPDATE webhook_events SET payload = $3 WHERE id = $1 AND payload = $2"
+            }
+            _ => "UPDATE webhook_endpoints SET secret = $3 WHERE id = $1 AND secret = $2",
+        };
+        sqlx::query(sql)
+            .bind(id)
+            .bind(value)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
 }

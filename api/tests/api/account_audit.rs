@@ -21,8 +21,8 @@ async fn entries(app: &TestApp, action: &str) -> Vec<(String, String, String)> {
 }
 
 async fn candidate_id(app: &TestApp, id_number: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM candidates WHERE id_number = $1")
-        .bind(id_number)
+    sqlx::query_scalar("SELECT id FROM candidates WHERE id_number_index = $1")
+        .bind(test_keys().id_number_index(id_number))
         .fetch_one(&app.db.pool)
         .await
         .unwrap()

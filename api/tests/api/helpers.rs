@@ -2,6 +2,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use examfee::at_rest::{DataKeys, MasterKey};
 use examfee::clock::ShiftedClock;
 use examfee::config::Config;
 use examfee::startup::Application;
@@ -22,6 +23,26 @@ pub const EXAM: &str = "GK2026";
 pub const FEE_REG: &str = "GK2026-REG";
 pub const FEE_EXAM: &str = "GK2026-EXAM";
 pub const NEW_PASSWORD: &str = "Exam2026pay";
+/// The master key every test server gets (`EXAMFEE_MASTER_KEY`): replicas on one
+/// database must share it, and tests read sealed values with it.
+pub const TEST_MASTER_KEY: &str =
+    "5e1f0c2b7a9d34e6c8b0f1a2d3e4c5b6a7980f1e2d3c4b5a69788796a5b4c3d2";
+
+pub fn test_master_key() -> MasterKey {
+    MasterKey::parse_hex(TEST_MASTER_KEY).unwrap()
+}
+
+pub fn test_keys() -> Arc<DataKeys> {
+    Arc::new(DataKeys::derive(&test_master_key()).unwrap())
+}
+
+/// A connection of the test's own to the database, able to open sealed values.
+pub async fn test_db(database_url: &str) -> Db {
+    Db::connect(database_url)
+        .await
+        .expect("test connection")
+        .with_keys(test_keys())
+}
 
 pub struct TestApp {
     pub base: String,
@@ -57,6 +78,7 @@ pub fn test_config(database_url: String) -> Config {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.database_url = database_url;
     config.captcha_test_answer = Some(CAPTCHA_ANSWER.to_owned());
+    config.master_key = Some(test_master_key());
     config.rate_limit_per_ip = 0;
     config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
     config.workers = Some(1);
@@ -95,7 +117,7 @@ pub async fn spawn_app_on_clock(
         .expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let db = Db::connect(&database_url).await.expect("test connection");
+    let db = test_db(&database_url).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use examfee::clock::ShiftedClock;
-use examfee::store::Db;
 use examfee_shared::FeeStatus;
 use examfee_shared::dto::RefundView;
 use reqwest::StatusCode;
@@ -28,6 +27,7 @@ async fn a_journey_s_log_carries_no_id_number_phone_password_or_token() {
         .env("EXAMFEE_SANDBOX_DB", dir.join("sandbox.db"))
         .env("EXAMFEE_LISTEN", "127.0.0.1:0")
         .env("EXAMFEE_CAPTCHA_TEST_ANSWER", CAPTCHA_ANSWER)
+        .env("EXAMFEE_MASTER_KEY", TEST_MASTER_KEY)
         .env(
             "EXAMFEE_BOOTSTRAP_ADMIN",
             format!("{}:{}", ADMIN.0, ADMIN.1),
@@ -76,7 +76,7 @@ async fn a_journey_s_log_carries_no_id_number_phone_password_or_token() {
         base,
         client: reqwest::Client::new(),
         clock: Arc::new(ShiftedClock::default()),
-        db: Db::connect(&database_url).await.unwrap(),
+        db: test_db(&database_url).await,
     };
     // The whole journey: import with a phone, first login and password change, an
     // order paid at the platform, its receipt, a refund asked for, found by the

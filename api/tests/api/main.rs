@@ -9,6 +9,7 @@
 
 mod account_audit;
 mod admin;
+mod at_rest;
 mod auth;
 mod channel_faults;
 mod channel_notifications;

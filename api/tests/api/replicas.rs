@@ -50,7 +50,7 @@ async fn two_replicas() -> Replicas {
     let clock = Arc::new(ShiftedClock::default());
     let mut config_a = test_config(url.clone());
     config_a.sync_interval = std::time::Duration::from_millis(300);
-    let db = Db::connect(&url).await.unwrap();
+    let db = test_db(&url).await;
     let a = start(config_a, clock.clone(), &db).await;
     let secret = examfee::startup::sandbox_merchant_secret(&db, chrono::Utc::now())
         .await

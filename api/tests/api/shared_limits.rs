@@ -9,7 +9,6 @@ use examfee::clock::ShiftedClock;
 use examfee::config::Config;
 use examfee::startup::Application;
 use examfee::state::AppState;
-use examfee::store::Db;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -33,7 +32,7 @@ async fn spawn_counted(
         base,
         client: reqwest::Client::new(),
         clock,
-        db: Db::connect(&url).await.unwrap(),
+        db: test_db(&url).await,
     };
     (test_app, state)
 }

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
 use examfee_shared::OrderStatus;
@@ -175,6 +174,7 @@ async fn a_crash_in_the_middle_of_a_payment_rush_loses_nothing() {
             dir.join("sandbox.db").display().to_string(),
         ),
         ("EXAMFEE_CAPTCHA_TEST_ANSWER", CAPTCHA_ANSWER.to_owned()),
+        ("EXAMFEE_MASTER_KEY", TEST_MASTER_KEY.to_owned()),
         (
             "EXAMFEE_BOOTSTRAP_ADMIN",
             format!("{}:{}", ADMIN.0, ADMIN.1),
@@ -193,7 +193,7 @@ async fn a_crash_in_the_middle_of_a_payment_rush_loses_nothing() {
     };
     server.start();
     wait_ready(&base).await;
-    let db = Db::connect(&url).await.unwrap();
+    let db = test_db(&url).await;
     let app = TestApp {
         base: base.clone(),
         client: reqwest::Client::new(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
+use examfee::at_rest::DataKeys;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
@@ -168,7 +169,10 @@ async fn journey(bench: &Bench, steps: &Steps, n: usize) -> anyhow::Result<()> {
 /// ExamFee's paid orders against the platform's payments of today (and yesterday,
 /// around Beijing midnight): `(count, fen)` of each.
 async fn ledger_and_statement(bench: &Bench) -> anyhow::Result<((i64, i64), (i64, i64))> {
-    let db = Db::connect(&bench.database_url).await?;
+    let mut db = Db::connect(&bench.database_url).await?;
+    if let Some(key) = &bench.master_key {
+        db = db.with_keys(Arc::new(DataKeys::derive(key)?));
+    }
     let (count, sum): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*), CAST(SUM(amount_fen) AS BIGINT) FROM orders WHERE status = 'paid'",
     )
