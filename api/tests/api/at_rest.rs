@@ -477,3 +477,38 @@ async fn a_database_of_the_previous_version_is_converted_at_start() {
     let again = spawn_app_with(|c| c.database_url = url.clone()).await;
     again.login_ok(id.as_str(), NEW_PASSWORD).await;
 }
+
+#[tokio::test]
+async fn two_replicas_converting_at_once_seal_each_value_once() {
+    let id = valid_id(8);
+    let url = previous_version_database(&id).await;
+    let a = Db::connect_and_migrate(&url, None)
+        .await
+        .unwrap()
+        .with_keys(test_keys());
+    let b = test_db(&url).await;
+    let (from_a, from_b) = tokio::join!(
+        examfee::store::at_rest::seal_plain_values(&a),
+        examfee::store::at_rest::seal_plain_values(&b)
+    );
+    let (from_a, from_b) = (from_a.unwrap(), from_b.unwrap());
+    // Between them they found everything; whoever sealed a value, it opens once.
+    assert!(from_a.candidates + from_b.candidates >= 1);
+    let candidate = examfee::store::candidates::find_by_id_number(&a, id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (candidate.id_number.as_str(), candidate.phone.as_str()),
+        (id.as_str(), PHONE)
+    );
+    let key = examfee::store::server_keys::get_or_create(&b, "jwt", 0)
+        .await
+        .unwrap();
+    assert_eq!(key, "0f".repeat(32).into_bytes());
+    // A third run finds nothing left.
+    let again = examfee::store::at_rest::seal_plain_values(&a)
+        .await
+        .unwrap();
+    assert!(!again.any(), "{again:?}");
+}

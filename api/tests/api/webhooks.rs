@@ -575,7 +575,16 @@ async fn delivery_checks_the_resolved_address_again() {
     )
     .bind(&endpoint_id)
     .bind(&by_name)
-    .bind(SECRET)
+    // Stored as the server stores it: sealed to the endpoint's row.
+    .bind(
+        test_keys()
+            .seal_text(
+                examfee::store::webhooks::ENDPOINT_SECRET,
+                &endpoint_id,
+                SECRET,
+            )
+            .unwrap(),
+    )
     .execute(&app.db.pool)
     .await
     .unwrap();
