@@ -2,7 +2,7 @@
 #   docker build -t examfee .
 #   docker run -p 8080:8080 -v examfee-data:/app/data examfee
 # Configuration is by environment variables (see the API contract): DATABASE_URL,
-# EXAMFEE_BOOTSTRAP_ADMIN, EXAMFEE_JWT_SECRET, EXAMFEE_DEMO, ...
+# EXAMFEE_BOOTSTRAP_ADMIN, EXAMFEE_JWT_SECRET, EXAMFEE_MASTER_KEY, EXAMFEE_DEMO, ...
 
 ############################
 # Build stage

@@ -17,6 +17,8 @@ use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as BASE64;
 
+use AtRestError::Unopenable;
+
 /// The environment variable holding the master key.
 pub const MASTER_KEY_VAR: &str = "EXAMFEE_MASTER_KEY";
 /// The file beside an SQLite database (or in `./data/`) that keeps a generated master
@@ -144,7 +146,6 @@ pub enum AtRestError {
     #[error("a value could not be sealed")]
     Unsealable,
 }
-use AtRestError::Unopenable;
 
 /// The subkeys, derived once at start: nothing is derived per value.
 pub struct DataKeys {

@@ -1,8 +1,8 @@
 //! Outgoing webhooks: `fee.paid` and `fee.refunded` for third-party systems. Events
 //! are written in the transaction of the change they announce and delivered by the
 //! webhook worker (its own task, apart from the payments worker), signed, retried with
-//! backoff until the receiver answers 2xx. Events are stored with the full ID number
-//! and masked on the way out, per endpoint.
+//! backoff until the receiver answers 2xx. Events are stored (sealed, see
+//! `crate::at_rest`) with the full ID number and masked on the way out, per endpoint.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
