@@ -79,6 +79,9 @@ pub struct Config {
     /// or link-local addresses (receivers on 127.0.0.1 in tests and demos). Off by
     /// default everywhere, refused in production.
     pub webhooks_allow_private: bool,
+    /// `admin` and `finance` operators need a TOTP second factor: with
+    /// `EXAMFEE_ENV=production` always, elsewhere with `EXAMFEE_OPERATOR_TOTP=required`.
+    pub operator_totp_required: bool,
 }
 
 /// Suits one school lab behind one NAT address: sixty candidates each fetching a few
@@ -150,6 +153,16 @@ impl Config {
                 "EXAMFEE_ENV=production needs {MASTER_KEY_VAR} (32 bytes as 64 hex characters), which seals the keys and personal data kept in the database"
             );
         }
+        // Production always requires it; a staging server may rehearse with it.
+        let operator_totp_required = match get("EXAMFEE_OPERATOR_TOTP").as_deref() {
+            None => production,
+            Some("required") => true,
+            Some("optional") if production => bail!(
+                "EXAMFEE_OPERATOR_TOTP=optional is refused when EXAMFEE_ENV=production: admin and finance operators need a second factor there"
+            ),
+            Some("optional") => false,
+            Some(_) => bail!("EXAMFEE_OPERATOR_TOTP is `required` or `optional`"),
+        };
         let jwt_secret = get("EXAMFEE_JWT_SECRET").map(SecretString::from);
         // HS256 keys shorter than its 256-bit output can be guessed offline from any
         // token; characters, not entropy, are what can be checked here.
@@ -236,6 +249,7 @@ impl Config {
             receipt_issuer: get("EXAMFEE_RECEIPT_ISSUER")
                 .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
             webhooks_allow_private,
+            operator_totp_required,
             db_pool: get("EXAMFEE_DB_POOL")
                 .map(|v| v.parse())
                 .transpose()
@@ -293,6 +307,22 @@ mod tests {
                 .captcha_test_answer
                 .is_some()
         );
+    }
+
+    #[test]
+    fn operators_need_a_second_factor_in_production_and_on_request() {
+        assert!(config(&PRODUCTION).unwrap().operator_totp_required);
+        assert!(!config(&[]).unwrap().operator_totp_required);
+        let rehearsal = config(&[("EXAMFEE_OPERATOR_TOTP", "required")]).unwrap();
+        assert!(rehearsal.operator_totp_required);
+        let mut optional = PRODUCTION.to_vec();
+        optional.push(("EXAMFEE_OPERATOR_TOTP", "optional"));
+        let err = config(&optional).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_OPERATOR_TOTP=optional is refused"),
+            "{err}"
+        );
+        assert!(config(&[("EXAMFEE_OPERATOR_TOTP", "maybe")]).is_err());
     }
 
     const MASTER_KEY: &str = "8f3c0d6e2a9b14c7e5f00a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";

@@ -25,6 +25,15 @@ pub enum ApiError {
     CaptchaInvalid,
     #[error("wrong account or password")]
     InvalidCredentials,
+    /// An operator login refused: wrong username, password or TOTP code, one answer
+    /// for all, so it tells neither whether the password was right nor whether the
+    /// operator has enrolled an authenticator. Same `code` as candidates'.
+    #[error("wrong username, password or TOTP code")]
+    InvalidOperatorCredentials,
+    /// An `admin` or `finance` session opened without a TOTP code, where one is
+    /// required: it may only enrol an authenticator.
+    #[error("a TOTP authenticator must be enrolled first")]
+    TotpEnrolmentRequired,
     #[error("account locked until {0}")]
     AccountLocked(DateTime<Utc>),
     #[error("too many requests")]
@@ -87,7 +96,10 @@ impl ApiError {
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::Malformed(_) => "malformed_request",
             ApiError::CaptchaInvalid => "captcha_invalid",
-            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::InvalidCredentials | ApiError::InvalidOperatorCredentials => {
+                "invalid_credentials"
+            }
+            ApiError::TotpEnrolmentRequired => "totp_enrolment_required",
             ApiError::AccountLocked(_) => "account_locked",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unauthenticated => "unauthenticated",
@@ -121,6 +133,15 @@ impl ApiError {
                 "The captcha is wrong, used or expired; get a new one.",
             ),
             ApiError::InvalidCredentials => pair("账号或密码错误", "Wrong account or password."),
+            ApiError::InvalidOperatorCredentials => pair(
+                "用户名、密码或动态口令错误",
+                "Wrong username, password or authenticator code.",
+            ),
+            ApiError::TotpEnrolmentRequired => pair(
+                "请先绑定动态口令（TOTP），再用动态口令重新登录",
+                "Enrol a TOTP authenticator, then log in again with its code: until then this \
+                 session may only enrol one.",
+            ),
             ApiError::AccountLocked(until) => {
                 let local = beijing_time(*until);
                 (
@@ -209,12 +230,15 @@ impl ResponseError for ApiError {
             ApiError::Malformed(_) | ApiError::CaptchaInvalid | ApiError::OldPasswordWrong => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::InvalidCredentials
+            | ApiError::InvalidOperatorCredentials
+            | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::AccountLocked(_) => StatusCode::LOCKED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::PasswordChangeRequired | ApiError::Forbidden | ApiError::CsrfRejected => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::PasswordChangeRequired
+            | ApiError::Forbidden
+            | ApiError::CsrfRejected
+            | ApiError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

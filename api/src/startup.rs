@@ -241,6 +241,7 @@ async fn app_state(
         secure_cookies: config.production,
         payments,
         sessions: SessionCache::default(),
+        operator_totp_required: config.operator_totp_required,
     })
 }
 
@@ -441,8 +442,11 @@ fn serve(
             |cors, origin| cors.allowed_origin(origin),
         );
         App::new()
-            // Innermost, so it sees every route's answer, the web client's and the
-            // sandbox's included.
+            // Operators are admitted before their handlers' extractors run, so that
+            // one without the right gets 403 whatever else is wrong with the request.
+            .wrap(from_fn(crate::auth::principal::admit_operators_first))
+            // Innermost but for the admission, so it sees every route's answer, the
+            // web client's and the sandbox's included.
             .wrap(from_fn(move |req, next| {
                 security_headers::apply(production, req, next)
             }))

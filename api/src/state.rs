@@ -25,4 +25,7 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub payments: Payments,
     pub sessions: SessionCache,
+    /// `admin` and `finance` operators need a TOTP second factor (production, or
+    /// `EXAMFEE_OPERATOR_TOTP=required`): without one their token may only enrol it.
+    pub operator_totp_required: bool,
 }

@@ -280,3 +280,41 @@ pub struct OperatorView {
     pub username: String,
     pub role: OperatorRole,
 }
+
+/// A new role for an operator (role `admin` only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChangeOperatorRoleRequest {
+    pub role: OperatorRole,
+}
+
+/// A TOTP enrolment begun: the secret, to be added to an authenticator app and then
+/// confirmed with a first code. Shown once; never again once confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TotpEnrolmentView {
+    /// The secret, base32 (RFC 4648, no padding), for typing into an app.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+    )]
+    pub secret: String,
+    /// The same as a key URI for scanning: SHA-1, 6 digits, 30-second steps.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "otpauth://totp/ExamFee:caiwu01?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=6&algorithm=SHA1&issuer=ExamFee&period=30"
+        )
+    )]
+    pub otpauth_uri: String,
+    /// `otpauth_uri` as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// The first code of a TOTP enrolment, which turns it on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ConfirmTotpRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "287082"))]
+    pub code: String,
+}

@@ -221,6 +221,12 @@ named_enum! {
         CandidatesImported = "candidates.imported",
         OperatorBootstrapped = "operator.bootstrapped",
         OperatorCreated = "operator.created",
+        /// An admin changed an operator's role (`old_role`, `new_role` in the detail).
+        OperatorRoleChanged = "operator.role_changed",
+        /// An operator confirmed a TOTP authenticator with a first code.
+        OperatorTotpEnrolled = "operator.totp_enrolled",
+        /// An admin removed an operator's TOTP authenticator (a lost phone).
+        OperatorTotpReset = "operator.totp_reset",
         PasswordChanged = "password.changed",
         /// A candidate or operator logged in (a session opened).
         SessionLogin = "session.login",

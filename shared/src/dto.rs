@@ -66,6 +66,12 @@ pub struct AdminLoginRequest {
     pub captcha_id: String,
     #[cfg_attr(feature = "openapi", schema(example = "7k2mq"))]
     pub captcha_answer: String,
+    /// The six-digit code of the operator's authenticator app (RFC 6238 TOTP), needed
+    /// once the operator has enrolled one; ignored otherwise. A missing or wrong code
+    /// is refused exactly like a wrong password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "287082"))]
+    pub totp_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +90,11 @@ pub struct TokenResponse {
     /// While true, the token can only change the password (and log out).
     #[cfg_attr(feature = "openapi", schema(example = true))]
     pub must_change_password: bool,
+    /// Operators only: while true, the token can only enrol a TOTP authenticator (an
+    /// `admin` or `finance` operator without one, where a second factor is required);
+    /// every other operator endpoint answers 403 `totp_enrolment_required`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub totp_enrolment_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -29,6 +29,9 @@ pub struct Subject {
 #[derive(Debug, Clone, Copy)]
 pub enum Via {
     Login,
+    /// An operator's login with the right password and a missing, wrong or replayed
+    /// TOTP code. Only the log tells it from a wrong password; the answer does not.
+    LoginTotp,
     PasswordChange,
 }
 
@@ -36,6 +39,7 @@ impl Via {
     fn as_str(self) -> &'static str {
         match self {
             Via::Login => "login",
+            Via::LoginTotp => "login_totp",
             Via::PasswordChange => "password_change",
         }
     }
@@ -112,8 +116,8 @@ fn mask_name(role: Role, name: &str) -> String {
     format!("{first}{}", "*".repeat(chars.count()))
 }
 
-/// Records what a checked password's refusal was: a wrong password, and the lock when
-/// that wrong password was the last one allowed. Other refusals (a busy hashing
+/// Records what a checked password's refusal was: a wrong password (or TOTP code), and
+/// the lock when it was the last one allowed. Other refusals (a busy hashing
 /// queue) say nothing about the account and are not recorded.
 pub async fn record_refusal(
     state: &AppState,
@@ -123,7 +127,9 @@ pub async fn record_refusal(
     refusal: &ApiError,
 ) -> ApiResult<()> {
     let locked = match refusal {
-        ApiError::InvalidCredentials | ApiError::OldPasswordWrong => false,
+        ApiError::InvalidCredentials
+        | ApiError::InvalidOperatorCredentials
+        | ApiError::OldPasswordWrong => false,
         ApiError::AccountLocked(_) => true,
         _ => return Ok(()),
     };

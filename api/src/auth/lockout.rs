@@ -13,8 +13,10 @@
 //!   addresses every 15 minutes, and never lasts longer than the attack.
 //! - An attempt takes its slot in the database **before** the argon2 work, in one
 //!   conditional upsert: concurrent guesses get no more verifications than the limit,
-//!   and replicas share the count. A right password clears its address's count; a
-//!   slot whose password was never checked (hashing queue full) is given back.
+//!   and replicas share the count. A right password (with a right TOTP code, for an
+//!   operator who has enrolled one) clears its address's count; a wrong or missing
+//!   code is a failed attempt like a wrong password; a slot whose password was never
+//!   checked (hashing queue full) is given back.
 //! - Unknown account names count and lock exactly like known ones, so the answers do
 //!   not tell which accounts exist.
 
@@ -104,9 +106,22 @@ impl Attempt {
         password: SecretString,
         wrong: ApiError,
     ) -> ApiResult<()> {
+        let right = self.password_is_right(state, credential, password).await?;
+        self.settle(state, role, right, wrong).await
+    }
+
+    /// The one argon2 verification this slot allows, without settling the slot: a
+    /// login with a second factor settles it once the code is checked too, so that a
+    /// right password alone neither clears the count nor tells it was right. A
+    /// password that could not be checked (hashing queue full) gives the slot back.
+    pub async fn password_is_right(
+        &self,
+        state: &AppState,
+        credential: Credential,
+        password: SecretString,
+    ) -> ApiResult<bool> {
         match state.passwords.verify(credential, password).await {
-            Ok(true) => self.succeeded(state).await,
-            Ok(false) => Err(self.failed(role, wrong)),
+            Ok(right) => Ok(right),
             Err(error) => {
                 self.unchecked(state).await?;
                 Err(error.into())
@@ -114,13 +129,30 @@ impl Attempt {
         }
     }
 
-    /// The password was right: the address starts again from nothing.
+    /// Settles the slot: everything right clears the address's count; anything wrong
+    /// leaves this attempt counted and answers `wrong`, or the lock when this was
+    /// the last try allowed.
+    pub async fn settle(
+        self,
+        state: &AppState,
+        role: Role,
+        right: bool,
+        wrong: ApiError,
+    ) -> ApiResult<()> {
+        if right {
+            self.succeeded(state).await
+        } else {
+            Err(self.failed(role, wrong))
+        }
+    }
+
+    /// Everything was right: the address starts again from nothing.
     async fn succeeded(self, state: &AppState) -> ApiResult<()> {
         store::login_attempts::clear(&state.db, &self.account_key, &self.address).await?;
         Ok(())
     }
 
-    /// The password was wrong: `wrong`, or the lock if this was the last try allowed.
+    /// Something was wrong: `wrong`, or the lock if this was the last try allowed.
     fn failed(self, role: Role, wrong: ApiError) -> ApiError {
         match self.locked_until {
             Some(until) => {
@@ -132,7 +164,7 @@ impl Attempt {
     }
 
     /// The password was never checked: the slot is given back.
-    async fn unchecked(self, state: &AppState) -> ApiResult<()> {
+    async fn unchecked(&self, state: &AppState) -> ApiResult<()> {
         store::login_attempts::give_back(&state.db, &self.account_key, &self.address, MAX_FAILURES)
             .await?;
         Ok(())

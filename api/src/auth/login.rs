@@ -1,5 +1,6 @@
 //! Logging in, for candidates and operators alike: captcha, lockout (`lockout`), one
-//! argon2 verification whatever the account, then a session and its token.
+//! argon2 verification whatever the account, for an operator with an authenticator
+//! its TOTP code within the same lockout slot, then a session and its token.
 
 use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -14,6 +15,7 @@ use super::account_audit::{Subject, Via, record_refusal};
 use super::lockout;
 use super::passwords::Credential;
 use super::tokens::Claims;
+use super::totp;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -24,6 +26,8 @@ pub struct Account {
     pub subject_id: String,
     pub credential: Credential,
     pub operator_role: Option<OperatorRole>,
+    /// An operator's confirmed authenticator: its secret and when it was confirmed.
+    pub totp: Option<(SecretString, i64)>,
 }
 
 impl Account {
@@ -41,10 +45,14 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
                 credential: candidate_credential(&c),
                 subject_id: c.id,
                 operator_role: None,
+                totp: None,
             }),
         Role::Operator => store::operators::find_by_username(&state.db, name)
             .await?
             .map(|o| Account {
+                totp: o
+                    .active_totp()
+                    .map(|(secret, confirmed_at)| (secret.clone(), confirmed_at)),
                 subject_id: o.id,
                 credential: Credential::Hashed(o.password_hash),
                 operator_role: Some(o.operator_role),
@@ -64,53 +72,92 @@ pub fn candidate_credential(candidate: &CandidateRow) -> Credential {
 }
 
 /// Checks the password of `name` typed from `address` (captcha already checked)
-/// within the lockout, and opens a session.
+/// within the lockout, and opens a session. An operator with a confirmed
+/// authenticator must also send its current code (`totp_code`): a missing, wrong or
+/// replayed code is a failed attempt of the same lockout slot, answered exactly as a
+/// wrong password, so neither the answer nor the count tells that the password was
+/// right.
 pub async fn log_in(
     state: &AppState,
     role: Role,
     name: &str,
     address: &str,
     password: SecretString,
+    totp_code: Option<&str>,
 ) -> ApiResult<HttpResponse> {
     let attempt = lockout::reserve(state, role, name, address).await?;
-    let (subject_id, must_change_password, operator_role, credential) =
+    let (subject_id, must_change_password, operator_role, credential, totp) =
         match find_account(state, role, name).await? {
             Some(a) => (
                 Some(a.subject_id.clone()),
                 a.must_change_password(),
                 a.operator_role,
                 a.credential,
+                a.totp,
             ),
-            None => (None, false, None, Credential::Unknown),
+            None => (None, false, None, Credential::Unknown, None),
         };
-    let checked = attempt
-        .check(
-            state,
-            role,
-            credential,
-            password,
-            ApiError::InvalidCredentials,
-        )
-        .await;
-    if let Err(refusal) = checked {
+    let wrong = wrong_for(role);
+    let password_right = attempt
+        .password_is_right(state, credential, password)
+        .await?;
+    let code_right = match (&totp, &subject_id) {
+        (Some((secret, confirmed_at)), Some(id)) => {
+            // The code is compared whatever the password, so that a wrong password
+            // and a wrong code cost the same; its step is taken only with the right
+            // password, so that guessing passwords cannot use up the owner's codes.
+            let step = match totp_code {
+                Some(code) => totp::matching_step(secret, code, state.clock.now())?,
+                None => None,
+            };
+            Some(match step {
+                Some(step) if password_right => {
+                    store::operators::take_totp_step(&state.db, id, *confirmed_at, step).await?
+                }
+                Some(_) | None => false,
+            })
+        }
+        _ => None,
+    };
+    let right = password_right && code_right.unwrap_or(true);
+    if let Err(refusal) = attempt.settle(state, role, right, wrong).await {
         let subject = match &subject_id {
             Some(id) => Subject::account(role, id),
             None => Subject::unknown(role, name),
         };
-        record_refusal(state, &subject, Via::Login, address, &refusal).await?;
+        // The audit log, unlike the answer, says it was the code: a right password
+        // with a wrong code is worth an administrator's attention.
+        let via = if password_right {
+            Via::LoginTotp
+        } else {
+            Via::Login
+        };
+        record_refusal(state, &subject, via, address, &refusal).await?;
         return Err(refusal);
     }
     // A right password means the account exists: Unknown never verifies.
-    let subject_id = subject_id.ok_or(ApiError::InvalidCredentials)?;
-    open_session(
-        state,
-        role,
-        &subject_id,
-        address,
+    let subject_id = subject_id.ok_or(wrong_for(role))?;
+    let access = Access {
         must_change_password,
         operator_role,
-    )
-    .await
+        second_factor: code_right == Some(true),
+    };
+    open_session(state, role, &subject_id, address, access).await
+}
+
+fn wrong_for(role: Role) -> ApiError {
+    match role {
+        Role::Candidate => ApiError::InvalidCredentials,
+        Role::Operator => ApiError::InvalidOperatorCredentials,
+    }
+}
+
+/// What a new session may do.
+struct Access {
+    must_change_password: bool,
+    operator_role: Option<OperatorRole>,
+    /// Opened with a TOTP code as well as the password.
+    second_factor: bool,
 }
 
 async fn open_session(
@@ -118,9 +165,13 @@ async fn open_session(
     role: Role,
     subject_id: &str,
     address: &str,
-    must_change_password: bool,
-    operator_role: Option<OperatorRole>,
+    access: Access,
 ) -> ApiResult<HttpResponse> {
+    let Access {
+        must_change_password,
+        operator_role,
+        second_factor,
+    } = access;
     let now = state.clock.now();
     let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
     let expires = now + ttl;
@@ -136,7 +187,10 @@ async fn open_session(
     )
     .await?;
     // The session id is a bearer credential's half: not in the log.
-    let detail = json!({ "address": address, "must_change_password": must_change_password });
+    let mut detail = json!({ "address": address, "must_change_password": must_change_password });
+    if role == Role::Operator {
+        detail["second_factor"] = json!(second_factor);
+    }
     Subject::account(role, subject_id)
         .record_in(&mut tx, to_ms(now), AuditAction::SessionLogin, detail)
         .await?;
@@ -147,6 +201,7 @@ async fn open_session(
         role,
         pwc: must_change_password,
         orl: operator_role,
+        tfa: second_factor,
         iat: now.timestamp(),
         exp: expires.timestamp(),
     };
@@ -162,6 +217,11 @@ async fn open_session(
         token_type: "Bearer".to_owned(),
         expires_in: ttl.num_seconds().unsigned_abs(),
         must_change_password,
+        totp_enrolment_required: totp::may_only_enrol(
+            state.operator_totp_required,
+            operator_role,
+            second_factor,
+        ),
     }))
 }
 

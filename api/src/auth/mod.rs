@@ -1,5 +1,6 @@
-//! Who is calling: captchas, passwords, tokens, login with lockout, and the request
-//! extractors that admit a candidate or an operator.
+//! Who is calling: captchas, passwords, tokens, login with lockout, the operators'
+//! second factor (TOTP), and the request extractors that admit a candidate or an
+//! operator.
 
 pub mod account_audit;
 pub mod captcha;
@@ -11,6 +12,7 @@ pub mod principal;
 pub mod rate_limit;
 pub mod session_cache;
 pub mod tokens;
+pub mod totp;
 
 /// The cookie a browser keeps its session in (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "examfee_session";

@@ -2,6 +2,9 @@
 //! list, an order being watched) skip one database round trip per request.
 //! Revocations made by this process take effect at once (they evict here); those
 //! made by another replica on the same database take effect within [`TTL_MS`].
+//! Candidates' sessions only: an operator's session is read with the operator's
+//! current role on every request (`principal.rs`), so that a revocation or a role
+//! change on any replica applies at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -16,10 +16,14 @@ pub struct Claims {
     /// Must change the initial password before anything else.
     #[serde(default)]
     pub pwc: bool,
-    /// An operator's role, as it was when the session opened (a role change ends the
-    /// operator's sessions).
+    /// An operator's role, as it was when the session opened. Informative only: the
+    /// extractors read the operator's role from the database on every request, so a
+    /// role change applies at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orl: Option<OperatorRole>,
+    /// The session was opened with a TOTP code as well as the password.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tfa: bool,
     pub iat: i64,
     pub exp: i64,
 }
@@ -93,6 +97,7 @@ mod tests {
             role: Role::Candidate,
             pwc: true,
             orl: None,
+            tfa: false,
             iat: 0,
             exp,
         }

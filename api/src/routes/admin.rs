@@ -1,9 +1,12 @@
 //! Operator endpoints: login, exams, fee items, candidate import.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use examfee_shared::Role;
-use examfee_shared::admin::{ChangeOperatorPasswordRequest, CreateOperatorRequest, OperatorView};
+use examfee_shared::admin::{
+    ChangeOperatorPasswordRequest, ChangeOperatorRoleRequest, ConfirmTotpRequest,
+    CreateOperatorRequest, OperatorView, TotpEnrolmentView,
+};
 use examfee_shared::dto::{
     AdminLoginRequest, CandidateImportRow, CreateExamRequest, CreateFeeItemRequest, ExamView,
     FeeItemView, ImportReport, Problem, TokenResponse,
@@ -14,7 +17,7 @@ use secrecy::SecretString;
 use super::auth::limit_rate;
 use super::problems::*;
 use crate::auth::login::log_in;
-use crate::auth::principal::{Catalog, Manage, Operator, OperatorAuth};
+use crate::auth::principal::{Catalog, Manage, Operator, OperatorAuth, OperatorEnrolling};
 use crate::auth::rate_limit::client_address;
 use crate::domain::{catalog, import, operators};
 use crate::error::{ApiError, ApiResult};
@@ -26,7 +29,12 @@ pub const IMPORT_LIMIT_BYTES: usize = 32 * 1024 * 1024;
 
 /// Log in as an operator
 ///
-/// Same captcha, lockout and token rules as the candidate login.
+/// Same captcha, lockout and token rules as the candidate login. An operator who has
+/// enrolled a TOTP authenticator also sends its current code as `totp_code`; a missing,
+/// wrong or already used code is refused as `invalid_credentials` exactly like a wrong
+/// password and counts toward the same lockout. Where a second factor is required
+/// (production), an `admin` or `finance` operator without one gets a token with
+/// `totp_enrolment_required: true` that may only enrol one.
 #[utoipa::path(
     tag = "operator",
     request_body = AdminLoginRequest,
@@ -63,6 +71,7 @@ pub async fn login(
         username,
         &client_address(&state, &req),
         SecretString::from(body.password),
+        body.totp_code.as_deref(),
     )
     .await
 }
@@ -133,6 +142,114 @@ pub async fn create_operator(
 ) -> ApiResult<HttpResponse> {
     let created = operators::create(&state, &auth.0.actor(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Begin enrolling a TOTP authenticator
+///
+/// Any operator, for their own account, also with a token that may only enrol. Answers
+/// a new secret (base32), its `otpauth://` URI and that URI as an SVG QR code, for an
+/// authenticator app (SHA-1, 6 digits, 30 s). Nothing changes at login until the
+/// enrolment is confirmed; beginning again replaces an unconfirmed secret. Once one is
+/// confirmed, 409 `totp_already_enrolled`: only an admin's reset removes it.
+#[utoipa::path(
+    tag = "operator",
+    responses(
+        (status = 200, description = "The secret, shown this once", body = TotpEnrolmentView),
+        (status = 409, description = "`totp_already_enrolled`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/admin/totp/enrol")]
+pub async fn start_totp_enrolment(
+    state: web::Data<AppState>,
+    auth: OperatorEnrolling,
+) -> ApiResult<web::Json<TotpEnrolmentView>> {
+    Ok(web::Json(
+        operators::start_totp_enrolment(&state, &auth.0).await?,
+    ))
+}
+
+/// Confirm a TOTP enrolment
+///
+/// The app's current code turns the begun enrolment on (audited
+/// `operator.totp_enrolled`); from then on every login needs a code. A session that
+/// could only enrol stays so: log in again with a code.
+#[utoipa::path(
+    tag = "operator",
+    request_body = ConfirmTotpRequest,
+    responses(
+        (status = 204, description = "On: every login of this operator needs a code"),
+        (status = 409, description = "`totp_not_started`, `totp_already_enrolled`, or `totp_enrolment_changed` (begun again meanwhile)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`totp_code_wrong` on `code`", body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[post("/admin/totp/confirm")]
+pub async fn confirm_totp(
+    state: web::Data<AppState>,
+    auth: OperatorEnrolling,
+    body: web::Json<ConfirmTotpRequest>,
+) -> ApiResult<HttpResponse> {
+    operators::confirm_totp(&state, &auth.0, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Reset an operator's TOTP authenticator
+///
+/// Role `admin` only, for a lost phone: the operator's authenticator (begun or
+/// confirmed) is removed and every session of that operator ends, audited
+/// `operator.totp_reset`. The operator logs in with the password alone and enrols
+/// again. An operator without one: 204, nothing changes.
+#[utoipa::path(
+    tag = "operator",
+    params(("id" = String, Path, description = "The operator's id")),
+    responses(
+        (status = 204, description = "Removed; the operator's sessions ended"),
+        (status = 404, description = "No such operator", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[delete("/admin/operators/{id}/totp")]
+pub async fn reset_totp(
+    state: web::Data<AppState>,
+    auth: Operator<Manage>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    operators::reset_totp(&state, &auth.0.actor(), &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Change an operator's role
+///
+/// Role `admin` only. Audited `operator.role_changed` with the old and new role. The
+/// operator's next request, on any replica, has the new role's rights; their
+/// sessions go on. The last admin keeps the role (409 `last_admin`).
+#[utoipa::path(
+    tag = "operator",
+    params(("id" = String, Path, description = "The operator's id")),
+    request_body = ChangeOperatorRoleRequest,
+    responses(
+        (status = 200, description = "The operator with the new role", body = OperatorView),
+        (status = 404, description = "No such operator", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`, or `role_changed_meanwhile`", body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[patch("/admin/operators/{id}")]
+pub async fn change_operator_role(
+    state: web::Data<AppState>,
+    auth: Operator<Manage>,
+    path: web::Path<String>,
+    body: web::Json<ChangeOperatorRoleRequest>,
+) -> ApiResult<web::Json<OperatorView>> {
+    Ok(web::Json(
+        operators::change_role(&state, &auth.0.actor(), &path, body.into_inner().role).await?,
+    ))
 }
 
 /// Create an exam

@@ -93,6 +93,7 @@ pub async fn login(
         id_number.as_str(),
         &client_address(&state, &req),
         SecretString::from(body.password),
+        None,
     )
     .await
 }

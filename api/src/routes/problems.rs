@@ -24,7 +24,9 @@ pub struct Malformed(Problem);
 }))]
 pub struct CaptchaInvalid(Problem);
 
-/// Wrong account or password: the same answer whether or not the account exists.
+/// Wrong account or password (for operators also a missing, wrong or used TOTP code):
+/// the same answer whether or not the account exists, has an authenticator, or the
+/// password alone was right.
 #[derive(IntoResponses)]
 #[response(status = 401, content_type = "application/problem+json", example = json!({
     "type": "/problems/invalid_credentials", "title": "Unauthorized", "status": 401,
@@ -42,9 +44,12 @@ pub struct InvalidCredentials(Problem);
 pub struct Unauthenticated(Problem);
 
 /// `forbidden`: the token's role may not use this endpoint; `password_change_required`:
-/// a candidate must change the initial password first; `csrf_rejected`: a change
-/// authenticated by the session cookie was not sent as `application/json` (or `text/csv`
-/// to the import), as an HTML form's would not be — bearer tokens are exempt.
+/// a candidate must change the initial password first; `totp_enrolment_required`: an
+/// `admin` or `finance` operator's session opened without a TOTP code where a second
+/// factor is required (production) may only enrol one, then log in again with a code;
+/// `csrf_rejected`: a change authenticated by the session cookie was not sent as
+/// `application/json` (or `text/csv` to the import), as an HTML form's would not be —
+/// bearer tokens are exempt.
 #[derive(IntoResponses)]
 #[response(status = 403, content_type = "application/problem+json", example = json!({
     "type": "/problems/forbidden", "title": "Forbidden", "status": 403,

@@ -3,9 +3,11 @@
 //! Ids are random UUIDs (122 bits), which no one can find from their hash, so the
 //! hash needs no key.
 
-use examfee_shared::Role;
+use examfee_shared::{OperatorRole, Role};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+
+use super::states::decode;
 
 use super::{Db, Tx};
 
@@ -47,6 +49,33 @@ pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::
     .fetch_one(&db.pool)
     .await?;
     Ok(row.get::<i64, _>(0) > 0)
+}
+
+/// An operator's role now, if the session exists for this operator and is neither
+/// revoked nor expired: read with the session on every request, so a role change
+/// takes effect at the operator's next request on every replica.
+pub async fn live_operator_role(
+    db: &Db,
+    id: &str,
+    subject_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<Option<OperatorRole>> {
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT o.operator_role FROM sessions s JOIN operators o ON o.id = s.subject_id
+         WHERE s.id_hash = $1 AND s.subject_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3",
+    )
+    .bind(id_hash(id))
+    .bind(subject_id)
+    .bind(now_ms)
+    .fetch_optional(&db.pool)
+    .await?;
+    role.map(|r| {
+        decode(&r, "operator_role", Some(subject_id)).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "operator_role".to_owned(),
+            source: Box::new(e),
+        })
+    })
+    .transpose()
 }
 
 /// Ends one session; `false` when it had ended already.

@@ -161,6 +161,14 @@ async fn after_a_whole_journey_the_database_holds_no_id_number_phone_session_or_
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
+    // The operator begins a TOTP enrolment: its secret is stored from then on.
+    let enrolment: Value = app
+        .post("/api/v1/admin/totp/enrol", Some(&admin), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let totp_secret = enrolment["secret"].as_str().unwrap().to_owned();
     // Import, first login, password change, a login with the new password.
     let (id, token) = app.candidate_with_own_password().await;
     // An order paid on the sandbox, its receipt, a refund approved and done.
@@ -239,6 +247,7 @@ async fn after_a_whole_journey_the_database_holds_no_id_number_phone_session_or_
         ("operator's session id".to_owned(), session_id(&admin)),
         ("candidate token".to_owned(), token.clone()),
         ("webhook secret".to_owned(), WEBHOOK_SECRET.to_owned()),
+        ("operator's TOTP secret".to_owned(), totp_secret),
     ];
     for name in ["jwt", "captcha", "receipt", "sandbox_merchant"] {
         let key = examfee::store::server_keys::get_or_create(&app.db, name, 0)

@@ -32,4 +32,5 @@ mod roles;
 mod security;
 mod shared_limits;
 mod stress;
+mod totp;
 mod webhooks;

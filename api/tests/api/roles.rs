@@ -38,6 +38,14 @@ fn rights() -> BTreeMap<(&'static str, &'static str), Right> {
     BTreeMap::from([
         (("POST", "/api/v1/admin/operators"), Right::Manage),
         (("POST", "/api/v1/admin/password"), Right::Read),
+        (("PATCH", "/api/v1/admin/operators/{id}"), Right::Manage),
+        (
+            ("DELETE", "/api/v1/admin/operators/{id}/totp"),
+            Right::Manage,
+        ),
+        // Each operator's own authenticator.
+        (("POST", "/api/v1/admin/totp/enrol"), Right::Read),
+        (("POST", "/api/v1/admin/totp/confirm"), Right::Read),
         (("POST", "/api/v1/admin/exams"), Right::Catalog),
         (("GET", "/api/v1/admin/exams"), Right::Read),
         (("POST", "/api/v1/admin/fee-items"), Right::Catalog),
@@ -69,7 +77,7 @@ fn rights() -> BTreeMap<(&'static str, &'static str), Right> {
 }
 
 /// The operator endpoints of the served document, `(METHOD, path)`.
-async fn documented(app: &TestApp) -> Vec<(String, String)> {
+pub async fn documented(app: &TestApp) -> Vec<(String, String)> {
     let doc: serde_json::Value = app
         .client
         .get(app.url("/api-docs/openapi.json"))
