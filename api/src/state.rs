@@ -7,7 +7,9 @@ use crate::auth::rate_limit::LoginRateLimit;
 use crate::auth::session_cache::SessionCache;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
+use crate::config::FirstLoginVerify;
 use crate::payments::Payments;
+use crate::sms::SmsGateway;
 use crate::store::Db;
 
 /// What every handler may use; built once at start and shared by all workers.
@@ -25,4 +27,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub payments: Payments,
     pub sessions: SessionCache,
+    /// The SMS provider; `None` in production without one (no 忘记密码 then).
+    pub sms: Option<Arc<dyn SmsGateway>>,
+    /// Keys the stored hashes of SMS codes.
+    pub sms_code_key: Vec<u8>,
+    pub first_login_verify: FirstLoginVerify,
 }

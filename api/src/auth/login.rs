@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite, time};
 use chrono::Duration;
-use examfee_shared::dto::TokenResponse;
+use examfee_shared::dto::{SmsVerification, TokenResponse};
 use examfee_shared::{AuditAction, OperatorRole, Role};
 use secrecy::SecretString;
 use serde_json::json;
@@ -13,6 +13,7 @@ use super::SESSION_COOKIE;
 use super::account_audit::{Subject, Via, record_refusal};
 use super::lockout;
 use super::passwords::Credential;
+use super::sms_codes;
 use super::tokens::Claims;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
@@ -24,6 +25,8 @@ pub struct Account {
     pub subject_id: String,
     pub credential: Credential,
     pub operator_role: Option<OperatorRole>,
+    /// A candidate's first login with SMS verification on: where the code goes.
+    pub sms_verification: Option<SmsVerification>,
 }
 
 impl Account {
@@ -39,6 +42,7 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
             .await?
             .map(|c| Account {
                 credential: candidate_credential(&c),
+                sms_verification: sms_codes::verification_for(state, &c),
                 subject_id: c.id,
                 operator_role: None,
             }),
@@ -48,6 +52,7 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
                 subject_id: o.id,
                 credential: Credential::Hashed(o.password_hash),
                 operator_role: Some(o.operator_role),
+                sms_verification: None,
             }),
     })
 }
@@ -73,15 +78,16 @@ pub async fn log_in(
     password: SecretString,
 ) -> ApiResult<HttpResponse> {
     let attempt = lockout::reserve(state, role, name, address).await?;
-    let (subject_id, must_change_password, operator_role, credential) =
+    let (subject_id, must_change_password, operator_role, sms_verification, credential) =
         match find_account(state, role, name).await? {
             Some(a) => (
                 Some(a.subject_id.clone()),
                 a.must_change_password(),
                 a.operator_role,
+                a.sms_verification,
                 a.credential,
             ),
-            None => (None, false, None, Credential::Unknown),
+            None => (None, false, None, None, Credential::Unknown),
         };
     let checked = attempt
         .check(
@@ -102,25 +108,37 @@ pub async fn log_in(
     }
     // A right password means the account exists: Unknown never verifies.
     let subject_id = subject_id.ok_or(ApiError::InvalidCredentials)?;
-    open_session(
-        state,
+    let session = NewSession {
         role,
-        &subject_id,
-        address,
+        subject_id: &subject_id,
         must_change_password,
         operator_role,
-    )
-    .await
+        sms_verification,
+    };
+    open_session(state, session, address).await
+}
+
+/// What a new session is of.
+struct NewSession<'a> {
+    role: Role,
+    subject_id: &'a str,
+    must_change_password: bool,
+    operator_role: Option<OperatorRole>,
+    sms_verification: Option<SmsVerification>,
 }
 
 async fn open_session(
     state: &AppState,
-    role: Role,
-    subject_id: &str,
+    session: NewSession<'_>,
     address: &str,
-    must_change_password: bool,
-    operator_role: Option<OperatorRole>,
 ) -> ApiResult<HttpResponse> {
+    let NewSession {
+        role,
+        subject_id,
+        must_change_password,
+        operator_role,
+        sms_verification,
+    } = session;
     let now = state.clock.now();
     let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
     let expires = now + ttl;
@@ -162,6 +180,7 @@ async fn open_session(
         token_type: "Bearer".to_owned(),
         expires_in: ttl.num_seconds().unsigned_abs(),
         must_change_password,
+        sms_verification,
     }))
 }
 

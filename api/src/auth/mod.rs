@@ -10,6 +10,7 @@ pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
 pub mod session_cache;
+pub mod sms_codes;
 pub mod tokens;
 
 /// The cookie a browser keeps its session in (HttpOnly, SameSite=Strict).

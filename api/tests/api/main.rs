@@ -30,5 +30,6 @@ mod replicas;
 mod roles;
 mod security;
 mod shared_limits;
+mod sms;
 mod stress;
 mod webhooks;
