@@ -349,3 +349,59 @@ async fn of_two_resets_with_one_code_at_once_only_one_wins() {
         1
     );
 }
+
+#[tokio::test]
+async fn five_codes_an_hour_then_the_account_waits_for_the_hour() {
+    let app = verifying_app().await;
+    let id = app.seed_candidate().await;
+    let token = app.first_login(&id).await.access_token;
+    for n in 1..=5 {
+        assert_eq!(
+            app.ask_code_with_token(&token).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        app.nth_code(PHONE, n).await;
+        app.clock.advance(Duration::seconds(61));
+    }
+    let response = app.ask_code_with_token(&token).await;
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 60 * 50 && retry <= 3600, "{retry}");
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "sms_too_soon").await;
+    app.clock
+        .advance(Duration::seconds(i64::try_from(retry).unwrap()));
+    // The hour outlived the token: a new login.
+    let token = app.first_login(&id).await.access_token;
+    assert_eq!(
+        app.ask_code_with_token(&token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.nth_code(PHONE, 6).await;
+}
+
+#[tokio::test]
+async fn a_code_the_provider_did_not_take_is_withdrawn_and_not_throttled() {
+    // A Tencent account at an address where nothing listens: every send fails.
+    let app = spawn_app_with(|c| {
+        c.first_login_verify = FirstLoginVerify::Sms;
+        c.tencent_sms = Some(examfee::sms::tencent::TencentSmsConfig {
+            secret_id: "AKIDunreachable".into(),
+            secret_key: secrecy::SecretString::from("key".to_owned()),
+            sdk_app_id: "1400000000".into(),
+            sign_name: "ExamFee".into(),
+            template_id: "100001".into(),
+            region: "ap-guangzhou".into(),
+            endpoint: "http://127.0.0.1:9".into(),
+        });
+    })
+    .await;
+    let id = app.seed_candidate().await;
+    let token = app.first_login(&id).await.access_token;
+    for _ in 0..2 {
+        let response = app.ask_code_with_token(&token).await;
+        assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "sms_unavailable").await;
+    }
+}
