@@ -82,6 +82,21 @@ pub struct Config {
     /// `admin` and `finance` operators need a TOTP second factor: with
     /// `EXAMFEE_ENV=production` always, elsewhere with `EXAMFEE_OPERATOR_TOTP=required`.
     pub operator_totp_required: bool,
+    /// `EXAMFEE_FIRST_LOGIN_VERIFY`: what the forced change of the initial password
+    /// needs besides it.
+    pub first_login_verify: FirstLoginVerify,
+    /// Tencent Cloud SMS, on when its variables are set; otherwise SMS goes to the
+    /// sandbox (never in production).
+    pub tencent_sms: Option<crate::sms::tencent::TencentSmsConfig>,
+}
+
+/// What proves, at the first login, that the candidate is the one the authority
+/// imported: nothing beyond the initial password (the manual's flow), or a code sent
+/// by SMS to the imported phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstLoginVerify {
+    Off,
+    Sms,
 }
 
 /// Suits one school lab behind one NAT address: sixty candidates each fetching a few
@@ -135,6 +150,19 @@ impl Config {
         if production && webhooks_allow_private {
             bail!(
                 "EXAMFEE_WEBHOOKS_ALLOW_PRIVATE lets webhooks reach internal addresses and is refused when EXAMFEE_ENV=production"
+            );
+        }
+        let first_login_verify = match get("EXAMFEE_FIRST_LOGIN_VERIFY").as_deref().map(str::trim) {
+            None | Some("off") => FirstLoginVerify::Off,
+            Some("sms") => FirstLoginVerify::Sms,
+            Some(other) => bail!("EXAMFEE_FIRST_LOGIN_VERIFY is `off` or `sms`, not {other:?}"),
+        };
+        let tencent_sms = crate::sms::tencent::TencentSmsConfig::from_lookup(get)?;
+        // The sandbox's SMS reaches no phone: production with verification on needs a
+        // real provider, or every first login would wait for a code that never comes.
+        if production && first_login_verify == FirstLoginVerify::Sms && tencent_sms.is_none() {
+            bail!(
+                "EXAMFEE_FIRST_LOGIN_VERIFY=sms needs an SMS provider when EXAMFEE_ENV=production: set the EXAMFEE_TENCENT_SMS_* variables (the sandbox's SMS is never used in production)"
             );
         }
         if production && captcha_test_answer.is_some() {
@@ -250,6 +278,8 @@ impl Config {
                 .unwrap_or_else(|| "ExamFee 考试院（演示）".into()),
             webhooks_allow_private,
             operator_totp_required,
+            first_login_verify,
+            tencent_sms,
             db_pool: get("EXAMFEE_DB_POOL")
                 .map(|v| v.parse())
                 .transpose()
@@ -602,6 +632,41 @@ mod tests {
             err.contains("EXAMFEE_WEBHOOKS_ALLOW_PRIVATE") && !err.contains('\n'),
             "{err}"
         );
+    }
+
+    #[test]
+    fn first_login_verification_is_off_by_default_and_needs_a_real_provider_in_production() {
+        assert_eq!(
+            config(&[]).unwrap().first_login_verify,
+            FirstLoginVerify::Off
+        );
+        let sms = config(&[("EXAMFEE_FIRST_LOGIN_VERIFY", "sms")]).unwrap();
+        assert_eq!(sms.first_login_verify, FirstLoginVerify::Sms);
+        assert!(
+            sms.tencent_sms.is_none(),
+            "outside production the sandbox sends"
+        );
+        assert!(config(&[("EXAMFEE_FIRST_LOGIN_VERIFY", "email")]).is_err());
+
+        let mut vars = PRODUCTION.to_vec();
+        vars.push(("EXAMFEE_FIRST_LOGIN_VERIFY", "sms"));
+        let err = config(&vars).unwrap_err().to_string();
+        assert!(
+            err.contains("EXAMFEE_TENCENT_SMS_") && !err.contains('\n'),
+            "{err}"
+        );
+        vars.extend([
+            ("EXAMFEE_TENCENT_SMS_SECRET_ID", "AKIDexample"),
+            ("EXAMFEE_TENCENT_SMS_SECRET_KEY", "a-secret-key"),
+            ("EXAMFEE_TENCENT_SMS_SDK_APP_ID", "1400006666"),
+            ("EXAMFEE_TENCENT_SMS_SIGN_NAME", "考试院"),
+            ("EXAMFEE_TENCENT_SMS_TEMPLATE_ID", "1110"),
+        ]);
+        let c = config(&vars).unwrap();
+        assert_eq!(c.first_login_verify, FirstLoginVerify::Sms);
+        assert!(c.tencent_sms.is_some());
+        // The key is not in the config's Debug output, which start-up may log.
+        assert!(!format!("{c:?}").contains("a-secret-key"));
     }
 
     #[test]

@@ -58,6 +58,16 @@ pub enum ApiError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The SMS code is wrong, expired, used, out of tries, or was never sent: one
+    /// answer for all, so that it tells nobody whether an ID number has an account.
+    #[error("sms code wrong or no longer valid")]
+    SmsCodeInvalid,
+    /// A code was sent to this account moments ago (or too many this hour).
+    #[error("sms code asked for again too soon")]
+    SmsTooSoon { retry_after_secs: u64 },
+    /// No SMS provider, or it could not send.
+    #[error("sms unavailable")]
+    SmsUnavailable,
     #[error("payment platform unavailable")]
     PlatformUnavailable,
     /// A real channel is down or did not answer: retry, or choose the other one.
@@ -109,6 +119,9 @@ impl ApiError {
             ApiError::PasswordUnchanged => "password_unchanged",
             ApiError::NotFound(_) => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::SmsCodeInvalid => "sms_code_invalid",
+            ApiError::SmsTooSoon { .. } => "sms_too_soon",
+            ApiError::SmsUnavailable => "sms_unavailable",
             ApiError::PlatformUnavailable => "platform_unavailable",
             ApiError::ChannelUnavailable => "channel_unavailable",
             ApiError::ChannelRefused => "channel_refused",
@@ -171,6 +184,18 @@ impl ApiError {
             ),
             ApiError::NotFound(what) => ("未找到".to_owned(), format!("No such {what}.")),
             ApiError::PayloadTooLarge => pair("请求内容过大", "The request body is too large."),
+            ApiError::SmsCodeInvalid => pair(
+                "短信验证码错误或已失效，请重新获取",
+                "The SMS code is wrong or no longer valid; ask for a new one.",
+            ),
+            ApiError::SmsTooSoon { retry_after_secs } => (
+                format!("验证码已发送，请{retry_after_secs}秒后再重新获取"),
+                format!("A code was just sent; ask again in {retry_after_secs} seconds."),
+            ),
+            ApiError::SmsUnavailable => pair(
+                "短信发送失败，请稍后重试",
+                "The SMS could not be sent; try again shortly.",
+            ),
             ApiError::ServerBusy => pair(
                 "登录人数较多，请稍后几秒再试",
                 "Many people are logging in right now; try again in a few seconds.",
@@ -227,14 +252,17 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } | ApiError::PasswordUnchanged => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::Malformed(_) | ApiError::CaptchaInvalid | ApiError::OldPasswordWrong => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Malformed(_)
+            | ApiError::CaptchaInvalid
+            | ApiError::OldPasswordWrong
+            | ApiError::SmsCodeInvalid => StatusCode::BAD_REQUEST,
             ApiError::InvalidCredentials
             | ApiError::InvalidOperatorCredentials
             | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::AccountLocked(_) => StatusCode::LOCKED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::SmsTooSoon { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::PasswordChangeRequired
             | ApiError::Forbidden
             | ApiError::CsrfRejected
@@ -242,9 +270,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::PlatformUnavailable | ApiError::ChannelUnavailable | ApiError::ServerBusy => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::PlatformUnavailable
+            | ApiError::ChannelUnavailable
+            | ApiError::ServerBusy
+            | ApiError::SmsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::ChannelRefused => StatusCode::BAD_GATEWAY,
             ApiError::Unverified => StatusCode::UNAUTHORIZED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -262,7 +291,8 @@ impl ResponseError for ApiError {
             HeaderValue::from_static("application/problem+json"),
         ));
         match self {
-            ApiError::RateLimited { retry_after_secs } => {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::SmsTooSoon { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::ServerBusy => {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod payments;
 pub mod routes;
 pub mod security_headers;
+pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -11,6 +11,7 @@ use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::Context;
 use examfee_sandbox::channels::alipay::fake::{self as alipay_fake, AlipayFake};
+use examfee_sandbox::channels::tencent_sms::fake::SmsAccount;
 use examfee_sandbox::channels::wechatpay::fake::{self as wechatpay_fake, WechatPayFake};
 use examfee_sandbox::{Merchant, Sandbox, SandboxConfig, spawn_notifier};
 use examfee_shared::{Gateway, PayChannel};
@@ -38,6 +39,8 @@ use crate::payments::wechatpay::{WechatPay, WechatPayConfig};
 use crate::payments::{Gateways, Payments};
 use crate::routes;
 use crate::security_headers;
+use crate::sms::SmsGateway;
+use crate::sms::tencent::{TencentSms, TencentSmsConfig};
 use crate::state::AppState;
 use crate::store::{self, Db};
 use crate::workers;
@@ -108,16 +111,69 @@ pub async fn sandbox_merchant_secret(
     Ok(String::from_utf8(key)?)
 }
 
-/// The sandbox platform inside this process, with ExamFee as its one merchant. Its
-/// test helpers exist except in production.
+/// ExamFee's account at the in-process sandbox's SMS service (Tencent Cloud SMS's
+/// protocol): its key is random, kept in the database like the merchant secret.
+async fn sandbox_sms_account(
+    db: &Db,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<SmsAccount> {
+    let key = store::server_keys::get_or_create(db, "sandbox_sms", to_ms(now)).await?;
+    Ok(SmsAccount {
+        secret_id: "AKIDexamfeesandbox".to_owned(),
+        secret_key: SecretString::from(String::from_utf8(key)?),
+        sdk_app_id: "1400000000".to_owned(),
+        sign_name: "ExamFee".to_owned(),
+        template_id: "100001".to_owned(),
+    })
+}
+
+/// Where the in-process sandbox's SMS service is mounted, below the sandbox.
+const SANDBOX_SMS_PATH: &str = "/sms";
+
+/// The SMS gateway: the configured Tencent Cloud SMS account, else (never in
+/// production) the sandbox's SMS service in this server, else none.
+async fn sms_gateway(
+    config: &Config,
+    db: &Db,
+    self_url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<Arc<dyn SmsGateway>>> {
+    if let Some(tencent) = &config.tencent_sms {
+        return Ok(Some(Arc::new(TencentSms::new(
+            tencent.clone(),
+            clock,
+            false,
+        )?)));
+    }
+    if config.production || config.platform_url.is_some() {
+        // No in-process sandbox: it is mounted only beside the sandbox platform.
+        return Ok(None);
+    }
+    let account = sandbox_sms_account(db, clock.now()).await?;
+    let sandbox = TencentSmsConfig {
+        secret_id: account.secret_id,
+        secret_key: account.secret_key,
+        sdk_app_id: account.sdk_app_id,
+        sign_name: account.sign_name,
+        template_id: account.template_id,
+        region: crate::sms::tencent::DEFAULT_REGION.to_owned(),
+        endpoint: format!("{self_url}{SANDBOX_PREFIX}{SANDBOX_SMS_PATH}"),
+    };
+    Ok(Some(Arc::new(TencentSms::new(sandbox, clock, true)?)))
+}
+
+/// The sandbox platform inside this process, with ExamFee as its one merchant and
+/// SMS account. Its test helpers exist except in production.
 async fn open_sandbox(
     config: &Config,
+    db: &Db,
     secret: &str,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<web::Data<Sandbox>> {
     let merchant = Merchant::new(&config.platform_merchant_id, secret, "ExamFee 在线收费");
     let mut sandbox_config = SandboxConfig::new(vec![merchant]);
     sandbox_config.test_mode = !config.production;
+    sandbox_config.sms = Some(sandbox_sms_account(db, clock.now()).await?);
     if let Some(dir) = config
         .sandbox_db
         .parent()
@@ -183,6 +239,8 @@ async fn app_state(
     };
     let captcha_key = store::server_keys::get_or_create(&db, "captcha", to_ms(now)).await?;
     let receipt_key = store::server_keys::get_or_create(&db, "receipt", to_ms(now)).await?;
+    let sms_code_key = store::server_keys::get_or_create(&db, "sms_code", to_ms(now)).await?;
+    let sms = sms_gateway(config, &db, self_url, clock.clone()).await?;
     let public_url = config
         .public_url
         .clone()
@@ -242,6 +300,9 @@ async fn app_state(
         payments,
         sessions: SessionCache::default(),
         operator_totp_required: config.operator_totp_required,
+        sms,
+        sms_code_key,
+        first_login_verify: config.first_login_verify,
     })
 }
 
@@ -326,7 +387,7 @@ impl Application {
         let sandbox = match (&config.platform_url, config.production) {
             (Some(_), _) | (None, true) => None,
             (None, false) => {
-                Some(open_sandbox(&config, secret.expose_secret(), clock.clone()).await?)
+                Some(open_sandbox(&config, &db, secret.expose_secret(), clock.clone()).await?)
             }
         };
         let demo = match config.demo_channels && !config.production {

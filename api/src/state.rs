@@ -7,7 +7,9 @@ use crate::auth::rate_limit::LoginRateLimit;
 use crate::auth::session_cache::SessionCache;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
+use crate::config::FirstLoginVerify;
 use crate::payments::Payments;
+use crate::sms::SmsGateway;
 use crate::store::Db;
 
 /// What every handler may use; built once at start and shared by all workers.
@@ -28,4 +30,9 @@ pub struct AppState {
     /// `admin` and `finance` operators need a TOTP second factor (production, or
     /// `EXAMFEE_OPERATOR_TOTP=required`): without one their token may only enrol it.
     pub operator_totp_required: bool,
+    /// The SMS provider; `None` in production without one (no 忘记密码 then).
+    pub sms: Option<Arc<dyn SmsGateway>>,
+    /// Keys the stored hashes of SMS codes.
+    pub sms_code_key: Vec<u8>,
+    pub first_login_verify: FirstLoginVerify,
 }

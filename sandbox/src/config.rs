@@ -105,6 +105,9 @@ pub struct SandboxConfig {
     /// from each request's host, which suits a sandbox reached the same way by
     /// merchant and payer.
     pub public_url: Option<String>,
+    /// The account of the Tencent Cloud SMS fake mounted at `/sms/` with the outbox at
+    /// `/v1/test/sms`; `None`: no SMS service.
+    pub sms: Option<crate::channels::tencent_sms::fake::SmsAccount>,
 }
 
 impl SandboxConfig {
@@ -115,6 +118,7 @@ impl SandboxConfig {
             notify_schedule: NotifySchedule::wechat(),
             notify_timeout: Duration::from_secs(10),
             public_url: None,
+            sms: None,
         }
     }
 

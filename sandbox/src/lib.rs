@@ -39,12 +39,15 @@ use crate::links::MountPoint;
 
 /// Registers the whole sandbox under `prefix` (`"/sandbox"` in `examfee serve`, `""`
 /// for the root): merchant API `{prefix}/v1/…`, cashier `{prefix}/cashier/…`, and in
-/// test mode the helpers `{prefix}/v1/test/…`. Unknown paths under a non-empty prefix
+/// test mode the helpers `{prefix}/v1/test/…`; with an SMS account also the SMS service
+/// `{prefix}/sms/` (Tencent Cloud SMS's protocol) and, in test mode, its outbox
+/// `{prefix}/v1/test/sms`. Unknown paths under a non-empty prefix
 /// answer a `not_found` problem.
 pub fn mount(sandbox: web::Data<Sandbox>, prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) {
     let prefix = prefix.trim_end_matches('/').to_owned();
     move |cfg| {
         let test_mode = sandbox.config.test_mode;
+        let sms = sandbox.sms.clone();
         let mut scope = web::scope(&prefix)
             .app_data(sandbox)
             .app_data(MountPoint(prefix.clone()))
@@ -65,6 +68,14 @@ pub fn mount(sandbox: web::Data<Sandbox>, prefix: &str) -> impl FnOnce(&mut web:
             .configure(cashier::configure);
         if test_mode {
             scope = scope.configure(test_helpers::configure);
+        }
+        if let Some(sms) = sms {
+            scope = scope
+                .app_data(sms)
+                .configure(channels::tencent_sms::fake::configure);
+            if test_mode {
+                scope = scope.configure(channels::tencent_sms::fake::configure_test);
+            }
         }
         if !prefix.is_empty() {
             scope = scope.default_service(web::to(not_found));

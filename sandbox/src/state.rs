@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use actix_web::web;
 use tokio::sync::Notify;
 
+use crate::channels::tencent_sms::fake::SmsFake;
 use crate::clock::Clock;
 use crate::config::{Merchant, SandboxConfig};
 use crate::protocol::Faults;
@@ -25,6 +26,8 @@ pub struct Sandbox {
     /// Duplicates the `notify_duplicate_delay_ms` fault will send, with when (ms).
     /// In memory like the faults themselves: a restart forgets them.
     pub(crate) delayed_duplicates: Mutex<Vec<(i64, NotificationRow)>>,
+    /// The SMS service, when the config has an account for it.
+    pub(crate) sms: Option<web::Data<SmsFake>>,
 }
 
 impl Sandbox {
@@ -35,7 +38,10 @@ impl Sandbox {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<web::Data<Sandbox>> {
         let db = Db::open(db_path).await?;
+        let sms = (config.sms.clone())
+            .map(|account| web::Data::new(SmsFake::new(account, clock.clone())));
         Ok(web::Data::new(Sandbox {
+            sms,
             db,
             clock,
             merchants: config.merchants_by_id(),

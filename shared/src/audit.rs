@@ -228,6 +228,10 @@ named_enum! {
         /// An admin removed an operator's TOTP authenticator (a lost phone).
         OperatorTotpReset = "operator.totp_reset",
         PasswordChanged = "password.changed",
+        /// A candidate's password set anew with a code sent by SMS (忘记密码).
+        PasswordReset = "password.reset",
+        /// A one-time code sent by SMS to a candidate's imported phone.
+        SmsCodeSent = "sms_code.sent",
         /// A candidate or operator logged in (a session opened).
         SessionLogin = "session.login",
         /// A wrong password at login or as the old one of a password change; by the

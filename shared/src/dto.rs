@@ -95,6 +95,48 @@ pub struct TokenResponse {
     /// every other operator endpoint answers 403 `totp_enrolment_required`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub totp_enrolment_required: bool,
+    /// Present when the password change also needs a code sent by SMS
+    /// (`EXAMFEE_FIRST_LOGIN_VERIFY=sms`): ask for it with `POST /auth/sms-code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_verification: Option<SmsVerification>,
+}
+
+/// Where the code of a first-login verification goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SmsVerification {
+    /// The phone the authority imported, masked.
+    #[cfg_attr(feature = "openapi", schema(example = "138****5678"))]
+    pub phone_masked: String,
+}
+
+/// `POST /auth/sms-code`: empty (or `{}`) with the token of a login that must change
+/// its password; for 忘记密码 the ID number and a solved captcha, without a token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SmsCodeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    pub id_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captcha_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "7k2mq"))]
+    pub captcha_answer: Option<String>,
+}
+
+/// `POST /auth/password-reset` (忘记密码).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordResetRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    pub id_number: String,
+    /// The six digits of the SMS.
+    #[cfg_attr(feature = "openapi", schema(example = "024681"))]
+    pub sms_code: String,
+    /// 8–16 characters with both digits and letters; letters are case-sensitive.
+    #[cfg_attr(feature = "openapi", schema(example = "Exam2026pay"))]
+    pub new_password: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +147,11 @@ pub struct ChangePasswordRequest {
     /// 8–16 characters with both digits and letters; letters are case-sensitive.
     #[cfg_attr(feature = "openapi", schema(example = "Exam2026pay"))]
     pub new_password: String,
+    /// The six digits sent by SMS: needed when `EXAMFEE_FIRST_LOGIN_VERIFY=sms` and
+    /// the old password is the initial one (the login said `sms_verification`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "024681"))]
+    pub sms_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 
 use examfee_shared::dto::{
     CaptchaResponse, ChangePasswordRequest, CreateOrderRequest, FeeView, LoginRequest, MeResponse,
-    OrderView, PayRequest, PayView, Problem, ReceiptVerification, ReceiptView, RefundRequest,
-    RefundView, TokenResponse,
+    OrderView, PasswordResetRequest, PayRequest, PayView, Problem, ReceiptVerification,
+    ReceiptView, RefundRequest, RefundView, SmsCodeRequest, TokenResponse,
 };
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
@@ -101,6 +101,16 @@ pub async fn login(body: &LoginRequest) -> ApiResult<TokenResponse> {
 
 pub async fn change_password(body: &ChangePasswordRequest) -> ApiResult<()> {
     empty(Request::post(&url("/auth/password")).json(body)).await
+}
+
+/// 获取验证码: `{}` with the session of a first login, or the ID number and a solved
+/// captcha for 忘记密码.
+pub async fn send_sms_code(body: &SmsCodeRequest) -> ApiResult<()> {
+    empty(Request::post(&url("/auth/sms-code")).json(body)).await
+}
+
+pub async fn reset_password(body: &PasswordResetRequest) -> ApiResult<()> {
+    empty(Request::post(&url("/auth/password-reset")).json(body)).await
 }
 
 /// A POST without a body. It still says it is JSON: the API refuses a change

@@ -8,6 +8,11 @@ pub fn local_storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
+/// Storage of this tab only, gone when it closes.
+pub fn session_storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
 /// Loads `path` as a fresh page: used when the session ended, so that nothing of the
 /// old session's screens stays in memory.
 pub fn reload_at(path: &str) {

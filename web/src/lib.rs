@@ -16,7 +16,9 @@ use leptos_router::path;
 
 use crate::components::layout::{SiteFooter, SiteHeader, page_title};
 use crate::i18n::{Text, t};
-use crate::pages::{cashier, fees, login, password, pay_return, profile, receipt, refund, verify};
+use crate::pages::{
+    cashier, fees, login, password, pay_return, profile, receipt, refund, reset, verify,
+};
 use crate::session::use_session;
 
 pub fn mount() {
@@ -37,6 +39,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/login") view=login::LoginPage/>
                     <Route path=path!("/password") view=password::PasswordPage/>
+                    <Route path=path!("/forgot-password") view=reset::ResetPage/>
                     <Route path=path!("/profile") view=profile::ProfilePage/>
                     <Route path=path!("/fees") view=fees::FeesPage/>
                     <Route path=path!("/cashier/:order_no") view=cashier::CashierPage/>

@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite, time};
 use chrono::Duration;
-use examfee_shared::dto::TokenResponse;
+use examfee_shared::dto::{SmsVerification, TokenResponse};
 use examfee_shared::{AuditAction, OperatorRole, Role};
 use secrecy::SecretString;
 use serde_json::json;
@@ -14,6 +14,7 @@ use super::SESSION_COOKIE;
 use super::account_audit::{Subject, Via, record_refusal};
 use super::lockout;
 use super::passwords::Credential;
+use super::sms_codes;
 use super::tokens::Claims;
 use super::totp;
 use crate::clock::to_ms;
@@ -28,6 +29,8 @@ pub struct Account {
     pub operator_role: Option<OperatorRole>,
     /// An operator's confirmed authenticator: its secret and when it was confirmed.
     pub totp: Option<(SecretString, i64)>,
+    /// A candidate's first login with SMS verification on: where the code goes.
+    pub sms_verification: Option<SmsVerification>,
 }
 
 impl Account {
@@ -43,6 +46,7 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
             .await?
             .map(|c| Account {
                 credential: candidate_credential(&c),
+                sms_verification: sms_codes::verification_for(state, &c),
                 subject_id: c.id,
                 operator_role: None,
                 totp: None,
@@ -56,6 +60,7 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
                 subject_id: o.id,
                 credential: Credential::Hashed(o.password_hash),
                 operator_role: Some(o.operator_role),
+                sms_verification: None,
             }),
     })
 }
@@ -86,16 +91,17 @@ pub async fn log_in(
     totp_code: Option<&str>,
 ) -> ApiResult<HttpResponse> {
     let attempt = lockout::reserve(state, role, name, address).await?;
-    let (subject_id, must_change_password, operator_role, credential, totp) =
+    let (subject_id, must_change_password, operator_role, sms_verification, credential, totp) =
         match find_account(state, role, name).await? {
             Some(a) => (
                 Some(a.subject_id.clone()),
                 a.must_change_password(),
                 a.operator_role,
+                a.sms_verification,
                 a.credential,
                 a.totp,
             ),
-            None => (None, false, None, Credential::Unknown, None),
+            None => (None, false, None, None, Credential::Unknown, None),
         };
     let wrong = wrong_for(role);
     let password_right = attempt
@@ -141,6 +147,7 @@ pub async fn log_in(
         must_change_password,
         operator_role,
         second_factor: code_right == Some(true),
+        sms_verification,
     };
     open_session(state, role, &subject_id, address, access).await
 }
@@ -158,6 +165,8 @@ struct Access {
     operator_role: Option<OperatorRole>,
     /// Opened with a TOTP code as well as the password.
     second_factor: bool,
+    /// A candidate's first login with SMS verification on: where the code goes.
+    sms_verification: Option<SmsVerification>,
 }
 
 async fn open_session(
@@ -171,6 +180,7 @@ async fn open_session(
         must_change_password,
         operator_role,
         second_factor,
+        sms_verification,
     } = access;
     let now = state.clock.now();
     let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
@@ -222,6 +232,7 @@ async fn open_session(
             operator_role,
             second_factor,
         ),
+        sms_verification,
     }))
 }
 

@@ -11,6 +11,7 @@ pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
 pub mod session_cache;
+pub mod sms_codes;
 pub mod tokens;
 pub mod totp;
 

@@ -12,6 +12,7 @@ use super::lockout;
 use super::login::candidate_credential;
 use super::passwords::Credential;
 use super::principal::Principal;
+use super::sms_codes::{self, Purpose};
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -48,12 +49,16 @@ pub async fn check_old_password(
     Ok(())
 }
 
+/// With `EXAMFEE_FIRST_LOGIN_VERIFY=sms`, the change of the initial password also
+/// needs `sms_code`: checked after the old password, used up in the change's
+/// transaction.
 pub async fn change_candidate_password(
     state: &AppState,
     principal: &Principal,
     address: &str,
     old_password: SecretString,
     new_password: SecretString,
+    sms_code: Option<&str>,
 ) -> ApiResult<()> {
     check_new_password(new_password.expose_secret())
         .map_err(|e| ApiError::invalid("new_password", &e))?;
@@ -74,9 +79,16 @@ pub async fn change_candidate_password(
         old_password,
     )
     .await?;
+    let sms_code_hash = match sms_codes::needed_for_change(state, &candidate) {
+        true => Some(sms_codes::check_first_login_code(state, &candidate.id, sms_code).await?),
+        false => None,
+    };
     let new_hash = state.passwords.hash(new_password).await?;
     let now = to_ms(state.clock.now());
     let mut tx = state.db.begin_write().await?;
+    if let Some(hash) = &sms_code_hash {
+        sms_codes::use_up_in(&mut tx, &candidate.id, Purpose::FirstLogin, hash, now).await?;
+    }
     let replaced = store::candidates::replace_password(
         &mut tx,
         &candidate.id,
@@ -95,7 +107,8 @@ pub async fn change_candidate_password(
         action: AuditAction::PasswordChanged,
         entity: AuditEntity::Candidate,
         entity_id: &candidate.id,
-        detail: json!({ "sessions_revoked": revoked, "was_initial": candidate.password_hash.is_none() }),
+        detail: json!({ "sessions_revoked": revoked, "was_initial": candidate.password_hash.is_none(),
+                        "sms_verified": sms_code_hash.is_some() }),
     };
     store::audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;

@@ -1,9 +1,11 @@
-//! Candidate captcha, login, password change and logout.
+//! Candidate captcha, login, password change, SMS codes, 忘记密码 and logout.
 
 use actix_web::cookie::time;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, post, web};
 use examfee_shared::dto::{
-    CaptchaResponse, ChangePasswordRequest, LoginRequest, Problem, TokenResponse,
+    CaptchaResponse, ChangePasswordRequest, LoginRequest, PasswordResetRequest, Problem,
+    SmsCodeRequest, TokenResponse,
 };
 use examfee_shared::{AuditAction, IdNumber, Role};
 use secrecy::SecretString;
@@ -15,6 +17,7 @@ use crate::auth::login::{log_in, session_cookie};
 use crate::auth::password_change;
 use crate::auth::principal::Principal;
 use crate::auth::rate_limit::{client_address, client_ip};
+use crate::auth::sms_codes;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -104,7 +107,8 @@ pub async fn login(
 /// old one. Every token of the account, this one included, stops working: log in
 /// again with the new password (回到登录页). A wrong old password counts toward the
 /// account's lockout exactly like a wrong password at login, and the request counts
-/// toward the address's rate limit.
+/// toward the address's rate limit. With `EXAMFEE_FIRST_LOGIN_VERIFY=sms` the change
+/// of the initial password also needs `sms_code` (see `POST /auth/sms-code`).
 #[utoipa::path(
     tag = "candidate auth",
     request_body = ChangePasswordRequest,
@@ -119,7 +123,7 @@ pub async fn login(
                 "type": "/problems/password_no_digit", "title": "Unprocessable Entity", "status": 422,
                 "code": "password_no_digit", "detail": "密码须包含数字和英文字母",
                 "detail_en": "A password contains both digits and letters.", "field": "new_password"})),
-        Unauthenticated, Forbidden, Locked, RateLimited, Busy, ServerError,
+        SmsCodeInvalid, Unauthenticated, Forbidden, Locked, RateLimited, Busy, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
@@ -141,6 +145,7 @@ pub async fn change_password(
         &client_address(&state, &req),
         SecretString::from(body.old_password),
         SecretString::from(body.new_password),
+        body.sms_code.as_deref(),
     )
     .await?;
     Ok(HttpResponse::NoContent()
@@ -174,4 +179,100 @@ pub async fn logout(state: web::Data<AppState>, principal: Principal) -> ApiResu
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), time::Duration::ZERO))
         .finish())
+}
+
+/// Send an SMS code
+///
+/// Two uses. With the token of a login that must change its initial password (and
+/// `EXAMFEE_FIRST_LOGIN_VERIFY=sms`), an empty body: a code goes to the phone the
+/// authority imported (the login answer shows it masked) → 204 once the provider took
+/// it. For 忘记密码, without a token: `{id_number, captcha_id, captcha_answer}` → 204,
+/// the same answer whether or not the ID number has an account (no code is sent then)
+/// and whether or not a code went out moments ago. A code has six digits, lasts five
+/// minutes, is used once and dies after five tries; one account gets a new one at most
+/// every 60 seconds and five an hour. The request counts toward the address's rate limit.
+#[utoipa::path(
+    tag = "candidate auth",
+    request_body(content = SmsCodeRequest, description = "Empty with a token; the ID number and a solved captcha without"),
+    responses(
+        (status = 204, description = "Sent (or, for an unknown ID number, nothing to send)"),
+        (status = 409, description = "`sms_code_not_needed`: this login needs no code", body = Problem,
+            content_type = "application/problem+json"),
+        CaptchaInvalid, Invalid, Unauthenticated, Forbidden, SmsTooSoon, SmsUnavailable, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = []), ()),
+)]
+#[post("/auth/sms-code")]
+pub async fn sms_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    limit_rate(&state, &req).await?;
+    let request: SmsCodeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        SmsCodeRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(e.to_string()))?
+    };
+    let address = client_address(&state, &req);
+    match request.id_number {
+        Some(id_number) => {
+            let (Some(captcha_id), Some(answer)) = (request.captcha_id, request.captcha_answer)
+            else {
+                return Err(ApiError::CaptchaInvalid);
+            };
+            state
+                .captchas
+                .check(&state.db, &captcha_id, &answer, state.clock.now())
+                .await?;
+            let id_number =
+                IdNumber::parse(&id_number).map_err(|e| ApiError::invalid("id_number", &e))?;
+            sms_codes::send_reset_code(&state, &id_number, &address).await?;
+        }
+        None => {
+            let principal = Principal::from_request(&req, &mut Payload::None).await?;
+            if principal.role != Role::Candidate {
+                return Err(ApiError::Forbidden);
+            }
+            sms_codes::send_first_login_code(&state, &principal, &address).await?;
+        }
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Reset a forgotten password (忘记密码)
+///
+/// With the code sent by `POST /auth/sms-code` to the imported phone: the new password
+/// (8–16 characters with digits and letters) replaces the old one, or the initial one,
+/// and every session of the account ends. A wrong code, an expired or used one, and an
+/// ID number without an account all answer `sms_code_invalid`. The request counts
+/// toward the address's rate limit.
+#[utoipa::path(
+    tag = "candidate auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 204, description = "The password is set; every session of the account has ended"),
+        SmsCodeInvalid, Invalid, RateLimited, Busy, ServerError,
+    ),
+    security(()),
+)]
+#[post("/auth/password-reset")]
+pub async fn password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<PasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
+    limit_rate(&state, &req).await?;
+    let body = body.into_inner();
+    let id_number =
+        IdNumber::parse(&body.id_number).map_err(|e| ApiError::invalid("id_number", &e))?;
+    sms_codes::reset_password(
+        &state,
+        &id_number,
+        &body.sms_code,
+        SecretString::from(body.new_password),
+        &client_address(&state, &req),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -74,6 +74,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::login)
                 .service(auth::change_password)
                 .service(auth::logout)
+                .service(auth::sms_code)
+                .service(auth::password_reset)
                 .service(me::me)
                 .service(me::fees)
                 .service(orders::create)

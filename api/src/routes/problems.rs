@@ -116,3 +116,32 @@ pub struct TooLarge(Problem);
     "code": "internal_error", "detail": "系统繁忙，请稍后再试", "detail_en": "Internal error; try again later."
 }))]
 pub struct ServerError(Problem);
+
+/// `sms_code_invalid`: the SMS code is wrong, expired, used, out of its five tries, or
+/// none was sent — one answer for all, whether or not the ID number has an account.
+#[derive(IntoResponses)]
+#[response(status = 400, content_type = "application/problem+json", example = json!({
+    "type": "/problems/sms_code_invalid", "title": "Bad Request", "status": 400,
+    "code": "sms_code_invalid", "detail": "短信验证码错误或已失效，请重新获取",
+    "detail_en": "The SMS code is wrong or no longer valid; ask for a new one."
+}))]
+pub struct SmsCodeInvalid(Problem);
+
+/// `sms_too_soon`: a code went to this account less than 60 seconds ago (or five this
+/// hour); `Retry-After` says when to ask again. `rate_limited`: the address's quota.
+#[derive(IntoResponses)]
+#[response(status = 429, content_type = "application/problem+json", example = json!({
+    "type": "/problems/sms_too_soon", "title": "Too Many Requests", "status": 429,
+    "code": "sms_too_soon", "detail": "验证码已发送，请42秒后再重新获取",
+    "detail_en": "A code was just sent; ask again in 42 seconds."
+}))]
+pub struct SmsTooSoon(Problem);
+
+/// `sms_unavailable`: no SMS provider is configured, or it did not take the message.
+#[derive(IntoResponses)]
+#[response(status = 503, content_type = "application/problem+json", example = json!({
+    "type": "/problems/sms_unavailable", "title": "Service Unavailable", "status": 503,
+    "code": "sms_unavailable", "detail": "短信发送失败，请稍后重试",
+    "detail_en": "The SMS could not be sent; try again shortly."
+}))]
+pub struct SmsUnavailable(Problem);

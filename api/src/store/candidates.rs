@@ -111,6 +111,24 @@ pub async fn replace_password(
     Ok(done.rows_affected() == 1)
 }
 
+/// Sets a new password whatever the stored one is: for a reset, where a single-use
+/// code, used up in the same transaction, proved the right to it.
+pub async fn set_password(
+    tx: &mut Tx,
+    id: &str,
+    new_hash: &str,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE candidates SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(new_hash)
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub struct NewCandidate<'a> {
     pub id_number: &'a str,
     pub name: &'a str,

@@ -22,6 +22,7 @@ pub mod reconciliations;
 pub mod refunds;
 pub mod server_keys;
 pub mod sessions;
+pub mod sms_codes;
 mod sqlite;
 pub mod states;
 pub mod trades;

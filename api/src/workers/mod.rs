@@ -11,7 +11,7 @@ use crate::payments::{refunds, sync, webhooks};
 use crate::state::AppState;
 use crate::store;
 
-/// How often expired captchas, sessions and lockout counts are removed.
+/// How often expired captchas, sessions, lockout counts and SMS codes are removed.
 pub const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Removes what has expired, once; returns how many rows went.
@@ -21,7 +21,8 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
     let removed = store::captchas::purge_expired(&state.db, now).await?
         + store::sessions::purge_expired(&state.db, now).await?
         + store::login_attempts::purge_idle(&state.db, now, day_ago).await?
-        + store::rate_limits::purge_full(&state.db, now).await?;
+        + store::rate_limits::purge_full(&state.db, now).await?
+        + store::sms_codes::purge_expired(&state.db, now - 3600 * 1000).await?;
     if let Some(limit) = &state.rate_limit {
         limit.forget_idle();
     }

@@ -31,6 +31,7 @@ mod replicas;
 mod roles;
 mod security;
 mod shared_limits;
+mod sms;
 mod stress;
 mod totp;
 mod webhooks;

@@ -5,3 +5,4 @@ pub mod layout;
 pub mod loading;
 pub mod payment;
 pub mod qr;
+pub mod sms_code;

@@ -5,18 +5,31 @@ use examfee_shared::IdNumber;
 use examfee_shared::dto::LoginRequest;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
-use crate::browser::focus;
+use crate::browser::{focus, session_storage};
 use crate::components::captcha::{Captcha, CaptchaImage};
 use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
 use crate::i18n::{Text, t, tx};
+use crate::pages::password::SMS_PHONE_KEY;
 use crate::session::use_session;
 
 const REQUIRED_PASSWORD: Text = Text::new("请输入密码", "Enter the password.");
 const REQUIRED_CAPTCHA: Text = Text::new("请输入验证码", "Enter the captcha.");
+
+/// Keeps, for this tab, where the first login's SMS code goes (the password page
+/// shows it), or forgets it when no code is needed.
+fn remember_sms_phone(phone_masked: Option<String>) {
+    if let Some(storage) = session_storage() {
+        let _ = match phone_masked {
+            Some(phone) => storage.set_item(SMS_PHONE_KEY, &phone),
+            None => storage.remove_item(SMS_PHONE_KEY),
+        };
+    }
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -62,6 +75,7 @@ pub fn LoginPage() -> impl IntoView {
             match api::login(&request).await {
                 Ok(token) => {
                     session.start();
+                    remember_sms_phone(token.sms_verification.map(|v| v.phone_masked));
                     let next = if token.must_change_password {
                         "/password"
                     } else {
@@ -139,7 +153,11 @@ pub fn LoginPage() -> impl IntoView {
                 <SubmitButton label=Text::new("登录", "Log in") busy_label=Text::new("正在登录…", "Logging in…")
                     busy=login.pending() disabled=captcha.loading()/>
             </form>
-            <p class="aside"><a href="/verify">{t("电子票据查验", "Verify an e-receipt")}</a></p>
+            <p class="aside">
+                <A href="/forgot-password" attr:id="forgot-password">{t("忘记密码", "Forgot password")}</A>
+                " · "
+                <a href="/verify">{t("电子票据查验", "Verify an e-receipt")}</a>
+            </p>
         </section>
     }
 }

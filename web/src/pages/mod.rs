@@ -8,4 +8,5 @@ pub mod pay_return;
 pub mod profile;
 pub mod receipt;
 pub mod refund;
+pub mod reset;
 pub mod verify;

@@ -1,22 +1,45 @@
 //! 修改密码 at first login: the policy of `shared` checked live as the candidate
 //! types; after 确定 every session of the account has ended, so the candidate goes
-//! 回到登录页 and logs in with the new password, as the manual shows.
+//! 回到登录页 and logs in with the new password, as the manual shows. With first-login
+//! verification on, the page also asks for a code sent by SMS (获取验证码) to the phone
+//! the login named, masked.
 
-use examfee_shared::dto::ChangePasswordRequest;
+use examfee_shared::dto::{ChangePasswordRequest, SmsCodeRequest};
 use examfee_shared::password::check_new_password;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api;
-use crate::browser::focus;
+use crate::browser::{focus, session_storage};
 use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
-use crate::i18n::{Text, t, use_lang};
+use crate::components::sms_code::SmsCodeButton;
+use crate::i18n::{Text, t, tx, use_lang};
 use crate::session::use_session;
 
 const MISMATCH: Text = Text::new("两次输入的新密码不一致", "The two new passwords differ.");
 const REQUIRED: Text = Text::new("请输入原密码", "Enter the current password.");
+const CODE_REQUIRED: Text = Text::new(
+    "请输入6位短信验证码",
+    "Enter the 6-digit code from the SMS.",
+);
+
+/// Where the login left the masked phone of a first login that needs an SMS code.
+pub const SMS_PHONE_KEY: &str = "examfee.sms_phone";
+
+/// The masked phone the login named, if this first login needs an SMS code.
+fn sms_phone() -> Option<String> {
+    session_storage().and_then(|s| s.get_item(SMS_PHONE_KEY).ok().flatten())
+}
+
+/// What a code is sent to, as the page says it.
+fn sent_to(phone: &str) -> Text {
+    Text::owned(
+        format!("验证码将发送至您预留的手机 {phone}"),
+        format!("The code goes to your registered phone {phone}."),
+    )
+}
 
 #[component]
 pub fn PasswordPage() -> impl IntoView {
@@ -30,6 +53,11 @@ pub fn PasswordPage() -> impl IntoView {
     let form_error = RwSignal::new(None);
     let done = RwSignal::new(false);
     let session = use_session();
+    // With first-login verification on, the change also needs a code sent by SMS.
+    let sms = RwSignal::new(sms_phone());
+    let code = RwSignal::new(String::new());
+    let code_error = RwSignal::new(None);
+    let sms_note = RwSignal::new(None);
 
     let change = Action::new_local(move |request: &ChangePasswordRequest| {
         let request = request.clone();
@@ -37,6 +65,9 @@ pub fn PasswordPage() -> impl IntoView {
             match api::change_password(&request).await {
                 Ok(()) => {
                     // The server ended every session of the account with this change.
+                    if let Some(storage) = session_storage() {
+                        let _ = storage.remove_item(SMS_PHONE_KEY);
+                    }
                     session.end();
                     done.set(true);
                     focus("password-done");
@@ -49,6 +80,14 @@ pub fn PasswordPage() -> impl IntoView {
                     (Some("password_unchanged"), _) | (_, Some("new_password")) => {
                         new_error.set(Some(e.text()));
                         focus("new_password");
+                    }
+                    (Some("sms_code_invalid"), _) | (_, Some("sms_code")) => {
+                        // The server asks for a code this page did not know of.
+                        if sms.with_untracked(Option::is_none) {
+                            sms.set(Some(String::new()));
+                        }
+                        code_error.set(Some(e.text()));
+                        focus("sms_code");
                     }
                     _ => form_error.set(Some(e.text())),
                 },
@@ -63,8 +102,13 @@ pub fn PasswordPage() -> impl IntoView {
         new_error
             .set(new.with_untracked(|p| check_new_password(p).err().map(|e| Text::of_rule(&e))));
         repeat_error.set((new.get_untracked() != repeat.get_untracked()).then_some(MISMATCH));
+        let needs_code = sms.with_untracked(Option::is_some);
+        code_error.set(
+            (needs_code && code.with_untracked(|c| c.trim().len() != 6)).then_some(CODE_REQUIRED),
+        );
         if focus_first_error(&[
             ("old_password", old_error),
+            ("sms_code", code_error),
             ("new_password", new_error),
             ("repeat_password", repeat_error),
         ]) {
@@ -73,6 +117,7 @@ pub fn PasswordPage() -> impl IntoView {
         change.dispatch(ChangePasswordRequest {
             old_password: old.get_untracked(),
             new_password: new.get_untracked(),
+            sms_code: needs_code.then(|| code.get_untracked().trim().to_owned()),
         });
     };
 
@@ -87,6 +132,21 @@ pub fn PasswordPage() -> impl IntoView {
                     <Field id="old_password" label=Text::new("原密码", "Current password") value=old error=old_error
                         hint=Text::new("初始密码为身份证后六位", "The initial password is the last six characters of the ID number.")
                         kind="password" autocomplete="current-password"/>
+                    {move || sms.get().map(|phone| {
+                        let hint = if phone.is_empty() {
+                            Text::new("验证码将发送至您预留的手机", "The code goes to your registered phone.")
+                        } else {
+                            sent_to(&phone)
+                        };
+                        view! {
+                            <Field id="sms_code" label=Text::new("短信验证码", "SMS code") value=code error=code_error
+                                hint=hint inputmode="numeric" autocomplete="one-time-code">
+                                <SmsCodeButton request=|| Some(SmsCodeRequest::default())
+                                    error=code_error sent_note=sms_note/>
+                            </Field>
+                            {move || sms_note.get().map(|n| view! { <p class="field-note" role="status">{tx(n)}</p> })}
+                        }
+                    })}
                     <Field id="new_password" label=Text::new("新密码", "New password") value=new error=new_error
                         kind="password" autocomplete="new-password" described_by="password-policy"/>
                     <PolicyCheck password=new/>
