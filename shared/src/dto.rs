@@ -34,7 +34,10 @@ pub struct CaptchaResponse {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LoginRequest {
     /// The candidate's ID number (证件号); `x` is read as `X`.
-    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "11010519491231002X", pattern = "^[0-9]{17}[0-9Xx]$")
+    )]
     pub id_number: String,
     /// The initial password is the last six characters of the ID number.
     #[cfg_attr(feature = "openapi", schema(example = "31002X"))]
@@ -92,7 +95,15 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(example = "31002X"))]
     pub old_password: String,
     /// 8–16 characters with both digits and letters; letters are case-sensitive.
-    #[cfg_attr(feature = "openapi", schema(example = "Exam2026pay"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "Exam2026pay",
+            min_length = 8,
+            max_length = 16,
+            pattern = "^[!-~]*(?:[0-9][!-~]*[A-Za-z]|[A-Za-z][!-~]*[0-9])[!-~]*$"
+        )
+    )]
     pub new_password: String,
 }
 
@@ -162,22 +173,53 @@ pub struct FeeView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateExamRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GK2026", pattern = "^[A-Za-z0-9_-]{1,32}$")
+    )]
     pub code: String,
-    #[cfg_attr(feature = "openapi", schema(example = "2026年普通高校招生统一考试"))]
+    /// 1 to 64 characters, not only spaces, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "2026年普通高校招生统一考试",
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateFeeItemRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GK2026", pattern = "^[A-Za-z0-9_-]{1,32}$")
+    )]
     pub exam_code: String,
-    #[cfg_attr(feature = "openapi", schema(example = "GK2026-REG"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GK2026-REG", pattern = "^[A-Za-z0-9_-]{1,32}$")
+    )]
     pub code: String,
-    #[cfg_attr(feature = "openapi", schema(example = "报名考试费"))]
+    /// 1 to 64 characters, not only spaces, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "报名考试费",
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub title: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 12000))]
+    /// More than zero, at most 100,000 yuan.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = i64, example = 12000, minimum = 1, maximum = 10_000_000)
+    )]
     pub amount_fen: Fen,
     #[cfg_attr(feature = "openapi", schema(example = "2026-03-01T00:00:00Z"))]
     pub pay_from: DateTime<Utc>,
@@ -287,7 +329,10 @@ impl Problem {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateOrderRequest {
     /// The fee items to pay in one order (提交缴费).
-    #[cfg_attr(feature = "openapi", schema(example = json!(["GK2026-REG", "GK2026-EXAM"])))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = json!(["GK2026-REG", "GK2026-EXAM"]), schema_with = fee_item_codes_schema)
+    )]
     pub fee_item_codes: Vec<String>,
 }
 
@@ -399,16 +444,34 @@ pub struct ReceiptVerification {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RefundRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "因故无法参加考试"))]
+    /// 1 to 200 characters, not only spaces, no control characters (line breaks included).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "因故无法参加考试",
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RefundReview {
-    /// Required to reject; shown to the candidate.
+    /// Required to reject; shown to the candidate. 1 to 200 characters, not only
+    /// spaces, no control characters.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = "已过退费期限"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "已过退费期限",
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub reason: Option<String>,
 }
 
@@ -428,4 +491,18 @@ pub struct RefundView {
     pub review_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// At least one fee item code; each as [`crate::fields::check_code`] accepts it.
+#[cfg(feature = "openapi")]
+fn fee_item_codes_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_-]{1,32}$")),
+        )
+        .min_items(Some(1))
+        .build()
 }

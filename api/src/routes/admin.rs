@@ -12,6 +12,7 @@ use examfee_shared::fields::FieldError;
 use secrecy::SecretString;
 
 use super::auth::limit_rate;
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::login::log_in;
 use crate::auth::principal::{Catalog, Manage, Operator, OperatorAuth};
@@ -40,7 +41,7 @@ pub const IMPORT_LIMIT_BYTES: usize = 32 * 1024 * 1024;
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<AdminLoginRequest>,
+    body: JsonObject<AdminLoginRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
@@ -96,7 +97,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: OperatorAuth,
-    body: web::Json<ChangeOperatorPasswordRequest>,
+    body: JsonObject<ChangeOperatorPasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
@@ -129,7 +130,7 @@ pub async fn change_password(
 pub async fn create_operator(
     state: web::Data<AppState>,
     auth: Operator<Manage>,
-    body: web::Json<CreateOperatorRequest>,
+    body: JsonObject<CreateOperatorRequest>,
 ) -> ApiResult<HttpResponse> {
     let created = operators::create(&state, &auth.0.actor(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
@@ -149,7 +150,7 @@ pub async fn create_operator(
 pub async fn create_exam(
     state: web::Data<AppState>,
     auth: Operator<Catalog>,
-    body: web::Json<CreateExamRequest>,
+    body: JsonObject<CreateExamRequest>,
 ) -> ApiResult<HttpResponse> {
     let exam = catalog::create_exam(
         &state.db,
@@ -204,7 +205,7 @@ pub async fn list_exams(
 pub async fn create_fee_item(
     state: web::Data<AppState>,
     auth: Operator<Catalog>,
-    body: web::Json<CreateFeeItemRequest>,
+    body: JsonObject<CreateFeeItemRequest>,
 ) -> ApiResult<HttpResponse> {
     let item = catalog::create_fee_item(
         &state.db,
@@ -296,7 +297,7 @@ pub async fn import_candidates(
             zh: "CSV 首行须为列名：id_number,name,phone,fee_item_codes",
             en: "The CSV header must name the columns id_number, name, phone, fee_item_codes.",
         },
-        import::ImportInputError::NotAnArray(reason) => ApiError::Malformed(reason),
+        import::ImportInputError::JsonShape(reason) => ApiError::Malformed(reason),
     })?;
     let report =
         import::import_candidates(&state.db, &auth.0.actor(), rows, state.clock.now(), |_| {})

@@ -9,6 +9,7 @@ use examfee_shared::{AuditAction, IdNumber, Role};
 use secrecy::SecretString;
 use serde_json::json;
 
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::account_audit::Subject;
 use crate::auth::login::{log_in, session_cookie};
@@ -72,7 +73,7 @@ pub async fn captcha(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
@@ -127,7 +128,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     principal: Principal,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonObject<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     if principal.role != Role::Candidate {
         return Err(ApiError::Forbidden);
