@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check ExamFee has: formatting, lints, the shared crate on wasm, the
-# compose file, all tests on SQLite and then the API tests on PostgreSQL, the web
-# client's lints and release build, and the browser tests.
+# compose file, all tests on SQLite and then the API tests on PostgreSQL, API fuzzing
+# over the OpenAPI document, the coverage-guided fuzz targets for a bounded time, the
+# web client's lints and release build, and the browser tests.
 # Installs what it needs (the wasm target, wasm-bindgen-cli, wasm-opt, Chromium,
 # the browser-test packages) and skips what is there already.
 set -euo pipefail
@@ -56,6 +57,12 @@ if command -v psql >/dev/null 2>&1; then
     while read -r name; do psql "${EXAMFEE_TEST_PG_URL}/postgres" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null; done
 fi
 EXAMFEE_TEST_DB=postgres run_tests -p examfee --test api
+
+step "API fuzzing: schemathesis, every check, over the served OpenAPI document"
+scripts/api-fuzz.sh
+
+step "fuzz targets (cargo-fuzz, 15 s each)"
+scripts/fuzz.sh 15
 
 step "web client: release build"
 scripts/build-web.sh

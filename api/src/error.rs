@@ -82,6 +82,9 @@ pub enum ApiError {
     Unverified,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// The path is one of the API's, the method is not: the methods it has go in `Allow`.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
     /// A change authenticated by the session cookie came without a content type that
     /// only script can send: possibly a form on another page (cross-site request forgery).
     #[error("cookie-authenticated change without a JSON content type")]
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::ServerBusy => "server_busy",
             ApiError::Unverified => "notification_unverified",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::CsrfRejected => "csrf_rejected",
             ApiError::Internal(_) => "internal_error",
         }
@@ -217,6 +221,10 @@ impl ApiError {
                 "不支持的内容类型",
                 "Unsupported content type; send application/json or text/csv.",
             ),
+            ApiError::MethodNotAllowed { .. } => pair(
+                "该地址不支持此请求方法",
+                "This path does not take this method; the Allow header lists those it takes.",
+            ),
             ApiError::CsrfRejected => pair(
                 "请求来源无法确认，已拒绝；请在本系统页面内操作",
                 "Refused: a change authenticated by the session cookie must be sent as \
@@ -277,6 +285,7 @@ impl ResponseError for ApiError {
             ApiError::ChannelRefused => StatusCode::BAD_GATEWAY,
             ApiError::Unverified => StatusCode::UNAUTHORIZED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -297,6 +306,9 @@ impl ResponseError for ApiError {
             }
             ApiError::ServerBusy => {
                 response.insert_header((header::RETRY_AFTER, "2"));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             _ => {}
         }

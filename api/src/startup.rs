@@ -494,6 +494,7 @@ fn serve(
     let web_dir = config.web_dir.clone();
     let cors_origins = config.cors_origins.clone();
     let production = config.production;
+    let methods = web::Data::new(routes::methods::MethodTable::of(&routes::openapi_document()));
     let mut server = HttpServer::new(move || {
         let cors = cors_origins.iter().fold(
             Cors::default()
@@ -503,11 +504,14 @@ fn serve(
             |cors, origin| cors.allowed_origin(origin),
         );
         App::new()
+            .app_data(methods.clone())
             // Operators are admitted before their handlers' extractors run, so that
             // one without the right gets 403 whatever else is wrong with the request.
             .wrap(from_fn(crate::auth::principal::admit_operators_first))
-            // Innermost but for the admission, so it sees every route's answer, the
-            // web client's and the sandbox's included.
+            // A documented path asked with another method answers 405.
+            .wrap(from_fn(routes::methods::answer_405))
+            // Next, so it sees every route's answer, the web client's and the
+            // sandbox's included.
             .wrap(from_fn(move |req, next| {
                 security_headers::apply(production, req, next)
             }))
@@ -541,7 +545,8 @@ fn serve(
             .openapi(routes::base_document())
             .configure(routes::configure)
             .openapi_service(|api| {
-                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api)
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .url("/api-docs/openapi.json", routes::complete(api))
             })
             .into_app()
             .configure(|cfg| {

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ReconcileRequest {
-    /// The Beijing-time day of the platform's statement, `YYYY-MM-DD`.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-11-30"))]
+    /// The Beijing-time day of the platform's statement, `YYYY-MM-DD`, not after today.
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-30", format = Date))]
     pub date: String,
 }
 
@@ -247,10 +247,22 @@ pub struct AdminOrderPage {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateOperatorRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "caiwu01"))]
+    /// 1 to 32 characters, not only spaces, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "caiwu01",
+            min_length = 1,
+            max_length = 32,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub username: String,
-    /// At least 12 characters.
-    #[cfg_attr(feature = "openapi", schema(example = "a long pass phrase 2026"))]
+    /// 12 to 128 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "a long pass phrase 2026", min_length = 12, max_length = 128)
+    )]
     pub password: String,
     pub role: OperatorRole,
 }
@@ -315,6 +327,9 @@ pub struct TotpEnrolmentView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ConfirmTotpRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "287082"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "287082", pattern = "^[0-9]{6}$")
+    )]
     pub code: String,
 }

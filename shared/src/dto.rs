@@ -34,7 +34,10 @@ pub struct CaptchaResponse {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LoginRequest {
     /// The candidate's ID number (证件号); `x` is read as `X`.
-    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "11010519491231002X", pattern = "^[0-9]{17}[0-9Xx]$")
+    )]
     pub id_number: String,
     /// The initial password is the last six characters of the ID number.
     #[cfg_attr(feature = "openapi", schema(example = "31002X"))]
@@ -70,7 +73,10 @@ pub struct AdminLoginRequest {
     /// once the operator has enrolled one; ignored otherwise. A missing or wrong code
     /// is refused exactly like a wrong password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(example = "287082"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "287082", pattern = "^[0-9]{6}$")
+    )]
     pub totp_code: Option<String>,
 }
 
@@ -116,7 +122,10 @@ pub struct SmsVerification {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SmsCodeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "11010519491231002X", pattern = "^[0-9]{17}[0-9Xx]$")
+    )]
     pub id_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub captcha_id: Option<String>,
@@ -129,13 +138,19 @@ pub struct SmsCodeRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PasswordResetRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "11010519491231002X"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "11010519491231002X", pattern = "^[0-9]{17}[0-9Xx]$")
+    )]
     pub id_number: String,
     /// The six digits of the SMS.
-    #[cfg_attr(feature = "openapi", schema(example = "024681"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "024681", pattern = "^[0-9]{6}$")
+    )]
     pub sms_code: String,
     /// 8–16 characters with both digits and letters; letters are case-sensitive.
-    #[cfg_attr(feature = "openapi", schema(example = "Exam2026pay"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = new_password_schema))]
     pub new_password: String,
 }
 
@@ -145,12 +160,15 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(example = "31002X"))]
     pub old_password: String,
     /// 8–16 characters with both digits and letters; letters are case-sensitive.
-    #[cfg_attr(feature = "openapi", schema(example = "Exam2026pay"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = new_password_schema))]
     pub new_password: String,
     /// The six digits sent by SMS: needed when `EXAMFEE_FIRST_LOGIN_VERIFY=sms` and
     /// the old password is the initial one (the login said `sms_verification`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(example = "024681"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "024681", pattern = "^[0-9]{6}$")
+    )]
     pub sms_code: Option<String>,
 }
 
@@ -220,22 +238,53 @@ pub struct FeeView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateExamRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GK2026", pattern = "^[A-Za-z0-9_-]{1,32}$")
+    )]
     pub code: String,
-    #[cfg_attr(feature = "openapi", schema(example = "2026年普通高校招生统一考试"))]
+    /// 1 to 64 characters, not only spaces, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "2026年普通高校招生统一考试",
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateFeeItemRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "GK2026"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GK2026", pattern = "^[A-Za-z0-9_-]{1,32}$")
+    )]
     pub exam_code: String,
-    #[cfg_attr(feature = "openapi", schema(example = "GK2026-REG"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "GK2026-REG", pattern = "^[A-Za-z0-9_-]{1,32}$")
+    )]
     pub code: String,
-    #[cfg_attr(feature = "openapi", schema(example = "报名考试费"))]
+    /// 1 to 64 characters, not only spaces, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "报名考试费",
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub title: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 12000))]
+    /// More than zero, at most 100,000 yuan.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = i64, example = 12000, minimum = 1, maximum = 10_000_000)
+    )]
     pub amount_fen: Fen,
     #[cfg_attr(feature = "openapi", schema(example = "2026-03-01T00:00:00Z"))]
     pub pay_from: DateTime<Utc>,
@@ -345,7 +394,10 @@ impl Problem {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateOrderRequest {
     /// The fee items to pay in one order (提交缴费).
-    #[cfg_attr(feature = "openapi", schema(example = json!(["GK2026-REG", "GK2026-EXAM"])))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = json!(["GK2026-REG", "GK2026-EXAM"]), schema_with = fee_item_codes_schema)
+    )]
     pub fee_item_codes: Vec<String>,
 }
 
@@ -457,16 +509,34 @@ pub struct ReceiptVerification {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RefundRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "因故无法参加考试"))]
+    /// 1 to 200 characters, not only spaces, no control characters (line breaks included).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "因故无法参加考试",
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RefundReview {
-    /// Required to reject; shown to the candidate.
+    /// Required to reject; shown to the candidate. 1 to 200 characters, not only
+    /// spaces, no control characters.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = "已过退费期限"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "已过退费期限",
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub reason: Option<String>,
 }
 
@@ -486,4 +556,37 @@ pub struct RefundView {
     pub review_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// At least one fee item code; each as [`crate::fields::check_code`] accepts it.
+#[cfg(feature = "openapi")]
+fn fee_item_codes_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_-]{1,32}$")),
+        )
+        .min_items(Some(1))
+        .build()
+}
+
+/// A candidate's new password as `crate::password::check_new_password` accepts it:
+/// 8–16 printable ASCII characters with a digit and a letter.
+#[cfg(feature = "openapi")]
+fn new_password_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "8–16 characters with both digits and letters; letters are case-sensitive.",
+        ))
+        .min_length(Some(crate::password::MIN_LEN))
+        .max_length(Some(crate::password::MAX_LEN))
+        .pattern(Some(
+            "^[!-~]*(?:[0-9][!-~]*[A-Za-z]|[A-Za-z][!-~]*[0-9])[!-~]*$",
+        ))
+        .examples(["Exam2026pay"])
+        .build()
 }

@@ -55,8 +55,10 @@ pub fn check_code(code: &str) -> Result<(), FieldError> {
 
 /// Returns the trimmed name.
 pub fn check_name(name: &str) -> Result<&str, FieldError> {
+    // Length and characters are checked before trimming, as the API document states them.
+    let broken = name.chars().count() > NAME_MAX || name.chars().any(char::is_control);
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
+    if name.is_empty() || broken {
         return Err(FieldError::Name);
     }
     Ok(name)
@@ -64,13 +66,12 @@ pub fn check_name(name: &str) -> Result<&str, FieldError> {
 
 /// Returns the trimmed reason of a refund request.
 pub fn check_reason(reason: &str) -> Result<&str, FieldError> {
-    let reason = reason.trim();
-    // Control characters (line breaks included) would forge lines in logs, audit
+    // Length and characters are checked before trimming, as the API document states
+    // them. Control characters (line breaks included) would forge lines in logs, audit
     // details and the operators' lists.
-    if reason.is_empty()
-        || reason.chars().count() > REASON_MAX
-        || reason.chars().any(char::is_control)
-    {
+    let broken = reason.chars().count() > REASON_MAX || reason.chars().any(char::is_control);
+    let reason = reason.trim();
+    if reason.is_empty() || broken {
         return Err(FieldError::Reason);
     }
     Ok(reason)

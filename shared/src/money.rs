@@ -3,13 +3,55 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
+
+/// The largest integer every f64 below it holds exactly (2^53).
+const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0;
+
+/// A JSON integer, as JSON Schema counts integers: `12000` and also `12000.0` (a
+/// number whose fraction is zero), since a client generated from the API document may
+/// send either. A fraction, or a number too large to be exact, is refused: money is
+/// never rounded.
+impl<'de> Deserialize<'de> for Fen {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FenVisitor;
+
+        impl serde::de::Visitor<'_> for FenVisitor {
+            type Value = Fen;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer number of fen")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Fen, E> {
+                Ok(Fen(v))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Fen, E> {
+                i64::try_from(v)
+                    .map(Fen)
+                    .map_err(|_| E::custom("an amount out of range"))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Fen, E> {
+                if v.fract() == 0.0 && v.abs() < EXACT_IN_F64 {
+                    // Exact: an integral f64 below 2^53 converts without loss.
+                    Ok(Fen(v as i64))
+                } else {
+                    Err(E::custom(
+                        "an amount of fen is an integer; a fraction of a fen is refused",
+                    ))
+                }
+            }
+        }
+
+        deserializer.deserialize_i64(FenVisitor)
+    }
+}
 
 impl Fen {
     pub const ZERO: Fen = Fen(0);
@@ -80,6 +122,21 @@ impl fmt::Display for Fen {
 #[cfg(test)]
 mod tests {
     use super::Fen;
+
+    #[test]
+    fn an_integral_json_number_is_fen_and_a_fraction_is_refused() {
+        let read = |json: &str| serde_json::from_str::<Fen>(json);
+        assert_eq!(read("12000").unwrap(), Fen(12000));
+        assert_eq!(read("-5").unwrap(), Fen(-5));
+        assert_eq!(read("12000.0").unwrap(), Fen(12000));
+        assert_eq!(read("1.2e4").unwrap(), Fen(12000));
+        assert!(read("12000.5").is_err());
+        assert!(read("0.01").is_err());
+        assert!(read("1e300").is_err());
+        assert!(read("9007199254740992.0").is_err());
+        assert!(read("18446744073709551615").is_err());
+        assert!(read("\"12000\"").is_err());
+    }
 
     #[test]
     fn formats_as_yuan_with_grouping() {

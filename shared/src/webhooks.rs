@@ -71,7 +71,7 @@ pub struct CreateWebhookRequest {
     /// Keys the `X-ExamFee-Signature` header: at least 16 characters.
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "a-long-shared-secret-0123456789")
+        schema(example = "a-long-shared-secret-0123456789", min_length = 16)
     )]
     pub secret: String,
     /// Whether the endpoint receives candidates' full ID numbers; otherwise they are

@@ -26,8 +26,10 @@ pub type ReadRow = (u64, Result<CandidateImportRow, ImportRowError>);
 pub enum ImportInputError {
     #[error("the CSV header must name the columns id_number, name, phone, fee_item_codes")]
     CsvHeader,
-    #[error("the body is not a JSON array: {0}")]
-    NotAnArray(String),
+    /// Not an array of rows of the documented shape (the types and fields the API
+    /// document states): a program's error, refused whole.
+    #[error("the body is not a JSON array of rows: {0}")]
+    JsonShape(String),
 }
 
 fn row_error(row: u64, code: &str, message: impl Into<String>) -> ImportRowError {
@@ -42,19 +44,22 @@ fn rule_error(row: u64, rule: &impl Rule) -> ImportRowError {
     row_error(row, rule.code(), rule.message_zh())
 }
 
-/// Reads a JSON array; an element of the wrong shape is a row error, not a body error.
+/// Reads a JSON array of rows. The shape (fields and their types) is the API
+/// document's, so a body that breaks it is refused whole, naming the first bad row;
+/// the rules the document cannot state (check digits, phone numbers, known fee items)
+/// are checked per row later and reported per row.
 pub fn read_json(body: &[u8]) -> Result<Vec<ReadRow>, ImportInputError> {
     let values: Vec<serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| ImportInputError::NotAnArray(e.to_string()))?;
-    Ok(values
+        serde_json::from_slice(body).map_err(|e| ImportInputError::JsonShape(e.to_string()))?;
+    values
         .into_iter()
         .zip(1u64..)
         .map(|(value, row)| {
-            let parsed = serde_json::from_value::<CandidateImportRow>(value)
-                .map_err(|e| row_error(row, "row_malformed", format!("行格式错误：{e}")));
-            (row, parsed)
+            serde_json::from_value::<CandidateImportRow>(value)
+                .map(|parsed| (row, Ok(parsed)))
+                .map_err(|e| ImportInputError::JsonShape(format!("row {row}: {e}")))
         })
-        .collect())
+        .collect()
 }
 
 /// Reads CSV with a header line naming the columns (any order); fee item codes are
@@ -261,13 +266,26 @@ mod tests {
     }
 
     #[test]
-    fn json_element_of_wrong_shape_is_a_row_error() {
-        let rows = read_json(br#"[{"id_number":"x"},{"id_number":"11010519491231002X","name":"a","phone":"13812345678","fee_item_codes":[]}]"#).unwrap();
-        assert_eq!(rows[0].1.as_ref().unwrap_err().code, "row_malformed");
-        assert!(rows[1].1.is_ok());
+    fn a_json_element_of_the_wrong_shape_refuses_the_body_naming_its_row() {
+        let good = r#"{"id_number":"x","name":"a","phone":"1","fee_item_codes":[]}"#;
+        assert!(
+            read_json(format!("[{good}]").as_bytes()).unwrap()[0]
+                .1
+                .is_ok()
+        );
+        for bad in [
+            r#"{"id_number":"x"}"#,
+            r#"{"id_number":"x","name":"a","phone":"1","fee_item_codes":[7]}"#,
+        ] {
+            let body = format!("[{good},{bad}]");
+            match read_json(body.as_bytes()) {
+                Err(ImportInputError::JsonShape(reason)) => assert!(reason.starts_with("row 2:")),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
         assert!(matches!(
             read_json(b"{}"),
-            Err(ImportInputError::NotAnArray(_))
+            Err(ImportInputError::JsonShape(_))
         ));
     }
 }

@@ -73,11 +73,11 @@ pub async fn create(
     actor: &Actor,
     request: CreateOperatorRequest,
 ) -> ApiResult<OperatorView> {
+    // Length and characters are checked before trimming, as the API document states them.
+    let broken =
+        request.username.chars().count() > 32 || request.username.chars().any(char::is_control);
     let username = request.username.trim().to_owned();
-    if username.is_empty()
-        || username.chars().count() > 32
-        || username.chars().any(char::is_control)
-    {
+    if username.is_empty() || broken {
         return Err(ApiError::Invalid {
             field: "username",
             code: "username_invalid",

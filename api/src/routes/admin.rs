@@ -15,6 +15,7 @@ use examfee_shared::fields::FieldError;
 use secrecy::SecretString;
 
 use super::auth::limit_rate;
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::login::log_in;
 use crate::auth::principal::{Catalog, Manage, Operator, OperatorAuth, OperatorEnrolling};
@@ -48,7 +49,7 @@ pub const IMPORT_LIMIT_BYTES: usize = 32 * 1024 * 1024;
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<AdminLoginRequest>,
+    body: JsonObject<AdminLoginRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
@@ -105,7 +106,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: OperatorAuth,
-    body: web::Json<ChangeOperatorPasswordRequest>,
+    body: JsonObject<ChangeOperatorPasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
@@ -138,7 +139,7 @@ pub async fn change_password(
 pub async fn create_operator(
     state: web::Data<AppState>,
     auth: Operator<Manage>,
-    body: web::Json<CreateOperatorRequest>,
+    body: JsonObject<CreateOperatorRequest>,
 ) -> ApiResult<HttpResponse> {
     let created = operators::create(&state, &auth.0.actor(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
@@ -191,7 +192,7 @@ pub async fn start_totp_enrolment(
 pub async fn confirm_totp(
     state: web::Data<AppState>,
     auth: OperatorEnrolling,
-    body: web::Json<ConfirmTotpRequest>,
+    body: JsonObject<ConfirmTotpRequest>,
 ) -> ApiResult<HttpResponse> {
     operators::confirm_totp(&state, &auth.0, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -245,7 +246,7 @@ pub async fn change_operator_role(
     state: web::Data<AppState>,
     auth: Operator<Manage>,
     path: web::Path<String>,
-    body: web::Json<ChangeOperatorRoleRequest>,
+    body: JsonObject<ChangeOperatorRoleRequest>,
 ) -> ApiResult<web::Json<OperatorView>> {
     Ok(web::Json(
         operators::change_role(&state, &auth.0.actor(), &path, body.into_inner().role).await?,
@@ -266,7 +267,7 @@ pub async fn change_operator_role(
 pub async fn create_exam(
     state: web::Data<AppState>,
     auth: Operator<Catalog>,
-    body: web::Json<CreateExamRequest>,
+    body: JsonObject<CreateExamRequest>,
 ) -> ApiResult<HttpResponse> {
     let exam = catalog::create_exam(
         &state.db,
@@ -321,7 +322,7 @@ pub async fn list_exams(
 pub async fn create_fee_item(
     state: web::Data<AppState>,
     auth: Operator<Catalog>,
-    body: web::Json<CreateFeeItemRequest>,
+    body: JsonObject<CreateFeeItemRequest>,
 ) -> ApiResult<HttpResponse> {
     let item = catalog::create_fee_item(
         &state.db,
@@ -413,7 +414,7 @@ pub async fn import_candidates(
             zh: "CSV 首行须为列名：id_number,name,phone,fee_item_codes",
             en: "The CSV header must name the columns id_number, name, phone, fee_item_codes.",
         },
-        import::ImportInputError::NotAnArray(reason) => ApiError::Malformed(reason),
+        import::ImportInputError::JsonShape(reason) => ApiError::Malformed(reason),
     })?;
     let report =
         import::import_candidates(&state.db, &auth.0.actor(), rows, state.clock.now(), |_| {})

@@ -3,14 +3,15 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::DateTime;
-use examfee_shared::OrderStatus;
 use examfee_shared::admin::{
     AdminOrderPage, AuditPage, ReconcileRequest, ReconciliationPage, ReconciliationReport,
 };
 use examfee_shared::dto::Problem;
+use examfee_shared::{ActorKind, AuditAction, AuditEntity, OrderStatus};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::principal::{Money, Operator, OperatorAuth};
 use crate::clock::to_ms;
@@ -25,8 +26,35 @@ use crate::store::pages::{Cursor, Window};
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
-fn page_limit(limit: Option<u32>) -> i64 {
-    i64::from(limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE))
+/// The values of one of ExamFee's own words, for a filter's schema.
+fn one_of(values: impl Iterator<Item = &'static str>) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values))
+        .build()
+}
+
+fn audit_entity_schema() -> utoipa::openapi::Object {
+    one_of(AuditEntity::ALL.iter().map(|e| e.as_str()))
+}
+
+fn audit_action_schema() -> utoipa::openapi::Object {
+    one_of(AuditAction::ALL.iter().map(|a| a.as_str()))
+}
+
+/// A kind of actor alone, or a kind that has ids with one: what `ActorFilter` parses.
+fn actor_schema() -> utoipa::openapi::Object {
+    let kinds: Vec<&str> = ActorKind::ALL.iter().map(|k| k.as_str()).collect();
+    let with_ids: Vec<&str> = ActorKind::ALL
+        .iter()
+        .filter(|k| k.has_id())
+        .map(|k| k.as_str())
+        .collect();
+    let pattern = format!("^(?:{}|(?:{}):.+)$", kinds.join("|"), with_ids.join("|"));
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .build()
 }
 
 /// A filter left empty in a form counts as not given.
@@ -36,8 +64,10 @@ fn given(value: Option<String>) -> Option<String> {
 
 /// A filter naming one of ExamFee's own words (an actor, an action…): one it never
 /// records would match nothing, so it is refused instead.
+/// Unlike a free-text filter, an empty value is refused too: the document lists the
+/// values, and none is empty.
 fn known<T: std::str::FromStr>(field: &'static str, value: Option<String>) -> ApiResult<Option<T>> {
-    given(value)
+    value
         .map(|v| {
             v.parse().map_err(|_| ApiError::Invalid {
                 field,
@@ -49,9 +79,10 @@ fn known<T: std::str::FromStr>(field: &'static str, value: Option<String>) -> Ap
         .transpose()
 }
 
-/// An RFC 3339 time as epoch milliseconds.
+/// An RFC 3339 time as epoch milliseconds. Unlike a text filter, an empty value is
+/// refused: the document states the format, and no time is empty.
 fn time_param(field: &'static str, value: Option<String>) -> ApiResult<Option<i64>> {
-    given(value)
+    value
         .map(|v| {
             DateTime::parse_from_rfc3339(&v)
                 .map(|t| to_ms(t.to_utc()))
@@ -70,10 +101,13 @@ fn time_param(field: &'static str, value: Option<String>) -> ApiResult<Option<i6
 pub struct PageQuery {
     /// At or after this time (RFC 3339): when the audit entry was written, the order
     /// created or the reconciliation run.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Before this time (RFC 3339).
+    #[param(format = DateTime)]
     to: Option<String>,
-    /// At most this many (default 50, at most 200).
+    /// At most this many (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -95,7 +129,7 @@ impl PageQuery {
             from_ms: time_param("from", self.from)?,
             until_ms: time_param("to", self.to)?,
             before,
-            limit: page_limit(self.limit),
+            limit: super::page_limit(self.limit, DEFAULT_PAGE, MAX_PAGE)?,
         })
     }
 }
@@ -130,7 +164,7 @@ impl PageQuery {
 pub async fn reconcile_day(
     state: web::Data<AppState>,
     auth: Operator<Money>,
-    body: web::Json<ReconcileRequest>,
+    body: JsonObject<ReconcileRequest>,
 ) -> ApiResult<HttpResponse> {
     let date = reconcile::parse_date(&body.date, state.clock.now())?;
     let report = reconcile::reconcile(&state, date, &auth.0.actor()).await?;
@@ -140,6 +174,7 @@ pub async fn reconcile_day(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RunFilter {
     /// Only runs of this statement day, `YYYY-MM-DD`.
+    #[param(format = Date)]
     date: Option<String>,
 }
 
@@ -165,7 +200,9 @@ pub async fn list_runs(
     filter: web::Query<RunFilter>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ReconciliationPage>> {
-    let date = given(filter.into_inner().date)
+    let date = filter
+        .into_inner()
+        .date
         .map(|d| reconcile::parse_date(&d, state.clock.now()))
         .transpose()?;
     let window = page.into_inner().window()?;
@@ -199,14 +236,17 @@ pub async fn get_run(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {
     /// `order`, `refund`, `reconciliation`…
+    #[param(schema_with = audit_entity_schema)]
     entity: Option<String>,
     /// With `entity`: one order number, refund number…
     entity_id: Option<String>,
     /// One actor (`operator:<id>`, `platform:notify:<id>`) or every actor of a kind
     /// (`operator`, `platform:notify`, `sync:view`, `sync:request`, `worker:sync`,
     /// `worker:refund`, `reconciliation`, `cli`, `system`, `candidate`).
+    #[param(schema_with = actor_schema)]
     actor: Option<String>,
     /// `order.paid`, `refund.approved`…
+    #[param(schema_with = audit_action_schema)]
     action: Option<String>,
 }
 
@@ -255,8 +295,10 @@ pub struct OrderQuery {
     status: Option<OrderStatus>,
     /// One order number.
     order_no: Option<String>,
-    /// Refused here: an ID number in a URL ends up in access logs, proxies and browser
-    /// history. Send it in the body of `POST /api/v1/admin/orders/search`.
+    /// Not documented, and refused when sent: an ID number in a URL ends up in access
+    /// logs, proxies and browser history; it goes in the body of
+    /// `POST /api/v1/admin/orders/search`.
+    #[param(ignore)]
     id_number: Option<String>,
     /// Orders that pay this fee item.
     fee_item_code: Option<String>,
@@ -347,7 +389,7 @@ pub struct OrderSearchBody {
 pub async fn search_orders_by_body(
     state: web::Data<AppState>,
     _auth: OperatorAuth,
-    body: web::Json<OrderSearchBody>,
+    body: JsonObject<OrderSearchBody>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<AdminOrderPage>> {
     run_order_search(&state, body.into_inner(), page.into_inner()).await

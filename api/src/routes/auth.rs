@@ -11,6 +11,7 @@ use examfee_shared::{AuditAction, IdNumber, Role};
 use secrecy::SecretString;
 use serde_json::json;
 
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::account_audit::Subject;
 use crate::auth::login::{log_in, session_cookie};
@@ -75,7 +76,7 @@ pub async fn captcha(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
@@ -132,7 +133,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     principal: Principal,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonObject<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     if principal.role != Role::Candidate {
         return Err(ApiError::Forbidden);
@@ -193,7 +194,7 @@ pub async fn logout(state: web::Data<AppState>, principal: Principal) -> ApiResu
 /// every 60 seconds and five an hour. The request counts toward the address's rate limit.
 #[utoipa::path(
     tag = "candidate auth",
-    request_body(content = SmsCodeRequest, description = "Empty with a token; the ID number and a solved captcha without"),
+    request_body(content = SmsCodeRequest, description = "`{}` with a token; the ID number and a solved captcha without"),
     responses(
         (status = 204, description = "Sent (or, for an unknown ID number, nothing to send)"),
         (status = 409, description = "`sms_code_not_needed`: this login needs no code", body = Problem,
@@ -206,14 +207,10 @@ pub async fn logout(state: web::Data<AppState>, principal: Principal) -> ApiResu
 pub async fn sms_code(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: JsonObject<SmsCodeRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
-    let request: SmsCodeRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        SmsCodeRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(e.to_string()))?
-    };
+    let request = body.into_inner();
     let address = client_address(&state, &req);
     match request.id_number {
         Some(id_number) => {
@@ -260,7 +257,7 @@ pub async fn sms_code(
 pub async fn password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<PasswordResetRequest>,
+    body: JsonObject<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();

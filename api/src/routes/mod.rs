@@ -5,7 +5,9 @@ pub mod admin;
 pub mod admin_views;
 pub mod auth;
 pub mod health;
+pub mod json;
 pub mod me;
+pub mod methods;
 pub mod orders;
 pub mod payments;
 pub mod problems;
@@ -61,6 +63,21 @@ impl Modify for Security {
                 crate::auth::SESSION_COOKIE,
             ))),
         );
+    }
+}
+
+/// A list's `limit` as its document states it: 1 to `max`, `default` when not given.
+/// A size out of range is refused rather than clamped, so a client learns its page
+/// is not the one it asked for.
+fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<i64, ApiError> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(i64::from(n)),
+        _ => Err(ApiError::Invalid {
+            field: "limit",
+            code: "limit_invalid",
+            zh: "每页条数超出允许范围",
+            en: "`limit` is out of the range the API document gives.",
+        }),
     }
 }
 
@@ -131,5 +148,52 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(base_document())
         .configure(configure)
         .split_for_parts();
+    complete(api)
+}
+
+/// What every operation shares, added once here rather than on each: an operation
+/// that takes a body answers 415 to a body of another media type (actix checks the
+/// content type before the handler runs). The platforms' notifications (tag
+/// `platform`) are the exception: they are read as bytes, whatever their declared
+/// type, and a body not of the protocol fails verification in the protocol's answer.
+pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::Operation;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let unsupported = ResponseBuilder::new()
+        .description("The body is not of a media type this operation takes")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .example(Some(serde_json::json!({
+                    "type": "/problems/unsupported_media_type", "title": "Unsupported Media Type",
+                    "status": 415, "code": "unsupported_media_type", "detail": "不支持的内容类型",
+                    "detail_en": "Unsupported content type; send application/json or text/csv."
+                })))
+                .build(),
+        )
+        .build();
+    for item in api.paths.paths.values_mut() {
+        let operations: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let from_platform = operation
+                .tags
+                .as_ref()
+                .is_some_and(|tags| tags.iter().any(|t| t == "platform"));
+            if operation.request_body.is_some() && !from_platform {
+                operation
+                    .responses
+                    .responses
+                    .entry("415".to_owned())
+                    .or_insert_with(|| unsupported.clone().into());
+            }
+        }
+    }
     api
 }

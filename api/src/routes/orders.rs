@@ -9,6 +9,7 @@ use examfee_shared::dto::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::principal::CandidateAuth;
 use crate::error::ApiResult;
@@ -41,7 +42,7 @@ pub async fn create(
     state: web::Data<AppState>,
     auth: CandidateAuth,
     req: HttpRequest,
-    body: web::Json<CreateOrderRequest>,
+    body: JsonObject<CreateOrderRequest>,
 ) -> ApiResult<HttpResponse> {
     let key = req
         .headers()
@@ -139,7 +140,7 @@ pub async fn pay(
     state: web::Data<AppState>,
     auth: CandidateAuth,
     path: web::Path<String>,
-    body: web::Json<PayRequest>,
+    body: JsonObject<PayRequest>,
 ) -> ApiResult<web::Json<PayView>> {
     Ok(web::Json(
         orders::pay(&state, &auth.0.subject_id, &path, body.channel).await?,
@@ -193,7 +194,7 @@ pub async fn refund(
     state: web::Data<AppState>,
     auth: CandidateAuth,
     path: web::Path<String>,
-    body: web::Json<RefundRequest>,
+    body: JsonObject<RefundRequest>,
 ) -> ApiResult<HttpResponse> {
     let refund = refunds::request(&state, &auth.0.subject_id, &path, &body.reason).await?;
     Ok(HttpResponse::Created().json(refund))

@@ -110,6 +110,29 @@ pub async fn notify_wechatpay(
     HttpResponse::build(status).json(json!({ "code": "FAIL", "message": message }))
 }
 
+/// The fields of Alipay's notification ExamFee reads, as Alipay's documentation of
+/// the asynchronous notification names them; Alipay may send more, all signed. Only
+/// ever described: the handler verifies the raw form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AlipayNotification {
+    notify_time: String,
+    notify_type: String,
+    notify_id: String,
+    app_id: String,
+    charset: String,
+    version: String,
+    sign_type: String,
+    sign: String,
+    trade_no: String,
+    out_trade_no: String,
+    trade_status: Option<String>,
+    total_amount: Option<String>,
+    gmt_payment: Option<String>,
+    refund_fee: Option<String>,
+    out_biz_no: Option<String>,
+}
+
 /// Alipay notification
 ///
 /// Alipay's asynchronous notification (form-encoded): RSA2 verified over the sorted
@@ -118,7 +141,7 @@ pub async fn notify_wechatpay(
 /// it again.
 #[utoipa::path(
     tag = "platform",
-    request_body(content = String, description = "Alipay's signed notification (form-encoded)", content_type = "application/x-www-form-urlencoded"),
+    request_body(content = AlipayNotification, description = "Alipay's signed notification (form-encoded)", content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Stored: `success`", body = String, content_type = "text/plain", example = "success"),
         (status = 400, description = "Failed verification or does not match ExamFee's order: `fail`", body = String,

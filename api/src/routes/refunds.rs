@@ -6,6 +6,7 @@ use examfee_shared::dto::{Problem, RefundReview, RefundView};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::principal::{Money, Operator, OperatorAuth};
 use crate::error::ApiResult;
@@ -16,7 +17,8 @@ use crate::state::AppState;
 pub struct RefundFilter {
     /// Only refunds in this state, e.g. `requested` for the review queue.
     status: Option<RefundStatus>,
-    /// At most this many, oldest first (default 100, at most 1000).
+    /// At most this many, oldest first (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -26,7 +28,7 @@ pub struct RefundFilter {
     params(RefundFilter),
     responses(
         (status = 200, description = "Refunds, oldest first", body = Vec<RefundView>),
-        Malformed, Unauthenticated, Forbidden, ServerError,
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
@@ -36,7 +38,7 @@ pub async fn list(
     _auth: OperatorAuth,
     filter: web::Query<RefundFilter>,
 ) -> ApiResult<web::Json<Vec<RefundView>>> {
-    let limit = i64::from(filter.limit.unwrap_or(100).min(1000));
+    let limit = super::page_limit(filter.limit, 100, 1000)?;
     Ok(web::Json(
         refunds::list(&state, filter.status, limit).await?,
     ))
@@ -63,7 +65,7 @@ pub async fn approve(
     state: web::Data<AppState>,
     auth: Operator<Money>,
     path: web::Path<String>,
-    body: Option<web::Json<RefundReview>>,
+    body: Option<JsonObject<RefundReview>>,
 ) -> ApiResult<web::Json<RefundView>> {
     let note = body.and_then(|b| b.into_inner().reason);
     Ok(web::Json(
@@ -91,7 +93,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     auth: Operator<Money>,
     path: web::Path<String>,
-    body: web::Json<RefundReview>,
+    body: JsonObject<RefundReview>,
 ) -> ApiResult<web::Json<RefundView>> {
     Ok(web::Json(
         refunds::review(

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use examfee_shared::dto::Problem;
 use examfee_shared::webhooks::{CreateWebhookRequest, ReplayRequest, ReplayResponse, WebhookView};
 
+use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::principal::{Manage, Operator, OperatorAuth};
 use crate::error::ApiResult;
@@ -32,7 +33,7 @@ use crate::state::AppState;
 pub async fn create(
     state: web::Data<AppState>,
     auth: Operator<Manage>,
-    body: web::Json<CreateWebhookRequest>,
+    body: JsonObject<CreateWebhookRequest>,
 ) -> ApiResult<HttpResponse> {
     let endpoint = webhook_endpoints::register(&state, &auth.0.actor(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(endpoint))
@@ -99,7 +100,7 @@ pub async fn replay(
     state: web::Data<AppState>,
     auth: Operator<Manage>,
     path: web::Path<String>,
-    body: web::Json<ReplayRequest>,
+    body: JsonObject<ReplayRequest>,
 ) -> ApiResult<web::Json<ReplayResponse>> {
     let scheduled = webhook_endpoints::replay(&state, &auth.0.actor(), &path, &body).await?;
     Ok(web::Json(ReplayResponse { scheduled }))
