@@ -106,8 +106,14 @@ async fn a_wrong_method_is_a_problem_too() {
         .send()
         .await
         .unwrap();
-    // Routes match on method and path together: there is no such endpoint.
-    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    // The path is the API's, the method is not: 405 naming the methods it takes.
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
 }
 
 #[tokio::test]
