@@ -3,6 +3,7 @@ pub mod fee_table;
 pub mod form;
 pub mod layout;
 pub mod loading;
+pub mod new_password;
 pub mod payment;
 pub mod qr;
 pub mod sms_code;

@@ -10,6 +10,17 @@ use leptos::task::spawn_local;
 use crate::api;
 use crate::i18n::{Text, use_lang};
 
+const CODE_REQUIRED: Text = Text::new(
+    "请输入6位短信验证码",
+    "Enter the 6-digit code from the SMS.",
+);
+
+/// What is wrong with a typed SMS code, if anything.
+pub fn code_error_of(code: RwSignal<String>) -> Option<Text> {
+    code.with_untracked(|c| c.trim().len() != 6)
+        .then_some(CODE_REQUIRED)
+}
+
 /// Seconds before 获取验证码 works again, as the API's throttle.
 const RESEND_SECS: u32 = 60;
 

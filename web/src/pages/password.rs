@@ -8,22 +8,17 @@ use examfee_shared::dto::{ChangePasswordRequest, SmsCodeRequest};
 use examfee_shared::password::check_new_password;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::api;
 use crate::browser::{focus, session_storage};
 use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
-use crate::components::sms_code::SmsCodeButton;
+use crate::components::new_password::{PasswordSet, check_new_pair};
+use crate::components::sms_code::{SmsCodeButton, code_error_of};
 use crate::i18n::{Text, t, tx, use_lang};
 use crate::session::use_session;
 
-const MISMATCH: Text = Text::new("两次输入的新密码不一致", "The two new passwords differ.");
 const REQUIRED: Text = Text::new("请输入原密码", "Enter the current password.");
-const CODE_REQUIRED: Text = Text::new(
-    "请输入6位短信验证码",
-    "Enter the 6-digit code from the SMS.",
-);
 
 /// Where the login left the masked phone of a first login that needs an SMS code.
 pub const SMS_PHONE_KEY: &str = "examfee.sms_phone";
@@ -99,13 +94,9 @@ pub fn PasswordPage() -> impl IntoView {
         ev.prevent_default();
         form_error.set(None);
         old_error.set(old.with_untracked(String::is_empty).then_some(REQUIRED));
-        new_error
-            .set(new.with_untracked(|p| check_new_password(p).err().map(|e| Text::of_rule(&e))));
-        repeat_error.set((new.get_untracked() != repeat.get_untracked()).then_some(MISMATCH));
+        check_new_pair(new, repeat, new_error, repeat_error);
         let needs_code = sms.with_untracked(Option::is_some);
-        code_error.set(
-            (needs_code && code.with_untracked(|c| c.trim().len() != 6)).then_some(CODE_REQUIRED),
-        );
+        code_error.set(needs_code.then(|| code_error_of(code)).flatten());
         if focus_first_error(&[
             ("old_password", old_error),
             ("sms_code", code_error),
@@ -124,7 +115,7 @@ pub fn PasswordPage() -> impl IntoView {
     view! {
         <section class="card narrow" aria-labelledby="password-title">
             <h1 id="password-title">{t("重新设置密码", "Set a new password")}</h1>
-            <Show when=move || !done.get() fallback=PasswordChanged>
+            <Show when=move || !done.get() fallback=|| view! { <PasswordSet heading_id="password-done" title_en="Password changed"/> }>
                 <p class="lead">{t("考生首次登录后，需要重新设置密码。",
                     "At your first login you must set a new password.")}</p>
                 <ErrorAlert error=form_error/>
@@ -183,18 +174,6 @@ fn PolicyCheck(password: RwSignal<String>) -> impl IntoView {
                     Some(Err(e)) => view! { <span class="bad">"✗ "{e.get(lang.get()).to_owned()}</span> }.into_any(),
                 }}
             </p>
-        </div>
-    }
-}
-
-#[component]
-fn PasswordChanged() -> impl IntoView {
-    view! {
-        <div class="result success" role="status">
-            <h2 id="password-done" tabindex="-1">{t("密码重置成功", "Password changed")}</h2>
-            <p>{t("请点击“回到登录页”，使用新密码重新登录。",
-                "Go back to the login page and log in with the new password.")}</p>
-            <A href="/login?password_changed=1" attr:class="button primary">{t("回到登录页", "Back to login")}</A>
         </div>
     }
 }

@@ -4,7 +4,6 @@
 
 use examfee_shared::IdNumber;
 use examfee_shared::dto::{PasswordResetRequest, SmsCodeRequest};
-use examfee_shared::password::check_new_password;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -14,17 +13,13 @@ use crate::browser::focus;
 use crate::components::captcha::{Captcha, CaptchaImage};
 use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
-use crate::components::sms_code::SmsCodeButton;
+use crate::components::new_password::{PasswordSet, check_new_pair};
+use crate::components::sms_code::{SmsCodeButton, code_error_of};
 use crate::i18n::{Text, t, tx};
 
-const MISMATCH: Text = Text::new("两次输入的新密码不一致", "The two new passwords differ.");
 const REQUIRED_CAPTCHA: Text = Text::new(
     "请先输入图片验证码，再获取短信验证码",
     "Enter the captcha first, then ask for the SMS code.",
-);
-const REQUIRED_CODE: Text = Text::new(
-    "请输入6位短信验证码",
-    "Enter the 6-digit code from the SMS.",
 );
 
 #[component]
@@ -108,13 +103,8 @@ pub fn ResetPage() -> impl IntoView {
         form_error.set(None);
         let id = IdNumber::parse(&id_number.get_untracked());
         id_error.set(id.as_ref().err().map(Text::of_rule));
-        code_error.set(
-            code.with_untracked(|c| c.trim().len() != 6)
-                .then_some(REQUIRED_CODE),
-        );
-        new_error
-            .set(new.with_untracked(|p| check_new_password(p).err().map(|e| Text::of_rule(&e))));
-        repeat_error.set((new.get_untracked() != repeat.get_untracked()).then_some(MISMATCH));
+        code_error.set(code_error_of(code));
+        check_new_pair(new, repeat, new_error, repeat_error);
         if focus_first_error(&[
             ("id_number", id_error),
             ("sms_code", code_error),
@@ -134,7 +124,7 @@ pub fn ResetPage() -> impl IntoView {
     view! {
         <section class="card narrow" aria-labelledby="reset-title">
             <h1 id="reset-title">{t("忘记密码", "Forgot password")}</h1>
-            <Show when=move || !done.get() fallback=ResetDone>
+            <Show when=move || !done.get() fallback=|| view! { <PasswordSet heading_id="reset-done" title_en="Password reset"/> }>
                 <p class="lead">{t("输入证件号，获取发送到预留手机的短信验证码，即可重新设置密码。",
                     "Enter your ID number and get a code by SMS on your registered phone to set a new password.")}</p>
                 <ErrorAlert error=form_error/>
@@ -162,17 +152,5 @@ pub fn ResetPage() -> impl IntoView {
                 <p class="aside"><A href="/login">{t("返回登录", "Back to login")}</A></p>
             </Show>
         </section>
-    }
-}
-
-#[component]
-fn ResetDone() -> impl IntoView {
-    view! {
-        <div class="result success" role="status">
-            <h2 id="reset-done" tabindex="-1">{t("密码重置成功", "Password reset")}</h2>
-            <p>{t("请点击“回到登录页”，使用新密码重新登录。",
-                "Go back to the login page and log in with the new password.")}</p>
-            <A href="/login?password_changed=1" attr:class="button primary">{t("回到登录页", "Back to login")}</A>
-        </div>
     }
 }
