@@ -267,3 +267,34 @@ async fn a_purge_refuses_a_day_not_yet_come() {
     .await;
     assert_eq!(audited, 0);
 }
+
+#[tokio::test]
+async fn the_command_counts_on_a_dry_run_and_refuses_a_day_to_come() {
+    let url = fresh_database_url().await;
+    let today = beijing_day(chrono::Utc::now());
+    let purge = |day: chrono::NaiveDate, dry_run: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_examfee"));
+        command
+            .args(["purge", "--before", &day.to_string()])
+            .args(dry_run.then_some("--dry-run"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &url)
+            .env("EXAMFEE_MASTER_KEY", TEST_MASTER_KEY);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+    let output = purge(today, true).await.unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("dry run: 0 candidates"), "{said}");
+    let output = purge(today + Duration::days(1), false).await.unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--before"));
+    let db = test_db(&url).await;
+    let audited = count(
+        &db,
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'candidates.purged'",
+    )
+    .await;
+    assert_eq!(audited, 0, "neither a dry run nor a refusal is a run");
+}
