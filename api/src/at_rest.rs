@@ -136,6 +136,26 @@ fn demo_key_path(database_url: &str) -> Option<PathBuf> {
     Some(dir.join(MASTER_KEY_FILE))
 }
 
+/// The master key a database was sealed with, as far as this machine knows it: the
+/// configured one, or else the `master.key` an earlier start made beside the SQLite
+/// file. Never makes one (a restore must not seal nothing with a new key).
+pub fn known_master_key(
+    configured: Option<&MasterKey>,
+    database_url: &str,
+) -> anyhow::Result<Option<MasterKey>> {
+    if let Some(key) = configured {
+        return Ok(Some(key.clone()));
+    }
+    let Some(path) = demo_key_path(database_url).filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    MasterKey::parse_hex(&text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 /// What can go wrong with a value at rest; never says anything of the value.
 #[derive(Debug, thiserror::Error)]
 pub enum AtRestError {

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
+use examfee::at_rest::MASTER_KEY_VAR;
 use examfee::clock::{Clock, SystemClock};
 use examfee::config::Config;
 use examfee::domain::import;
@@ -36,6 +37,27 @@ enum Command {
         #[arg(long)]
         date: String,
     },
+    /// SQLite: write a consistent copy of the database to PATH while the server runs
+    /// (PATH must not exist). The copy is sealed with the master key: keep the key,
+    /// apart from the copy. PostgreSQL: prints the pg_dump command and fails.
+    Backup { path: PathBuf },
+    /// SQLite: put the backup at PATH in place of the database, which no server or
+    /// command may have open; the copy is checked first (integrity, migrations, master
+    /// key) and the database replaced is kept aside. PostgreSQL: prints pg_restore.
+    Restore { path: PathBuf },
+    /// Data retention: remove the personal data of candidates of exams whose every fee
+    /// item's payment and refund windows ended before DATE (YYYY-MM-DD, Beijing time,
+    /// not after today). Orders, receipts, refunds and the audit log stay, naming them
+    /// masked. Candidates with a pending order or a refund not final are held back and
+    /// listed. Take a backup first: this cannot be undone.
+    Purge {
+        /// The first day kept, YYYY-MM-DD.
+        #[arg(long)]
+        before: String,
+        /// Only count what would be purged and list what holds candidates back.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write the OpenAPI document generated from the code.
     ExportOpenapi {
         #[arg(default_value = "openapi/openapi.json")]
@@ -57,6 +79,42 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ImportCandidates { file } => import_file(&config, &file).await,
         Command::Reconcile { date } => reconcile(&config, &date).await,
+        Command::Backup { path } => {
+            let copy = examfee::domain::backup::backup(&config, &path)?;
+            println!(
+                "backed up to {} ({} bytes, migration {}): {} orders, {} receipts, {} refunds, {} audit entries",
+                path.display(),
+                copy.bytes,
+                copy.migration,
+                copy.orders,
+                copy.receipts,
+                copy.refunds,
+                copy.audit_entries
+            );
+            println!(
+                "The copy's keys and personal data are sealed with {MASTER_KEY_VAR}: it is useless without that key, so keep the key, and keep it apart from the copy."
+            );
+            Ok(())
+        }
+        Command::Restore { path } => {
+            let report = examfee::domain::backup::restore(&config, &path, SystemClock.now())?;
+            println!(
+                "restored {} to {} (migration {}, {} to apply at the next start): {} orders, {} receipts, {} refunds, {} audit entries",
+                path.display(),
+                report.database.display(),
+                report.copy.migration,
+                report.copy.migrations_to_apply,
+                report.copy.orders,
+                report.copy.receipts,
+                report.copy.refunds,
+                report.copy.audit_entries
+            );
+            if let Some(previous) = report.previous {
+                println!("the database it replaced is kept as {}", previous.display());
+            }
+            Ok(())
+        }
+        Command::Purge { before, dry_run } => purge(&config, &before, dry_run).await,
         Command::ExportOpenapi { out } => {
             let json = examfee::routes::openapi_document().to_pretty_json()?;
             std::fs::write(&out, json + "\n")
@@ -176,6 +234,54 @@ async fn reconcile(config: &Config, date: &str) -> anyhow::Result<()> {
                 .unwrap_or_default(),
             d.note
         );
+    }
+    Ok(())
+}
+
+async fn purge(config: &Config, before: &str, dry_run: bool) -> anyhow::Result<()> {
+    let db = examfee::startup::open_store(config, SystemClock.now()).await?;
+    let report = examfee::domain::retention::purge(
+        &db,
+        before,
+        dry_run,
+        &examfee_shared::Actor::Cli,
+        SystemClock.now(),
+    )
+    .await?;
+    if dry_run {
+        println!(
+            "dry run: {} candidates of exams finished before {} would be purged",
+            report.candidates, report.before
+        );
+    } else {
+        println!(
+            "purged {} candidates of exams finished before {}: {} sessions and {} SMS codes deleted, the payer masked on {} receipts and the ID number on {} webhook events (audit: candidate_purge {})",
+            report.candidates,
+            report.before,
+            report.removed.sessions,
+            report.removed.sms_codes,
+            report.removed.receipts_masked,
+            report.webhook_events_masked,
+            report.run_id.as_deref().unwrap_or_default()
+        );
+    }
+    if !report.held_back.is_empty() {
+        println!(
+            "{} candidates held back while their money still moves (run again once it is settled):",
+            report.held_back_candidates()
+        );
+        for open in &report.held_back {
+            match &open.refund_no {
+                Some(refund_no) => println!(
+                    "  candidate {}: refund {refund_no} of order {} is {}",
+                    open.candidate_id, open.order_no, open.status
+                ),
+                None => println!(
+                    "  candidate {}: order {} is {}",
+                    open.candidate_id, open.order_no, open.status
+                ),
+            }
+        }
     }
     Ok(())
 }

@@ -58,7 +58,7 @@ pub struct Application {
 
 /// The server key whose only use is to prove at start that the master key is the one
 /// the database was sealed with, before anything is converted or served.
-const MASTER_KEY_CHECK: &str = "master_key_check";
+pub const MASTER_KEY_CHECK: &str = "master_key_check";
 
 /// Opens the store: connects, migrates, takes the keys of data at rest from the master
 /// key, refuses another master key than the database's, and seals what an earlier
@@ -70,9 +70,12 @@ pub async fn open_store(config: &Config, now: chrono::DateTime<chrono::Utc>) -> 
         &config.database_url,
     )?;
     let keys = Arc::new(at_rest::DataKeys::derive(&master)?);
+    // Before anything is read: a restore in progress is waited for by no one.
+    let in_use = store::backup::hold(&config.database_url)?;
     let db = Db::connect_and_migrate(&config.database_url, config.db_pool)
         .await?
-        .with_keys(keys);
+        .with_keys(keys)
+        .held(in_use);
     match store::server_keys::get_or_create(&db, MASTER_KEY_CHECK, to_ms(now)).await {
         Ok(_) => {}
         Err(sqlx::Error::Decode(_)) => anyhow::bail!(

@@ -184,6 +184,8 @@ named_enum! {
         Exam = "exam",
         FeeItem = "fee_item",
         CandidateImport = "candidate_import",
+        /// One run of `examfee purge` (data retention), by the run's id.
+        CandidatePurge = "candidate_purge",
         Candidate = "candidate",
         Operator = "operator",
         /// A third-party endpoint that receives webhook events.
@@ -219,6 +221,9 @@ named_enum! {
         ExamCreated = "exam.created",
         FeeItemCreated = "fee_item.created",
         CandidatesImported = "candidates.imported",
+        /// Candidates of finished exams reduced to masked tombstones (`examfee purge`),
+        /// with the counts in the detail.
+        CandidatesPurged = "candidates.purged",
         OperatorBootstrapped = "operator.bootstrapped",
         OperatorCreated = "operator.created",
         /// An admin changed an operator's role (`old_role`, `new_role` in the detail).

@@ -2,6 +2,14 @@
 
 use crate::Rule;
 
+/// A name reduced to its first character and its length (`张*`, `欧阳**`): enough for
+/// an operator to recognise a typo or a payer, too little to name anyone.
+pub fn masked_name(name: &str) -> String {
+    let mut chars = name.chars();
+    let first: String = chars.next().into_iter().collect();
+    format!("{first}{}", "*".repeat(chars.count()))
+}
+
 pub const CODE_MAX: usize = 32;
 pub const NAME_MAX: usize = 64;
 pub const REASON_MAX: usize = 200;
@@ -80,6 +88,13 @@ pub fn check_reason(reason: &str) -> Result<&str, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_names_keep_the_first_character_and_the_length() {
+        assert_eq!(masked_name("张三"), "张*");
+        assert_eq!(masked_name("欧阳娜娜"), "欧***");
+        assert_eq!(masked_name(""), "");
+    }
 
     #[test]
     fn codes() {

@@ -107,6 +107,25 @@ impl IdNumber {
     pub fn masked(&self) -> String {
         format!("{}**********{}", &self.0[..4], &self.0[14..])
     }
+
+    /// The masked form of an ID number as stored: a whole one masked, or one kept
+    /// masked already (a candidate whose personal data was purged); `None` for
+    /// anything else.
+    pub fn masked_of_stored(stored: &str) -> Option<String> {
+        match IdNumber::parse(stored) {
+            Ok(id) => Some(id.masked()),
+            Err(_) => {
+                let b = stored.as_bytes();
+                let is_masked = b.len() == 18
+                    && b[4..14].iter().all(|c| *c == b'*')
+                    && b[..4]
+                        .iter()
+                        .chain(&b[14..])
+                        .all(|c| c.is_ascii_alphanumeric());
+                is_masked.then(|| stored.to_owned())
+            }
+        }
+    }
 }
 
 fn check_char(first17: &[u8]) -> char {
@@ -215,6 +234,18 @@ mod tests {
                 .as_str(),
             VALID
         );
+    }
+
+    #[test]
+    fn stored_numbers_mask_once() {
+        let masked = "1101**********002X";
+        assert_eq!(
+            IdNumber::masked_of_stored("11010519491231002X").as_deref(),
+            Some(masked)
+        );
+        assert_eq!(IdNumber::masked_of_stored(masked).as_deref(), Some(masked));
+        assert_eq!(IdNumber::masked_of_stored("1101*********0002X"), None);
+        assert_eq!(IdNumber::masked_of_stored(""), None);
     }
 
     #[test]

@@ -111,9 +111,7 @@ fn mask_name(role: Role, name: &str) -> String {
     {
         return id.masked();
     }
-    let mut chars = name.chars();
-    let first: String = chars.next().into_iter().collect();
-    format!("{first}{}", "*".repeat(chars.count()))
+    examfee_shared::fields::masked_name(name)
 }
 
 /// Records what a checked password's refusal was: a wrong password (or TOTP code), and

@@ -71,9 +71,9 @@ fn admin_order_view(row: OrderSearchRow, items: Vec<OrderItemView>) -> ApiResult
     Ok(AdminOrderView {
         status: row.status,
         amount_fen: Fen(row.amount_fen),
-        candidate_id_number_masked: IdNumber::parse(&row.candidate_id_number)
-            .map_err(anyhow::Error::from)?
-            .masked(),
+        // A purged candidate's is kept masked already.
+        candidate_id_number_masked: IdNumber::masked_of_stored(&row.candidate_id_number)
+            .ok_or_else(|| anyhow::anyhow!("a stored ID number is neither whole nor masked"))?,
         candidate_name: row.candidate_name,
         items,
         created_at: from_ms(row.created_at),

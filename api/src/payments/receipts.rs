@@ -47,9 +47,8 @@ pub async fn of_order(
     let items = orders::view(state, order).await?.items;
     Ok(ReceiptView {
         status: receipt.status,
-        payer_id_number_masked: IdNumber::parse(&candidate.id_number)
-            .map_err(anyhow::Error::from)?
-            .masked(),
+        payer_id_number_masked: IdNumber::masked_of_stored(&candidate.id_number)
+            .ok_or_else(|| anyhow::anyhow!("a stored ID number is neither whole nor masked"))?,
         amount_display: Fen(receipt.amount_fen).to_string(),
         amount_fen: Fen(receipt.amount_fen),
         issued_at: from_ms(receipt.issued_at),

@@ -80,12 +80,16 @@ pub async fn find_by_id_number(db: &Db, id_number: &str) -> sqlx::Result<Option<
     row.map(|row| open_row(keys, &row)).transpose()
 }
 
+/// The candidate, unless purged (`store::retention`): a tombstone has no account, so
+/// a session of it still trusted for a moment by a replica's cache finds nobody.
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<CandidateRow>> {
     let keys = db.keys()?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM candidates WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM candidates WHERE id = $1 AND purged_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
     row.map(|row| open_row(keys, &row)).transpose()
 }
 

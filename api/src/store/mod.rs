@@ -4,6 +4,7 @@
 
 pub mod at_rest;
 pub mod audit;
+pub mod backup;
 pub mod candidates;
 pub mod captchas;
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod rate_limits;
 pub mod receipts;
 pub mod reconciliations;
 pub mod refunds;
+pub mod retention;
 pub mod server_keys;
 pub mod sessions;
 pub mod sms_codes;
@@ -63,6 +65,9 @@ pub struct Db {
     /// ([`Db::with_keys`]); stores of candidates, server keys, sessions and webhooks
     /// refuse to work without them rather than store anything plain.
     keys: Option<Arc<DataKeys>>,
+    /// SQLite files: this process's hold on the store, which keeps a restore off
+    /// while the store is open ([`backup::hold`]).
+    in_use: Option<backup::InUse>,
 }
 
 impl Db {
@@ -88,6 +93,12 @@ impl Db {
     /// This store, sealing and opening values with `keys`.
     pub fn with_keys(mut self, keys: Arc<DataKeys>) -> Db {
         self.keys = Some(keys);
+        self
+    }
+
+    /// This store, holding off restores of its file while any clone of it lives.
+    pub fn held(mut self, in_use: Option<backup::InUse>) -> Db {
+        self.in_use = in_use;
         self
     }
 

@@ -51,6 +51,7 @@ impl Db {
             fee_lists: Arc::new(FeeListCache::default()),
             url,
             keys: None,
+            in_use: None,
         })
     }
 

@@ -109,7 +109,17 @@ pub async fn spawn_app_on_clock(
     clock: Arc<ShiftedClock>,
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
-    let mut config = test_config(fresh_database_url().await);
+    spawn_app_on_database(fresh_database_url().await, clock, adjust).await
+}
+
+/// [`spawn_app_on_clock`] on a database that exists already (a restored backup, a
+/// second replica).
+pub async fn spawn_app_on_database(
+    database_url: String,
+    clock: Arc<ShiftedClock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut config = test_config(database_url);
     adjust(&mut config);
     let database_url = config.database_url.clone();
     let app = Application::build(config, clock.clone())
@@ -401,6 +411,15 @@ impl TestApp {
         .fetch_all(&self.db.pool)
         .await
         .unwrap()
+    }
+
+    /// The public verification of a receipt (`GET /api/v1/receipts/verify`).
+    pub async fn verify_receipt(&self, receipt_no: &str, check_code: &str) -> Value {
+        let path =
+            format!("/api/v1/receipts/verify?receipt_no={receipt_no}&check_code={check_code}");
+        let response = self.client.get(self.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub async fn fees(&self, token: &str) -> Vec<FeeView> {
