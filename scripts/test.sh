@@ -43,8 +43,9 @@ cargo check --locked -p examfee-shared --target wasm32-unknown-unknown
 step "docker-compose.yml"
 # No container engine runs on these machines; validating the file is what can be done.
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
-# The file requires EXAMFEE_MASTER_KEY; any well-formed value validates it.
+# The file requires its secrets and the public URL; any well-formed values validate it.
 EXAMFEE_MASTER_KEY="$(printf '0%.0s' $(seq 64))" EXAMFEE_BOOTSTRAP_ADMIN=ci:not-a-real-password \
+  POSTGRES_PASSWORD=ci0not0a0real0password EXAMFEE_PUBLIC_URL=https://localhost \
   docker-compose -f docker-compose.yml config -q
 
 step "tests on SQLite"
@@ -65,8 +66,11 @@ scripts/api-fuzz.sh
 step "fuzz targets (cargo-fuzz, 15 s each)"
 scripts/fuzz.sh 15
 
-step "web client: release build"
+step "web clients: release build"
 scripts/build-web.sh
+
+step "image contents: the Dockerfile's build steps, outside Docker (dev profile)"
+scripts/build-image-contents.sh "${CARGO_TARGET_DIR:-target}/image-contents" --profile dev --reuse-web
 
 step "browser tests (e2e/, headless Chromium)"
 # Debian's Chromium, and a Chinese font so that screenshots do not show boxes; npm's
