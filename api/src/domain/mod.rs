@@ -1,7 +1,9 @@
 //! Core logic that handlers, the CLI and the demo loader share.
 
 pub mod backup;
+pub mod candidates;
 pub mod catalog;
+pub mod dashboard;
 pub mod import;
 pub mod operator_views;
 pub mod operators;

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod candidates;
 pub mod captchas;
 pub mod catalog;
+pub mod dashboard;
 pub mod fee_list;
 pub mod fee_list_cache;
 mod local_reads;

@@ -16,6 +16,7 @@ mod channel_faults;
 mod channel_notifications;
 mod channels;
 mod chaos;
+mod console;
 mod faults;
 mod helpers;
 mod import;
