@@ -4,6 +4,7 @@
 
 pub mod at_rest;
 pub mod audit;
+pub mod backlogs;
 pub mod candidates;
 pub mod captchas;
 pub mod catalog;
@@ -36,7 +37,9 @@ use examfee_shared::write_turn::WriteQueue;
 use sqlx::AnyPool;
 
 use crate::at_rest::DataKeys;
+use crate::metrics::Metrics;
 use fee_list_cache::FeeListCache;
+pub use pool::PoolUse;
 pub use transactions::{Tx, Writer};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -63,6 +66,8 @@ pub struct Db {
     /// ([`Db::with_keys`]); stores of candidates, server keys, sessions and webhooks
     /// refuse to work without them rather than store anything plain.
     keys: Option<Arc<DataKeys>>,
+    /// Where transactions count what they changed once they commit ([`Tx::count`]).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Db {
@@ -88,6 +93,12 @@ impl Db {
     /// This store, sealing and opening values with `keys`.
     pub fn with_keys(mut self, keys: Arc<DataKeys>) -> Db {
         self.keys = Some(keys);
+        self
+    }
+
+    /// This store, counting in `metrics` what its transactions change once they commit.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Db {
+        self.metrics = Some(metrics);
         self
     }
 
