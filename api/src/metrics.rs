@@ -122,76 +122,60 @@ pub enum Committed {
     OrderClosed,
 }
 
-/// Why a gateway's notification was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotificationRefusal {
-    /// Signature, merchant or timestamp wrong, or no such gateway here.
-    Unverified,
-    /// Verified, but not about an order of ExamFee's as it stands (unknown order,
-    /// another amount); flagged in the audit log.
-    Rejected,
-    /// Not stored: the database failed. The gateway sends it again.
-    Failed,
+/// An enum of a label's values: `ALL` of them (each series is shown from the start)
+/// and the name Prometheus sees of each.
+macro_rules! label_values {
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+    };
 }
 
-impl NotificationRefusal {
-    const ALL: [NotificationRefusal; 3] = [
-        NotificationRefusal::Unverified,
-        NotificationRefusal::Rejected,
-        NotificationRefusal::Failed,
-    ];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            NotificationRefusal::Unverified => "unverified",
-            NotificationRefusal::Rejected => "rejected",
-            NotificationRefusal::Failed => "failed",
-        }
+label_values! {
+    /// Why a gateway's notification was not taken.
+    NotificationRefusal {
+        /// Signature, merchant or timestamp wrong, or no such gateway here.
+        Unverified = "unverified",
+        /// Verified, but not about an order of ExamFee's as it stands (unknown order,
+        /// another amount); flagged in the audit log.
+        Rejected = "rejected",
+        /// Not stored: the database failed. The gateway sends it again.
+        Failed = "failed",
     }
 }
 
-/// What became of one attempt to deliver a webhook event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookAttempt {
-    Delivered,
-    /// Failed; retried later.
-    Failed,
-    /// Failed for the last time: only an operator's replay sends it again.
-    GaveUp,
-}
-
-impl WebhookAttempt {
-    const ALL: [WebhookAttempt; 3] = [
-        WebhookAttempt::Delivered,
-        WebhookAttempt::Failed,
-        WebhookAttempt::GaveUp,
-    ];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            WebhookAttempt::Delivered => "delivered",
-            WebhookAttempt::Failed => "failed",
-            WebhookAttempt::GaveUp => "gave_up",
-        }
+label_values! {
+    /// What became of one attempt to deliver a webhook event.
+    WebhookAttempt {
+        Delivered = "delivered",
+        /// Failed; retried later.
+        Failed = "failed",
+        /// Failed for the last time: only an operator's replay sends it again.
+        GaveUp = "gave_up",
     }
 }
 
-/// The background workers whose passes are timed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Worker {
-    /// Order sync and closing, leftover trades, refund sending.
-    Payments,
-    Webhooks,
-}
-
-impl Worker {
-    const ALL: [Worker; 2] = [Worker::Payments, Worker::Webhooks];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Worker::Payments => "payments",
-            Worker::Webhooks => "webhooks",
-        }
+label_values! {
+    /// The background workers whose passes are timed.
+    Worker {
+        /// Order sync and closing, leftover trades, refund sending.
+        Payments = "payments",
+        Webhooks = "webhooks",
     }
 }
 
@@ -238,6 +222,16 @@ pub struct Metrics {
     backlog_age: Family<QueueLabels, FloatGauge>,
     pool_connections: Family<PoolStateLabels, Gauge>,
     pool_max: Family<PoolLabels, Gauge>,
+}
+
+/// Shows each of these series of a counter, at 0 until its first event.
+fn at_zero<S: Clone + std::hash::Hash + Eq>(
+    family: &Family<S, Counter>,
+    series: impl IntoIterator<Item = S>,
+) {
+    for labels in series {
+        family.get_or_create(&labels).inc_by(0);
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -361,36 +355,27 @@ impl Metrics {
                     .chain([None])
                     .collect(),
             };
-            for channel in channels {
-                let labels = PaidLabels {
-                    channel: channel_label(channel),
-                    gateway: gateway.as_str(),
-                };
-                self.orders_paid.get_or_create(&labels).inc_by(0);
-            }
             let gateway = gateway.as_str();
-            self.notifications_accepted
-                .get_or_create(&GatewayLabels { gateway })
-                .inc_by(0);
-            for reason in NotificationRefusal::ALL {
-                let reason = reason.as_str();
-                self.notifications_refused
-                    .get_or_create(&RefusalLabels { gateway, reason })
-                    .inc_by(0);
-            }
+            let paid = channels.into_iter().map(|channel| PaidLabels {
+                channel: channel_label(channel),
+                gateway,
+            });
+            at_zero(&self.orders_paid, paid);
+            at_zero(&self.notifications_accepted, [GatewayLabels { gateway }]);
+            let refused = NotificationRefusal::ALL.iter().map(|reason| RefusalLabels {
+                gateway,
+                reason: reason.as_str(),
+            });
+            at_zero(&self.notifications_refused, refused);
         }
-        for outcome in WebhookAttempt::ALL {
-            let outcome = outcome.as_str();
-            self.webhook_attempts
-                .get_or_create(&OutcomeLabels { outcome })
-                .inc_by(0);
-        }
-        for worker in Worker::ALL {
-            let worker = worker.as_str();
-            self.worker_failures
-                .get_or_create(&WorkerLabels { worker })
-                .inc_by(0);
-        }
+        let outcomes = WebhookAttempt::ALL.iter().map(|outcome| OutcomeLabels {
+            outcome: outcome.as_str(),
+        });
+        at_zero(&self.webhook_attempts, outcomes);
+        let workers = Worker::ALL.iter().map(|worker| WorkerLabels {
+            worker: worker.as_str(),
+        });
+        at_zero(&self.worker_failures, workers);
     }
 
     /// A request answered with `status` after `took`; `route` is the template of the

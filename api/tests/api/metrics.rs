@@ -115,22 +115,10 @@ async fn a_paid_order_is_counted_once_by_route_template_and_channel() {
 
     // Requests by route template: the order was created once and looked at by its
     // number, and the number is in no label.
-    let created = [
-        ("route", "/api/v1/orders"),
-        ("method", "POST"),
-        ("status", "201"),
-    ];
-    assert_eq!(
-        scrape.value("examfee_http_requests_total", &created),
-        Some(1.0)
-    );
-    let looked = [
-        ("route", "/api/v1/orders/{order_no}"),
-        ("method", "GET"),
-        ("status", "200"),
-    ];
+    let created = scrape.requests("/api/v1/orders", "POST", "201");
+    assert_eq!(created, Some(1.0));
     let looks = scrape
-        .value("examfee_http_requests_total", &looked)
+        .requests("/api/v1/orders/{order_no}", "GET", "200")
         .unwrap();
     assert!(looks >= 1.0, "{looks}");
     // Each look timed: the histogram's count and its last bucket.
@@ -145,16 +133,9 @@ async fn a_paid_order_is_counted_once_by_route_template_and_channel() {
     ] {
         assert_eq!(scrape.value(name, labels), Some(looks), "{name}");
     }
-    let login = [
-        ("route", "/api/v1/auth/login"),
-        ("method", "POST"),
-        ("status", "200"),
-    ];
     // The initial password's login and the new one's.
-    assert_eq!(
-        scrape.value("examfee_http_requests_total", &login),
-        Some(2.0)
-    );
+    let logins = scrape.requests("/api/v1/auth/login", "POST", "200");
+    assert_eq!(logins, Some(2.0));
 
     // The levels are there: the hash queue (idle now) and the pools.
     assert_eq!(
@@ -222,6 +203,42 @@ async fn an_expired_order_waits_in_the_backlog_until_it_is_closed_and_counted() 
     assert_eq!(scrape.value("examfee_orders_closed_total", &[]), Some(1.0));
     assert_eq!(scrape.value("examfee_orders_created_total", &[]), Some(1.0));
     assert_eq!(scrape.value("examfee_backlog_items", &queue), Some(0.0));
+}
+
+#[tokio::test]
+async fn webhook_attempts_are_counted_by_outcome() {
+    use crate::webhooks::{register, start_receiver, wait_for_calls};
+    let app = spawn_app_with_metrics(|c| c.webhooks_allow_private = true).await;
+    // The receiver answers 500 to the fee.paid event, then 200 to its retry.
+    let (url, received) = start_receiver();
+    let (_, token) = app.candidate_with_own_password().await;
+    let admin = app.admin_token().await;
+    register(&app, &admin, &url, false).await;
+    app.paid_order(&token).await;
+    let outcome = |scrape: &Scrape, outcome: &str| {
+        scrape.value("examfee_webhook_deliveries_total", &[("outcome", outcome)])
+    };
+    wait_for_calls(&received, 1).await;
+    eventually("the failed attempt to be counted", async || {
+        let (scrape, _) = app.scrape().await;
+        match outcome(&scrape, "failed") {
+            Some(1.0) => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
+    // Retried 10 s later.
+    app.clock.advance(chrono::Duration::seconds(11));
+    wait_for_calls(&received, 2).await;
+    eventually("the delivery to be counted", async || {
+        let (scrape, _) = app.scrape().await;
+        let seen = ["delivered", "failed", "gave_up"].map(|o| outcome(&scrape, o));
+        match seen {
+            [Some(1.0), Some(1.0), Some(0.0)] => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
 }
 
 /// The example alert rules (docs/alerts.yml) parse as Prometheus rule groups, and every
@@ -369,6 +386,12 @@ impl Scrape {
             .iter()
             .find(|s| s.name == name && s.labels == wanted)
             .map(|s| s.value)
+    }
+
+    /// `examfee_http_requests_total` of a route template, method and status.
+    fn requests(&self, route: &str, method: &str, status: &str) -> Option<f64> {
+        let labels = [("route", route), ("method", method), ("status", status)];
+        self.value("examfee_http_requests_total", &labels)
     }
 
     /// The sum over every sample of this name.
