@@ -206,6 +206,30 @@ async fn an_expired_order_waits_in_the_backlog_until_it_is_closed_and_counted() 
 }
 
 #[tokio::test]
+async fn refused_notifications_are_counted_by_gateway_and_reason() {
+    let app = spawn_app_with_metrics(|_| {}).await;
+    // Unsigned: refused before anything is read from it.
+    let forged = app
+        .client
+        .post(app.url("/api/v1/payments/notify"))
+        .header("content-type", "application/json")
+        .body(r#"{"event":"trade.success"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let (scrape, _) = app.scrape().await;
+    let refused = |gateway, reason| {
+        let labels = [("gateway", gateway), ("reason", reason)];
+        scrape.value("examfee_notifications_refused_total", &labels)
+    };
+    assert_eq!(refused("platform", "unverified"), Some(1.0));
+    assert_eq!(refused("platform", "rejected"), Some(0.0));
+    assert_eq!(scrape.sum("examfee_notifications_refused_total"), 1.0);
+    assert_eq!(scrape.sum("examfee_notifications_accepted_total"), 0.0);
+}
+
+#[tokio::test]
 async fn webhook_attempts_are_counted_by_outcome() {
     use crate::webhooks::{register, start_receiver, wait_for_calls};
     let app = spawn_app_with_metrics(|c| c.webhooks_allow_private = true).await;
