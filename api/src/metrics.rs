@@ -45,8 +45,8 @@ const LATENCY_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The route label of a request no route took (a 404 outside the API's own scope,
-/// or one a middleware refused before routing).
+/// The route label of a request no route took (a path no route has, or a request a
+/// middleware refused before routing).
 const UNMATCHED: &str = "unmatched";
 
 /// The route label of the web client's files and its own routes: actix names the
