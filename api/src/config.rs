@@ -13,6 +13,9 @@ use crate::at_rest::{MASTER_KEY_VAR, MasterKey};
 /// The shortest `EXAMFEE_JWT_SECRET` taken.
 pub const JWT_SECRET_MIN_CHARS: usize = 32;
 
+/// The shortest `EXAMFEE_METRICS_TOKEN` taken: 128 bits as hex (`openssl rand -hex 16`).
+pub const METRICS_TOKEN_MIN_CHARS: usize = 32;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -88,6 +91,9 @@ pub struct Config {
     /// Tencent Cloud SMS, on when its variables are set; otherwise SMS goes to the
     /// sandbox (never in production).
     pub tencent_sms: Option<crate::sms::tencent::TencentSmsConfig>,
+    /// `EXAMFEE_METRICS_TOKEN`: the bearer token `GET /metrics` takes; unset, `/metrics`
+    /// answers 404.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// What proves, at the first login, that the candidate is the one the authority
@@ -202,6 +208,20 @@ impl Config {
                 "EXAMFEE_JWT_SECRET must have at least {JWT_SECRET_MIN_CHARS} characters (unset, a random key is kept in the database)"
             );
         }
+        // Trimmed like the header it is compared with (a token read from a file ends in
+        // a line break).
+        let metrics_token =
+            get("EXAMFEE_METRICS_TOKEN").map(|t| SecretString::from(t.trim().to_owned()));
+        // The metrics tell how busy the authority's payments are, hour by hour: a token
+        // that can be guessed would tell anyone. The message never quotes the value.
+        if metrics_token
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().chars().count() < METRICS_TOKEN_MIN_CHARS)
+        {
+            bail!(
+                "EXAMFEE_METRICS_TOKEN must have at least {METRICS_TOKEN_MIN_CHARS} characters, e.g. `openssl rand -hex 16` (unset, /metrics answers 404)"
+            );
+        }
         let bootstrap_admin = match get("EXAMFEE_BOOTSTRAP_ADMIN") {
             None => None,
             Some(value) => {
@@ -280,6 +300,7 @@ impl Config {
             operator_totp_required,
             first_login_verify,
             tencent_sms,
+            metrics_token,
             db_pool: get("EXAMFEE_DB_POOL")
                 .map(|v| v.parse())
                 .transpose()
@@ -428,6 +449,24 @@ mod tests {
             "{err}"
         );
         assert!(config(&[("EXAMFEE_JWT_SECRET", &"k".repeat(32))]).is_ok());
+    }
+
+    #[test]
+    fn a_short_metrics_token_is_refused_without_being_quoted() {
+        assert!(config(&[]).unwrap().metrics_token.is_none());
+        let short = "prometheus-scrape-token";
+        let err = config(&[("EXAMFEE_METRICS_TOKEN", short)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EXAMFEE_METRICS_TOKEN") && err.contains("32") && !err.contains(short),
+            "{err}"
+        );
+        let token = "0123456789abcdef0123456789abcdef";
+        let c = config(&[("EXAMFEE_METRICS_TOKEN", token)]).unwrap();
+        assert_eq!(c.metrics_token.as_ref().unwrap().expose_secret(), token);
+        // The token is not in the config's Debug output, which start-up may log.
+        assert!(!format!("{c:?}").contains(token));
     }
 
     #[test]

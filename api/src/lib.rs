@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod payments;
 pub mod routes;
 pub mod security_headers;

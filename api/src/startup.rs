@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::demo::{self, DemoLogin};
 use crate::domain::operators::ensure_operator;
 use crate::error;
+use crate::metrics::{self, Metrics};
 use crate::payments::alipay::{Alipay, AlipayConfig};
 use crate::payments::platform::PaymentPlatform;
 use crate::payments::sandbox_platform::SandboxPlatform;
@@ -290,10 +291,12 @@ async fn app_state(
             config.webhooks_allow_private,
         ),
     };
+    let passwords = Passwords::for_this_machine(config.hash_threads, config.hash_queue)?;
+    let metrics = Arc::new(Metrics::new(passwords.load()));
     Ok(AppState {
-        db,
+        db: db.with_metrics(metrics.clone()),
         clock,
-        passwords: Passwords::for_this_machine(config.hash_threads, config.hash_queue)?,
+        passwords,
         tokens: TokenKeys::new(&jwt_secret)?,
         captchas: Captchas::new(captcha_key, config.captcha_test_answer.clone()),
         rate_limit: LoginRateLimit::per_minute(config.rate_limit_per_ip),
@@ -306,6 +309,8 @@ async fn app_state(
         sms,
         sms_code_key,
         first_login_verify: config.first_login_verify,
+        metrics,
+        metrics_token: config.metrics_token.clone(),
     })
 }
 
@@ -498,7 +503,9 @@ fn serve(
     let cors_origins = config.cors_origins.clone();
     let production = config.production;
     let methods = web::Data::new(routes::methods::MethodTable::of(&routes::openapi_document()));
+    let counted = state.metrics.clone();
     let mut server = HttpServer::new(move || {
+        let counted = counted.clone();
         let cors = cors_origins.iter().fold(
             Cors::default()
                 .allow_any_header()
@@ -536,6 +543,10 @@ fn serve(
             .wrap(Condition::new(!cors_origins.is_empty(), cors))
             .wrap(Compress::default())
             .wrap(TracingLogger::default())
+            // Outermost: it times the whole answer and sees its final status.
+            .wrap(from_fn(move |req, next| {
+                metrics::count_requests(counted.clone(), req, next)
+            }))
             .app_data(state.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -552,6 +563,8 @@ fn serve(
                     .url("/api-docs/openapi.json", routes::complete(api))
             })
             .into_app()
+            // Outside the OpenAPI document: see `routes::metrics`.
+            .configure(routes::metrics::configure)
             .configure(|cfg| {
                 // Before the sandbox's scope, whose default service would take their paths.
                 if let Some(fakes) = &fakes {

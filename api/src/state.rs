@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::auth::captcha::Captchas;
 use crate::auth::passwords::Passwords;
 use crate::auth::rate_limit::LoginRateLimit;
@@ -8,6 +10,7 @@ use crate::auth::session_cache::SessionCache;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::FirstLoginVerify;
+use crate::metrics::Metrics;
 use crate::payments::Payments;
 use crate::sms::SmsGateway;
 use crate::store::Db;
@@ -35,4 +38,7 @@ pub struct AppState {
     /// Keys the stored hashes of SMS codes.
     pub sms_code_key: Vec<u8>,
     pub first_login_verify: FirstLoginVerify,
+    pub metrics: Arc<Metrics>,
+    /// `EXAMFEE_METRICS_TOKEN`: `GET /metrics` needs it; `None`, it answers 404.
+    pub metrics_token: Option<SecretString>,
 }

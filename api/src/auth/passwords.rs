@@ -5,7 +5,7 @@
 //! "busy, retry shortly" at once rather than making every login (and, on a shared
 //! blocking pool, every other request) wait longer and longer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +57,44 @@ pub struct Passwords {
     /// Verifications taken into the queue since start: lets tests prove that a
     /// limit stopped guesses before any hashing.
     verifications: AtomicU64,
+    load: Arc<HashLoad>,
+}
+
+/// How busy hashing is, kept on atomics as jobs come and go and read by the metrics
+/// (`crate::metrics`) when Prometheus scrapes: a full queue is what makes logins
+/// answer 503 `server_busy`, so its depth and refusals are worth watching.
+#[derive(Debug)]
+pub struct HashLoad {
+    threads: usize,
+    capacity: usize,
+    /// Jobs taken into the queue that no thread has started.
+    waiting: AtomicUsize,
+    /// Jobs a thread is working on.
+    working: AtomicUsize,
+    /// Jobs refused because the queue was full, since start.
+    refused: AtomicU64,
+}
+
+/// One reading of [`HashLoad`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashLoadReading {
+    pub threads: usize,
+    pub capacity: usize,
+    pub waiting: usize,
+    pub working: usize,
+    pub refused: u64,
+}
+
+impl HashLoad {
+    pub fn read(&self) -> HashLoadReading {
+        HashLoadReading {
+            threads: self.threads,
+            capacity: self.capacity,
+            waiting: self.waiting.load(Ordering::Relaxed),
+            working: self.working.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl Passwords {
@@ -68,16 +106,25 @@ impl Passwords {
         let dummy_hash: Arc<str> = hash_with(&mut Vec::new(), &dummy)?.into();
         let (sender, receiver) = sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
+        let load = Arc::new(HashLoad {
+            threads: threads.max(1),
+            capacity: queue,
+            waiting: AtomicUsize::new(0),
+            working: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+        });
         for n in 0..threads.max(1) {
             let receiver = receiver.clone();
             let dummy_hash = dummy_hash.clone();
+            let load = load.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || work(&receiver, &dummy_hash))?;
+                .spawn(move || work(&receiver, &dummy_hash, &load))?;
         }
         Ok(Passwords {
             queue: sender,
             verifications: AtomicU64::new(0),
+            load,
         })
     }
 
@@ -100,12 +147,21 @@ impl Passwords {
             span: Span::current(),
             reply,
         };
-        match self.queue.try_send(job) {
+        // Counted before it is sent: a thread may take it (and count it out) at once.
+        self.load.waiting.fetch_add(1, Ordering::Relaxed);
+        let sent = self.queue.try_send(job);
+        if sent.is_err() {
+            self.load.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        match sent {
             Ok(()) if verification => {
                 self.verifications.fetch_add(1, Ordering::Relaxed);
             }
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(PasswordError::Busy),
+            Err(TrySendError::Full(_)) => {
+                self.load.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(PasswordError::Busy);
+            }
             Err(TrySendError::Disconnected(_)) => {
                 return Err(anyhow::anyhow!("hashing threads are gone").into());
             }
@@ -118,6 +174,11 @@ impl Passwords {
     /// How many verifications were taken into the queue since start.
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// The queue's load, for the metrics to read when scraped.
+    pub fn load(&self) -> Arc<HashLoad> {
+        self.load.clone()
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
@@ -160,7 +221,7 @@ fn lower_priority() {
 }
 
 /// A hashing thread: takes jobs until the pool is dropped, reusing one memory block.
-fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str) {
+fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str, load: &HashLoad) {
     lower_priority();
     let mut blocks: Vec<Block> = Vec::new();
     loop {
@@ -169,6 +230,8 @@ fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str) {
             .map_err(drop)
             .and_then(|r| r.recv().map_err(drop));
         let Ok(job) = next else { return };
+        load.waiting.fetch_sub(1, Ordering::Relaxed);
+        load.working.fetch_add(1, Ordering::Relaxed);
         let _entered = job.span.enter();
         let outcome = match job.work {
             Work::Hash(password) => {
@@ -189,6 +252,7 @@ fn work(receiver: &Mutex<Receiver<Job>>, dummy_hash: &str) {
                 }))
             }
         };
+        load.working.fetch_sub(1, Ordering::Relaxed);
         // The requester may have gone (its connection closed): nothing to tell.
         let _ = job.reply.send(outcome);
     }
@@ -391,5 +455,10 @@ mod tests {
             busy >= 6 && done >= 1 && busy + done == 8,
             "busy {busy}, done {done}"
         );
+        // Every refusal is counted for the metrics, and nothing is left counted in.
+        let load = passwords.load().read();
+        assert_eq!(load.refused, busy);
+        assert_eq!((load.waiting, load.working), (0, 0));
+        assert_eq!((load.threads, load.capacity), (1, 1));
     }
 }

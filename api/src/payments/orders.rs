@@ -17,6 +17,7 @@ use super::platform::{PlatformError, TradeRequest};
 use super::{audit, sync};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Committed;
 use crate::state::AppState;
 use crate::store;
 use crate::store::orders::{NewOrder, OrderItemRow, OrderRow};
@@ -198,6 +199,7 @@ async fn place(
     let actor = Actor::Candidate(candidate_id.to_owned());
     let (entity, action) = (AuditEntity::Order, AuditAction::OrderCreated);
     audit(&mut tx, now, &actor, entity, &order_no, action, detail).await?;
+    tx.count(Committed::OrderCreated);
     tx.commit().await?;
     Ok(Placed::New(created, items))
 }

@@ -11,6 +11,7 @@ use super::platform::{PlatformEvent, Trade, TradeState};
 use super::transitions::{self, Cause, TransitionError};
 use super::{audit, receipts, refunds, webhooks};
 use crate::clock::to_ms;
+use crate::metrics::NotificationRefusal;
 use crate::state::AppState;
 use crate::store::orders::{OrderRow, Payment};
 use crate::store::{self, Tx};
@@ -40,9 +41,32 @@ pub enum NotifyRefusal {
     Failed(#[from] crate::error::ApiError),
 }
 
+impl NotifyRefusal {
+    fn counted_as(&self) -> NotificationRefusal {
+        match self {
+            NotifyRefusal::Unverified(_) => NotificationRefusal::Unverified,
+            NotifyRefusal::Rejected(_) => NotificationRefusal::Rejected,
+            NotifyRefusal::Failed(_) => NotificationRefusal::Failed,
+        }
+    }
+}
+
 /// A gateway's notification as it arrived: verified over the raw body, then applied
-/// once; the answer is the body the gateway expects once it is stored.
+/// once; the answer is the body the gateway expects once it is stored. Counted in the
+/// metrics by its answer.
 pub async fn receive(
+    state: &AppState,
+    gateway: Gateway,
+    header: &(dyn Fn(&str) -> Option<String> + Sync),
+    body: &[u8],
+) -> Result<&'static str, NotifyRefusal> {
+    let answer = verify_and_apply(state, gateway, header, body).await;
+    let refusal = answer.as_ref().err().map(NotifyRefusal::counted_as);
+    state.metrics.notification(gateway, refusal);
+    answer
+}
+
+async fn verify_and_apply(
     state: &AppState,
     gateway: Gateway,
     header: &(dyn Fn(&str) -> Option<String> + Sync),

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::audit;
 use crate::clock::to_ms;
+use crate::metrics::Committed;
 use crate::store::orders::{OrderRow, Payment};
 use crate::store::receipts::ReceiptRow;
 use crate::store::refunds::RefundRow;
@@ -108,6 +109,18 @@ fn order_action(to: OrderStatus) -> Option<AuditAction> {
     }
 }
 
+/// What the metrics count of an order's move to `to`, once it commits.
+fn order_count(to: OrderStatus, payment: Option<&Payment<'_>>) -> Option<Committed> {
+    match to {
+        OrderStatus::Pending => None,
+        OrderStatus::Paid => payment.map(|p| Committed::OrderPaid {
+            channel: p.channel,
+            gateway: p.gateway,
+        }),
+        OrderStatus::Closed => Some(Committed::OrderClosed),
+    }
+}
+
 /// Moves an order to `to`; `payment` is what the platform said when `to` is `paid`.
 pub async fn order(
     tx: &mut Tx,
@@ -131,6 +144,9 @@ pub async fn order(
     }
     if !store::orders::set_status(tx, id, from, to, payment, to_ms(cause.at)).await? {
         return Ok(false);
+    }
+    if let Some(change) = order_count(to, payment) {
+        tx.count(change);
     }
     audited(tx, cause, entity, id, action).await
 }
@@ -284,6 +300,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_move_of_an_order_is_counted() {
+        let payment = Payment {
+            gateway: examfee_shared::Gateway::Alipay,
+            trade_no: "T1",
+            channel: None,
+            paid_at_ms: 0,
+        };
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                if from.can_become(*to) {
+                    assert!(
+                        order_count(*to, Some(&payment)).is_some(),
+                        "order {from} → {to}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            order_count(OrderStatus::Paid, Some(&payment)),
+            Some(Committed::OrderPaid {
+                channel: None,
+                gateway: examfee_shared::Gateway::Alipay
+            })
+        );
     }
 
     fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::webhook_targets::{self, SystemLookup, TargetPolicy};
 use crate::clock::to_ms;
+use crate::metrics::WebhookAttempt;
 use crate::state::AppState;
 use crate::store::orders::OrderRow;
 use crate::store::webhooks::DueDelivery;
@@ -204,12 +205,17 @@ async fn deliver_one(
     let attempt_time = to_ms(state.clock.now());
     match outcome {
         Ok(()) => {
+            state.metrics.webhook_attempt(WebhookAttempt::Delivered);
             store::webhooks::record_attempt(&state.db, &delivery, Some(attempt_time), None, None)
                 .await?;
             Ok(true)
         }
         Err(error) => {
             let next = retry_delay(delivery.attempts + 1).map(|d| to_ms(state.clock.now() + d));
+            state.metrics.webhook_attempt(match next {
+                Some(_) => WebhookAttempt::Failed,
+                None => WebhookAttempt::GaveUp,
+            });
             tracing::warn!(event_id = %delivery.event_id, endpoint_id = %delivery.endpoint_id, error = %error, gives_up = next.is_none(), "webhook delivery failed");
             store::webhooks::record_attempt(&state.db, &delivery, None, next, Some(&error)).await?;
             Ok(false)

@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod methods;
+pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod problems;

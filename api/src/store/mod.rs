@@ -4,6 +4,7 @@
 
 pub mod at_rest;
 pub mod audit;
+pub mod backlogs;
 pub mod backup;
 pub mod candidates;
 pub mod captchas;
@@ -39,7 +40,9 @@ use examfee_shared::write_turn::WriteQueue;
 use sqlx::AnyPool;
 
 use crate::at_rest::DataKeys;
+use crate::metrics::Metrics;
 use fee_list_cache::FeeListCache;
+pub use pool::PoolUse;
 pub use transactions::{Tx, Writer};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -69,6 +72,8 @@ pub struct Db {
     /// SQLite files: this process's hold on the store, which keeps a restore off
     /// while the store is open ([`backup::hold`]).
     in_use: Option<backup::InUse>,
+    /// Where transactions count what they changed once they commit ([`Tx::count`]).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Db {
@@ -100,6 +105,12 @@ impl Db {
     /// This store, holding off restores of its file while any clone of it lives.
     pub fn held(mut self, in_use: Option<backup::InUse>) -> Db {
         self.in_use = in_use;
+        self
+    }
+
+    /// This store, counting in `metrics` what its transactions change once they commit.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Db {
+        self.metrics = Some(metrics);
         self
     }
 

@@ -52,6 +52,7 @@ impl Db {
             url,
             keys: None,
             in_use: None,
+            metrics: None,
         })
     }
 
@@ -62,6 +63,36 @@ impl Db {
         let db = Db::connect_sized(url, max_connections).await?;
         db.migrate().await?;
         Ok(db)
+    }
+}
+
+/// How one pool of a store is used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `main`, or on SQLite `sqlite_writer`: the one connection of write transactions.
+    pub pool: &'static str,
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Db {
+    /// The use of each pool, read from sqlx's own counts (no query).
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        let of = |pool: &'static str, p: &AnyPool| {
+            let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+            PoolUse {
+                pool,
+                in_use: p.size().saturating_sub(idle),
+                idle,
+                max: p.options().get_max_connections(),
+            }
+        };
+        let mut pools = vec![of("main", &self.pool)];
+        if let Some(writer) = &self.transactions {
+            pools.push(of("sqlite_writer", writer));
+        }
+        pools
     }
 }
 

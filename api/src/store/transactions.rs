@@ -12,6 +12,7 @@ use sqlx::pool::PoolConnection;
 use super::Db;
 use super::fee_list_cache::{self, Changes, FeeListCache};
 use crate::at_rest::DataKeys;
+use crate::metrics::{Committed, Metrics};
 
 /// A write transaction, on SQLite holding the turn to write.
 pub struct Tx {
@@ -22,6 +23,9 @@ pub struct Tx {
     /// PostgreSQL: other replicas hear of the changes through `NOTIFY`.
     notify: bool,
     keys: Option<Arc<DataKeys>>,
+    /// What the metrics count once this commits, and nothing if it rolls back.
+    committed: Vec<Committed>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Tx {
@@ -52,6 +56,11 @@ impl Tx {
         self.fee_lists.order(order_no);
     }
 
+    /// `change` is counted in the metrics once this commits; never if it rolls back.
+    pub fn count(&mut self, change: Committed) {
+        self.committed.push(change);
+    }
+
     pub async fn commit(mut self) -> sqlx::Result<()> {
         if self.notify && !self.fee_lists.is_empty() {
             sqlx::query("SELECT pg_notify($1, $2)")
@@ -63,6 +72,11 @@ impl Tx {
         self.tx.commit().await?;
         // After the commit: a list read before it and kept after this is refused.
         self.cache.forget(&self.fee_lists);
+        if let Some(metrics) = &self.metrics {
+            self.committed
+                .iter()
+                .for_each(|change| metrics.committed(change));
+        }
         Ok(())
     }
 }
@@ -102,6 +116,8 @@ impl Db {
             cache: self.fee_lists.clone(),
             notify: self.is_postgres(),
             keys: self.keys.clone(),
+            committed: Vec::new(),
+            metrics: self.metrics.clone(),
         })
     }
 

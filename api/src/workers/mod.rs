@@ -7,6 +7,7 @@ use std::time::Duration;
 use examfee_shared::Actor;
 
 use crate::clock::to_ms;
+use crate::metrics::Worker;
 use crate::payments::{refunds, sync, webhooks};
 use crate::state::AppState;
 use crate::store;
@@ -68,14 +69,21 @@ pub async fn settle_payments(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A worker's pass ended now, well or not: the metrics time the workers by it.
+fn pass_ended(state: &AppState, worker: Worker, ok: bool) {
+    state.metrics.worker_pass(worker, ok, state.clock.now());
+}
+
 pub fn spawn_payments(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(error) = settle_payments(&state).await {
+            let passed = settle_payments(&state).await;
+            if let Err(error) = &passed {
                 tracing::warn!(error = ?error, "payments worker pass failed");
             }
+            pass_ended(&state, Worker::Payments, passed.is_ok());
         }
     })
 }
@@ -93,8 +101,12 @@ pub fn spawn_webhooks(state: Arc<AppState>, every: Duration) -> tokio::task::Joi
             tick.tick().await;
             while let Some(done) = passes.try_join_next_with_id() {
                 let id = match done {
-                    Ok((id, ())) => id,
+                    Ok((id, passed)) => {
+                        pass_ended(&state, Worker::Webhooks, passed);
+                        id
+                    }
                     Err(error) => {
+                        pass_ended(&state, Worker::Webhooks, false);
                         tracing::warn!(error = %error, "a webhook endpoint's pass ended");
                         error.id()
                     }
@@ -105,18 +117,25 @@ pub fn spawn_webhooks(state: Arc<AppState>, every: Duration) -> tokio::task::Joi
                 Ok(due) => due,
                 Err(error) => {
                     tracing::warn!(error = ?error, "looking for due webhook deliveries failed");
+                    pass_ended(&state, Worker::Webhooks, false);
                     continue;
                 }
             };
+            // Nothing due is a pass done too: the worker is alive and caught up.
+            if due.is_empty() {
+                pass_ended(&state, Worker::Webhooks, true);
+            }
             for endpoint_id in due {
                 if running.values().any(|busy| *busy == endpoint_id) {
                     continue;
                 }
                 let (state, id) = (state.clone(), endpoint_id.clone());
                 let task = passes.spawn(async move {
-                    if let Err(error) = webhooks::deliver_to_endpoint(state, &id).await {
+                    let passed = webhooks::deliver_to_endpoint(state, &id).await;
+                    if let Err(error) = &passed {
                         tracing::warn!(endpoint_id = %id, error = ?error, "webhook delivery pass failed");
                     }
+                    passed.is_ok()
                 });
                 running.insert(task.id(), endpoint_id);
             }

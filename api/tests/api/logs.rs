@@ -14,6 +14,8 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+const METRICS_TOKEN: &str = "a-metrics-token-for-the-log-test-0123";
+
 #[tokio::test]
 async fn a_journey_s_log_carries_no_id_number_phone_password_or_token() {
     let dir = std::env::temp_dir().join(format!("examfee_logs_{}", uuid::Uuid::new_v4().simple()));
@@ -34,6 +36,7 @@ async fn a_journey_s_log_carries_no_id_number_phone_password_or_token() {
         )
         .env("EXAMFEE_RATE_LIMIT_PER_IP", "0")
         .env("EXAMFEE_SYNC_INTERVAL_SECS", "1")
+        .env("EXAMFEE_METRICS_TOKEN", METRICS_TOKEN)
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -122,6 +125,21 @@ async fn a_journey_s_log_carries_no_id_number_phone_password_or_token() {
     })
     .await;
 
+    // Prometheus scrapes, and someone guesses.
+    for (token, status) in [
+        (METRICS_TOKEN, StatusCode::OK),
+        (&METRICS_TOKEN[1..], StatusCode::UNAUTHORIZED),
+    ] {
+        let scrape = app
+            .client
+            .get(app.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scrape.status(), status);
+    }
+
     Command::new("kill")
         .arg(server.id().to_string())
         .status()
@@ -146,6 +164,7 @@ async fn a_journey_s_log_carries_no_id_number_phone_password_or_token() {
         ("operator password", ADMIN.1),
         ("candidate token", &token),
         ("operator token", &admin),
+        ("metrics token", &METRICS_TOKEN[1..]),
     ] {
         let line = log.lines().find(|l| l.contains(secret));
         assert!(line.is_none(), "the log carries the {what}: {line:?}");

@@ -22,6 +22,7 @@ mod helpers;
 mod import;
 mod lockout;
 mod logs;
+mod metrics;
 mod money;
 mod openapi;
 mod operations;

@@ -77,7 +77,7 @@ fn start_receiver_answering(
 }
 
 /// A receiver that answers 500 to its first call and 200 afterwards.
-fn start_receiver() -> (String, Received) {
+pub(crate) fn start_receiver() -> (String, Received) {
     start_receiver_answering(|n| match n {
         1 => HttpResponse::InternalServerError().finish(),
         _ => HttpResponse::Ok().finish(),
@@ -129,7 +129,10 @@ async fn start_silent_receiver() -> (String, Arc<Silent>) {
 }
 
 /// Waits until the receiver has had `count` calls; returns them all.
-async fn wait_for_calls(received: &Received, count: usize) -> Vec<(String, String, String)> {
+pub(crate) async fn wait_for_calls(
+    received: &Received,
+    count: usize,
+) -> Vec<(String, String, String)> {
     wait_for_calls_within(received, count, PATIENCE).await
 }
 
@@ -154,7 +157,7 @@ fn body_of(call: &(String, String, String)) -> WebhookEvent {
     serde_json::from_str(&call.2).unwrap()
 }
 
-async fn register(app: &TestApp, admin: &str, url: &str, trusted: bool) -> WebhookView {
+pub(crate) async fn register(app: &TestApp, admin: &str, url: &str, trusted: bool) -> WebhookView {
     let response = app
         .post(
             "/api/v1/admin/webhooks",
