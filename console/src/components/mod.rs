@@ -1,0 +1,3 @@
+pub mod download;
+pub mod pager;
+pub mod remote;

@@ -1,0 +1,261 @@
+//! 考试与缴费项目: the exams and their fee items with their windows (payment open /
+//! close, refundable until, in Beijing time), and the forms that create them. The
+//! lists are the authority's catalogue (tens of rows), which the API lists whole.
+
+use examfee_shared::Fen;
+use examfee_shared::dto::{CreateExamRequest, CreateFeeItemRequest, ExamView, FeeItemView};
+use examfee_shared::fields::{check_code, check_name};
+use examfee_shared::time::{BEIJING, beijing_time};
+use examfee_web::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
+use examfee_web::components::layout::page_title;
+use examfee_web::i18n::{Text, t};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use crate::api;
+use crate::components::remote::{answer, money};
+use crate::session::{Right, use_role};
+
+const TIME_INVALID: Text = Text::new("请选择日期和时间", "Choose a date and time.");
+const AMOUNT_INVALID: Text = Text::new(
+    "金额为大于0的元数，最多两位小数",
+    "An amount in yuan above zero, with at most two decimals.",
+);
+
+/// A `datetime-local` input's value, read as Beijing time.
+pub fn beijing_input(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let local = chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    local
+        .and_local_timezone(BEIJING)
+        .single()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+#[component]
+pub fn ExamsPage() -> impl IntoView {
+    page_title(Text::new("考试与缴费项目", "Exams & fee items"));
+    let role = use_role();
+    let reload = RwSignal::new(0u32);
+    let exams = LocalResource::new(move || {
+        reload.track();
+        api::exams()
+    });
+    let items = LocalResource::new(move || {
+        reload.track();
+        api::fee_items()
+    });
+    view! {
+        <h1>{t("考试与缴费项目", "Exams & fee items")}</h1>
+        <section class="card" aria-labelledby="exams-title">
+            <h2 id="exams-title">{t("考试", "Exams")}</h2>
+            {move || answer(exams.get(), |list: Vec<ExamView>| view! {
+                <table class="data">
+                    <thead><tr><th scope="col">{t("代码", "Code")}</th><th scope="col">{t("名称", "Name")}</th></tr></thead>
+                    <tbody>{list.into_iter().map(|e| view! { <tr><td class="mono">{e.code}</td><td>{e.name}</td></tr> }).collect_view()}</tbody>
+                </table>
+            }.into_any())}
+        </section>
+        <section class="card" aria-labelledby="items-title">
+            <h2 id="items-title">{t("缴费项目", "Fee items")}</h2>
+            {move || answer(items.get(), |list: Vec<FeeItemView>| view! {
+                <table class="data">
+                    <thead><tr>
+                        <th scope="col">{t("考试", "Exam")}</th>
+                        <th scope="col">{t("代码", "Code")}</th>
+                        <th scope="col">{t("名称", "Title")}</th>
+                        <th scope="col" class="num">{t("金额", "Amount")}</th>
+                        <th scope="col">{t("缴费开始", "Payment opens")}</th>
+                        <th scope="col">{t("缴费截止", "Payment closes")}</th>
+                        <th scope="col">{t("可退费至", "Refundable until")}</th>
+                    </tr></thead>
+                    <tbody>{list.into_iter().map(|i| view! {
+                        <tr>
+                            <td class="mono">{i.exam_code}</td>
+                            <td class="mono">{i.code}</td>
+                            <td>{i.title}</td>
+                            <td class="num">{money(i.amount_fen)}</td>
+                            <td>{beijing_time(i.pay_from)}</td>
+                            <td>{beijing_time(i.pay_until)}</td>
+                            <td>{beijing_time(i.refundable_until)}</td>
+                        </tr>
+                    }).collect_view()}</tbody>
+                </table>
+            }.into_any())}
+            <p class="muted">{t("修改考试与缴费项目待接口提供", "Editing awaits its API endpoints")}</p>
+        </section>
+        <Show when=move || role.can(Right::Catalog)>
+            <div class="split even">
+                <NewExam reload=reload/>
+                <NewFeeItem reload=reload/>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn NewExam(reload: RwSignal<u32>) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let code_error = RwSignal::new(None);
+    let name_error = RwSignal::new(None);
+    let form_error = RwSignal::new(None);
+    let done = RwSignal::new(None::<String>);
+    let create = Action::new_local(move |body: &CreateExamRequest| {
+        let body = body.clone();
+        async move {
+            match api::create_exam(&body).await {
+                Ok(exam) => {
+                    done.set(Some(exam.code));
+                    code.set(String::new());
+                    name.set(String::new());
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => match e.field() {
+                    Some("code") => code_error.set(Some(e.text())),
+                    Some("name") => name_error.set(Some(e.text())),
+                    _ => form_error.set(Some(e.text())),
+                },
+            }
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        form_error.set(None);
+        done.set(None);
+        code_error
+            .set(code.with_untracked(|c| check_code(c.trim()).err().map(|e| Text::of_rule(&e))));
+        name_error.set(name.with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))));
+        if focus_first_error(&[("exam_code", code_error), ("exam_name", name_error)]) {
+            return;
+        }
+        create.dispatch(CreateExamRequest {
+            code: code.get_untracked().trim().to_owned(),
+            name: name.get_untracked().trim().to_owned(),
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="new-exam-title">
+            <h2 id="new-exam-title">{t("新建考试", "New exam")}</h2>
+            <ErrorAlert error=form_error/>
+            {move || done.get().map(|c| view! { <div class="alert success" role="status">{t("已创建考试 ", "Created exam ")}{c}</div> })}
+            <form on:submit=submit novalidate>
+                <Field id="exam_code" label=Text::new("考试代码", "Exam code") value=code error=code_error
+                    hint=Text::new("1-32位英文字母、数字、“-”或“_”", "1 to 32 letters, digits, '-' or '_'")/>
+                <Field id="exam_name" label=Text::new("考试名称", "Exam name") value=name error=name_error/>
+                <SubmitButton label=Text::new("创建", "Create") busy_label=Text::new("正在创建…", "Creating…") busy=create.pending()/>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn NewFeeItem(reload: RwSignal<u32>) -> impl IntoView {
+    let exam_code = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let title = RwSignal::new(String::new());
+    let amount = RwSignal::new(String::new());
+    let pay_from = RwSignal::new(String::new());
+    let pay_until = RwSignal::new(String::new());
+    let refundable_until = RwSignal::new(String::new());
+    let errors: [RwSignal<Option<Text>>; 7] = std::array::from_fn(|_| RwSignal::new(None));
+    let [
+        exam_error,
+        code_error,
+        title_error,
+        amount_error,
+        from_error,
+        until_error,
+        refund_error,
+    ] = errors;
+    let form_error = RwSignal::new(None);
+    let done = RwSignal::new(None::<String>);
+    let create = Action::new_local(move |body: &CreateFeeItemRequest| {
+        let body = body.clone();
+        async move {
+            match api::create_fee_item(&body).await {
+                Ok(item) => {
+                    done.set(Some(item.code));
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => {
+                    let target = match e.field() {
+                        Some("exam_code") => exam_error,
+                        Some("code") => code_error,
+                        Some("title") => title_error,
+                        Some("amount_fen") => amount_error,
+                        Some("pay_from") => from_error,
+                        Some("pay_until") => until_error,
+                        Some("refundable_until") => refund_error,
+                        _ => form_error,
+                    };
+                    target.set(Some(e.text()));
+                }
+            }
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        form_error.set(None);
+        done.set(None);
+        let code_rule = |s: RwSignal<String>| {
+            s.with_untracked(|c| check_code(c.trim()).err().map(|e| Text::of_rule(&e)))
+        };
+        exam_error.set(code_rule(exam_code));
+        code_error.set(code_rule(code));
+        title_error.set(title.with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))));
+        let fen = Fen::parse_yuan_decimal(amount.get_untracked().trim())
+            .ok()
+            .filter(|f| f.0 > 0);
+        amount_error.set(fen.is_none().then_some(AMOUNT_INVALID));
+        let times = [
+            (pay_from, from_error),
+            (pay_until, until_error),
+            (refundable_until, refund_error),
+        ]
+        .map(|(value, error)| {
+            let time = beijing_input(&value.get_untracked());
+            error.set(time.is_none().then_some(TIME_INVALID));
+            time
+        });
+        if focus_first_error(&[
+            ("item_exam_code", exam_error),
+            ("item_code", code_error),
+            ("item_title", title_error),
+            ("item_amount", amount_error),
+            ("item_pay_from", from_error),
+            ("item_pay_until", until_error),
+            ("item_refundable_until", refund_error),
+        ]) {
+            return;
+        }
+        let (Some(amount_fen), [Some(from), Some(until), Some(refundable)]) = (fen, times) else {
+            return;
+        };
+        create.dispatch(CreateFeeItemRequest {
+            exam_code: exam_code.get_untracked().trim().to_owned(),
+            code: code.get_untracked().trim().to_owned(),
+            title: title.get_untracked().trim().to_owned(),
+            amount_fen,
+            pay_from: from,
+            pay_until: until,
+            refundable_until: refundable,
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="new-item-title">
+            <h2 id="new-item-title">{t("新建缴费项目", "New fee item")}</h2>
+            <ErrorAlert error=form_error/>
+            {move || done.get().map(|c| view! { <div class="alert success" role="status">{t("已创建缴费项目 ", "Created fee item ")}{c}</div> })}
+            <form on:submit=submit novalidate>
+                <Field id="item_exam_code" label=Text::new("考试代码", "Exam code") value=exam_code error=exam_error/>
+                <Field id="item_code" label=Text::new("项目代码", "Item code") value=code error=code_error/>
+                <Field id="item_title" label=Text::new("项目名称", "Title") value=title error=title_error/>
+                <Field id="item_amount" label=Text::new("金额（元）", "Amount (yuan)") value=amount error=amount_error inputmode="decimal"/>
+                <Field id="item_pay_from" label=Text::new("缴费开始（北京时间）", "Payment opens (Beijing time)") value=pay_from error=from_error kind="datetime-local"/>
+                <Field id="item_pay_until" label=Text::new("缴费截止（北京时间）", "Payment closes (Beijing time)") value=pay_until error=until_error kind="datetime-local"/>
+                <Field id="item_refundable_until" label=Text::new("可退费至（北京时间）", "Refundable until (Beijing time)") value=refundable_until error=refund_error kind="datetime-local"/>
+                <SubmitButton label=Text::new("创建", "Create") busy_label=Text::new("正在创建…", "Creating…") busy=create.pending()/>
+            </form>
+        </section>
+    }
+}
