@@ -217,7 +217,11 @@ named_enum! {
         RefundFailed = "refund.failed",
         ReconciliationRun = "reconciliation.run",
         ExamCreated = "exam.created",
+        /// An exam renamed; the detail has the old and new name.
+        ExamUpdated = "exam.updated",
         FeeItemCreated = "fee_item.created",
+        /// A fee item edited; the detail has each changed field's old and new value.
+        FeeItemUpdated = "fee_item.updated",
         CandidatesImported = "candidates.imported",
         OperatorBootstrapped = "operator.bootstrapped",
         OperatorCreated = "operator.created",

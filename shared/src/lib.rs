@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod console;
 pub mod dto;
 pub mod fields;
 pub mod id_number;

@@ -21,6 +21,9 @@ pub enum WebhookEventType {
 }
 
 impl WebhookEventType {
+    pub const ALL: &'static [WebhookEventType] =
+        &[WebhookEventType::FeePaid, WebhookEventType::FeeRefunded];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WebhookEventType::FeePaid => "fee.paid",

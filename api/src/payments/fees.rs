@@ -12,7 +12,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store;
 use crate::store::catalog::FeeItemRow;
-use crate::store::fee_list::FeeOrderRow;
+use crate::store::fee_list::{FeeList, FeeOrderRow};
 
 use super::sync;
 
@@ -154,12 +154,16 @@ pub async fn fee_list(state: &AppState, candidate_id: &str) -> ApiResult<Vec<Fee
     if asked {
         list = store::fee_list::of_candidate(&state.db, candidate_id).await?;
     }
-    let now = state.clock.now();
-    Ok(list
-        .items
+    Ok(fee_views(&list, state.clock.now()))
+}
+
+/// Every line of a fee list as stored, without asking the platform about pending
+/// orders (the operators' view of a candidate reads, never syncs).
+pub fn fee_views(list: &FeeList, now: DateTime<Utc>) -> Vec<FeeView> {
+    list.items
         .iter()
         .map(|item| fee_view(item, &list.items, &list.orders, now))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //! Each change is audited in its own transaction.
 
 use chrono::{DateTime, Utc};
-use examfee_shared::webhooks::{CreateWebhookRequest, REPLAY_MAX_DAYS, ReplayRequest, WebhookView};
+use examfee_shared::console::{DeliveryStatus, WebhookDeliveryPage, WebhookDeliveryView};
+use examfee_shared::webhooks::{
+    CreateWebhookRequest, REPLAY_MAX_DAYS, ReplayRequest, WebhookEventType, WebhookView,
+};
 use examfee_shared::{Actor, AuditAction, AuditEntity};
 use serde_json::json;
 
@@ -12,6 +15,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
+use crate::store::pages::Window;
 use crate::store::webhooks::EndpointRow;
 
 const SECRET_MIN_CHARS: usize = 16;
@@ -154,4 +158,57 @@ pub async fn replay(
     .await?;
     tx.commit().await?;
     Ok(scheduled)
+}
+
+/// One page of an endpoint's deliveries (active or deactivated endpoint), newest
+/// event first, optionally only those in one state.
+pub async fn deliveries(
+    state: &AppState,
+    endpoint_id: &str,
+    status: Option<DeliveryStatus>,
+    window: Window,
+) -> ApiResult<WebhookDeliveryPage> {
+    if !store::webhooks::endpoint_exists(&state.db, endpoint_id).await? {
+        return Err(ApiError::NotFound("webhook endpoint"));
+    }
+    let (rows, next_cursor) =
+        store::webhooks::deliveries(&state.db, endpoint_id, status, window).await?;
+    let deliveries = rows
+        .into_iter()
+        .map(|row| {
+            let event_type = WebhookEventType::ALL
+                .iter()
+                .copied()
+                .find(|t| t.as_str() == row.event_type)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "event {} has a type this version does not know: {}",
+                        row.event_id,
+                        row.event_type
+                    )
+                })?;
+            let status = match (row.delivered_at, row.next_attempt_at) {
+                (Some(_), _) => DeliveryStatus::Delivered,
+                (None, Some(_)) => DeliveryStatus::Pending,
+                (None, None) => DeliveryStatus::Failed,
+            };
+            Ok(WebhookDeliveryView {
+                event_id: row.event_id,
+                event_type,
+                event_created_at: from_ms(row.event_created_at),
+                status,
+                attempts: u64::try_from(row.attempts).unwrap_or(0),
+                last_error: row.last_error,
+                next_attempt_at: row
+                    .next_attempt_at
+                    .filter(|_| status == DeliveryStatus::Pending)
+                    .map(from_ms),
+                delivered_at: row.delivered_at.map(from_ms),
+            })
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(WebhookDeliveryPage {
+        deliveries,
+        next_cursor,
+    })
 }

@@ -7,6 +7,9 @@ use examfee_shared::admin::{
     ChangeOperatorPasswordRequest, ChangeOperatorRoleRequest, ConfirmTotpRequest,
     CreateOperatorRequest, OperatorView, TotpEnrolmentView,
 };
+use examfee_shared::console::{
+    FeeItemDetail, OperatorPage, UpdateExamRequest, UpdateFeeItemRequest,
+};
 use examfee_shared::dto::{
     AdminLoginRequest, CandidateImportRow, CreateExamRequest, CreateFeeItemRequest, ExamView,
     FeeItemView, ImportReport, Problem, TokenResponse,
@@ -14,13 +17,14 @@ use examfee_shared::dto::{
 use examfee_shared::fields::FieldError;
 use secrecy::SecretString;
 
+use super::admin_views::PageQuery;
 use super::auth::limit_rate;
 use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::login::log_in;
 use crate::auth::principal::{Catalog, Manage, Operator, OperatorAuth, OperatorEnrolling};
 use crate::auth::rate_limit::client_address;
-use crate::domain::{catalog, import, operators};
+use crate::domain::{catalog, import, operator_views, operators};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
@@ -426,4 +430,132 @@ pub async fn import_candidates(
         "candidates imported"
     );
     Ok(web::Json(report))
+}
+
+/// List operators
+///
+/// Role `admin` only. Newest first, with their role and whether a TOTP authenticator
+/// is enrolled; never a password or secret. `from`/`to` bound when they were created.
+#[utoipa::path(
+    tag = "operator",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page, newest first", body = OperatorPage,
+            example = json!({"operators": [{"id": "7d0e4c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6", "username": "caiwu01",
+                "role": "finance", "totp_enrolled": true, "created_at": "2026-11-30T08:00:00Z"}]})),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/operators")]
+pub async fn list_operators(
+    state: web::Data<AppState>,
+    _auth: Operator<Manage>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<OperatorPage>> {
+    let window = page.into_inner().window()?;
+    Ok(web::Json(
+        operator_views::operators_page(&state, window).await?,
+    ))
+}
+
+/// Rename an exam
+///
+/// Roles `admin` and `clerk`. The code stays; audited `exam.updated` with the old and
+/// new name.
+#[utoipa::path(
+    tag = "operator",
+    params(("code" = String, Path, description = "The exam's code")),
+    request_body(content = UpdateExamRequest, example = json!({"name": "2026年普通高校招生统一考试（春季）"})),
+    responses(
+        (status = 200, description = "The exam as it is now", body = ExamView),
+        (status = 404, description = "No such exam", body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[patch("/admin/exams/{code}")]
+pub async fn update_exam(
+    state: web::Data<AppState>,
+    auth: Operator<Catalog>,
+    path: web::Path<String>,
+    body: JsonObject<UpdateExamRequest>,
+) -> ApiResult<web::Json<ExamView>> {
+    Ok(web::Json(
+        catalog::rename_exam(
+            &state.db,
+            &auth.0.actor(),
+            &path,
+            body.into_inner(),
+            state.clock.now(),
+        )
+        .await?,
+    ))
+}
+
+/// A fee item
+///
+/// With how many candidates have it and whether its amount can still change.
+#[utoipa::path(
+    tag = "operator",
+    params(("code" = String, Path, description = "The fee item's code")),
+    responses(
+        (status = 200, description = "The fee item", body = FeeItemDetail,
+            example = json!({"exam_code": "GK2026", "code": "GK2026-REG", "title": "报名考试费", "amount_fen": 12000,
+                "pay_from": "2026-03-01T00:00:00Z", "pay_until": "2026-03-15T15:59:59Z",
+                "refundable_until": "2026-04-30T15:59:59Z", "candidates": 50000, "amount_editable": false})),
+        (status = 404, description = "No such fee item", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/fee-items/{code}")]
+pub async fn get_fee_item(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<FeeItemDetail>> {
+    Ok(web::Json(catalog::fee_item_detail(&state.db, &path).await?))
+}
+
+/// Edit a fee item
+///
+/// Roles `admin` and `clerk`. The fields sent change; the others stay. The result
+/// obeys the rules of create (`pay_window_invalid`, `refundable_until_invalid`,
+/// `amount_invalid`, with the stored value of a field not sent). The amount can change
+/// only while no order includes the item: after that, 409 `fee_item_amount_locked`.
+/// Audited `fee_item.updated` with each changed field's old and new value.
+#[utoipa::path(
+    tag = "operator",
+    params(("code" = String, Path, description = "The fee item's code")),
+    request_body(content = UpdateFeeItemRequest, example = json!({"pay_until": "2026-03-20T15:59:59Z"})),
+    responses(
+        (status = 200, description = "The fee item as it is now", body = FeeItemView),
+        (status = 404, description = "No such fee item", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`fee_item_amount_locked`: an order includes the item", body = Problem,
+            content_type = "application/problem+json", example = json!({
+                "type": "/problems/fee_item_amount_locked", "title": "Conflict", "status": 409,
+                "code": "fee_item_amount_locked", "detail": "已有订单包含该缴费项目，金额不能再修改",
+                "detail_en": "An order includes this fee item: its amount can no longer change."})),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[patch("/admin/fee-items/{code}")]
+pub async fn update_fee_item(
+    state: web::Data<AppState>,
+    auth: Operator<Catalog>,
+    path: web::Path<String>,
+    body: JsonObject<UpdateFeeItemRequest>,
+) -> ApiResult<web::Json<FeeItemView>> {
+    Ok(web::Json(
+        catalog::update_fee_item(
+            &state.db,
+            &auth.0.actor(),
+            &path,
+            body.into_inner(),
+            state.clock.now(),
+        )
+        .await?,
+    ))
 }

@@ -3,19 +3,21 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::DateTime;
+use examfee_shared::PayChannel;
 use examfee_shared::admin::{
     AdminOrderPage, AuditPage, ReconcileRequest, ReconciliationPage, ReconciliationReport,
 };
+use examfee_shared::console::{ExamDashboard, OrderSearchBody};
 use examfee_shared::dto::Problem;
 use examfee_shared::{ActorKind, AuditAction, AuditEntity, OrderStatus};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::principal::{Money, Operator, OperatorAuth};
 use crate::clock::to_ms;
-use crate::domain::operator_views;
+use crate::domain::{dashboard, operator_views};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::reconcile;
 use crate::state::AppState;
@@ -58,7 +60,7 @@ fn actor_schema() -> utoipa::openapi::Object {
 }
 
 /// A filter left empty in a form counts as not given.
-fn given(value: Option<String>) -> Option<String> {
+pub(super) fn given(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
@@ -66,7 +68,10 @@ fn given(value: Option<String>) -> Option<String> {
 /// records would match nothing, so it is refused instead.
 /// Unlike a free-text filter, an empty value is refused too: the document lists the
 /// values, and none is empty.
-fn known<T: std::str::FromStr>(field: &'static str, value: Option<String>) -> ApiResult<Option<T>> {
+pub(super) fn known<T: std::str::FromStr>(
+    field: &'static str,
+    value: Option<String>,
+) -> ApiResult<Option<T>> {
     value
         .map(|v| {
             v.parse().map_err(|_| ApiError::Invalid {
@@ -100,7 +105,8 @@ fn time_param(field: &'static str, value: Option<String>) -> ApiResult<Option<i6
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
     /// At or after this time (RFC 3339): when the audit entry was written, the order
-    /// created or the reconciliation run.
+    /// created, the reconciliation run, the refund requested, the candidate first
+    /// imported, the operator created or the webhook event created.
     #[param(format = DateTime)]
     from: Option<String>,
     /// Before this time (RFC 3339).
@@ -114,7 +120,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn window(self) -> ApiResult<Window> {
+    pub(super) fn window(self) -> ApiResult<Window> {
         let before = given(self.cursor)
             .map(|v| {
                 Cursor::decode(&v).ok_or(ApiError::Invalid {
@@ -302,12 +308,18 @@ pub struct OrderQuery {
     id_number: Option<String>,
     /// Orders that pay this fee item.
     fee_item_code: Option<String>,
+    /// One candidate's orders, by the candidate's opaque id (`GET /api/v1/admin/candidates`).
+    candidate_id: Option<String>,
+    /// Orders paid on this channel.
+    pay_channel: Option<PayChannel>,
 }
 
 /// Search orders
 ///
 /// Orders newest first with the candidate (ID number masked), the items, the receipt
-/// number and the latest refund's state. Filters combine; pages follow `next_cursor`.
+/// number and the latest refund's state. Filters combine (by number, state, fee item,
+/// candidate, pay channel, and `from`/`to` on when the order was created); pages
+/// follow `next_cursor`.
 /// By the candidate's ID number: `POST /api/v1/admin/orders/search`, never in the URL.
 #[utoipa::path(
     tag = "operator",
@@ -348,26 +360,10 @@ pub async fn search_orders(
         order_no: query.order_no,
         id_number: None,
         fee_item_code: query.fee_item_code,
+        candidate_id: query.candidate_id,
+        pay_channel: query.pay_channel,
     };
     run_order_search(&state, search, page.into_inner()).await
-}
-
-/// The filters of an order search, in a body so that an ID number stays out of URLs.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct OrderSearchBody {
-    /// Only orders in this state.
-    #[serde(default)]
-    status: Option<OrderStatus>,
-    /// One order number.
-    #[serde(default)]
-    order_no: Option<String>,
-    /// The candidate's full ID number (证件号).
-    #[serde(default)]
-    #[schema(example = "11010519491231002X")]
-    id_number: Option<String>,
-    /// Orders that pay this fee item.
-    #[serde(default)]
-    fee_item_code: Option<String>,
 }
 
 /// Search orders by the candidate's ID number
@@ -406,9 +402,54 @@ async fn run_order_search(
         // Typed with a lower-case check letter, the stored number has it upper-case.
         id_number: given(body.id_number).map(|n| n.to_ascii_uppercase()),
         fee_item_code: given(body.fee_item_code),
+        candidate_id: given(body.candidate_id),
+        pay_channel: body.pay_channel,
     };
     let window = page.window()?;
     Ok(web::Json(
         operator_views::search_orders(state, search, window).await?,
+    ))
+}
+
+/// An exam's dashboard
+///
+/// Every role. Candidates with fees of the exam; its fees (one per candidate and fee
+/// item) by the status the candidate sees, counted and summed; money taken per day;
+/// payments per hour of the opening day; refunds by state. Days and hours are Beijing
+/// time (UTC+8), the day of reconciliation and of the platforms' statements. Money
+/// taken counts every paid order that pays fees of the exam (a duplicate payment
+/// refunded later included) with the exam's fees in it; `fees` counts each fee once.
+/// Computed when asked, by aggregate queries; poll it to refresh.
+#[utoipa::path(
+    tag = "operator",
+    params(("code" = String, Path, description = "The exam's code")),
+    responses(
+        (status = 200, description = "The exam's numbers now", body = ExamDashboard,
+            example = json!({"exam_code": "GK2026", "exam_name": "2026年普通高校招生统一考试",
+                "as_of": "2026-03-01T02:00:00Z", "candidates": 3,
+                "fees": {"unpaid": {"count": 3, "amount_fen": 36000}, "paying": {"count": 0, "amount_fen": 0},
+                         "paid": {"count": 2, "amount_fen": 15000}, "refunding": {"count": 0, "amount_fen": 0},
+                         "refunded": {"count": 1, "amount_fen": 12000}},
+                "paid_by_day": [{"date": "2026-03-01", "payments": 2, "amount_fen": 27000}],
+                "opening_day": "2026-03-01",
+                "payments_by_hour": [{"hour": 0, "payments": 0, "amount_fen": 0}, {"hour": 9, "payments": 2, "amount_fen": 27000}],
+                "refunds": {"requested": {"count": 0, "amount_fen": 0}, "approved": {"count": 0, "amount_fen": 0},
+                            "processing": {"count": 0, "amount_fen": 0}, "succeeded": {"count": 1, "amount_fen": 12000},
+                            "failed": {"count": 0, "amount_fen": 0}, "rejected": {"count": 0, "amount_fen": 0}}})),
+        (status = 404, description = "No such exam", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "/problems/not_found", "title": "Not Found", "status": 404,
+                "code": "not_found", "detail": "未找到", "detail_en": "No such exam."})),
+        Unauthenticated, Forbidden, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/exams/{code}/dashboard")]
+pub async fn exam_dashboard(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<ExamDashboard>> {
+    Ok(web::Json(
+        dashboard::exam_dashboard(&state, &path, state.clock.now()).await?,
     ))
 }

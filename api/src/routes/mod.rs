@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_views;
 pub mod auth;
+pub mod candidates;
 pub mod health;
 pub mod json;
 pub mod me;
@@ -117,6 +118,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(admin::create_fee_item)
                 .service(admin::list_fee_items)
                 .service(admin::import_candidates)
+                .service(admin::list_operators)
+                .service(admin::update_exam)
+                .service(admin::get_fee_item)
+                .service(admin::update_fee_item)
+                .service(candidates::search_by_name)
+                .service(candidates::search_by_id_number)
+                .service(candidates::detail)
+                .service(refunds::queue)
                 .service(refunds::list)
                 .service(refunds::approve)
                 .service(refunds::reject)
@@ -126,10 +135,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(admin_views::audit_log)
                 .service(admin_views::search_orders)
                 .service(admin_views::search_orders_by_body)
+                .service(admin_views::exam_dashboard)
                 .service(webhooks::create)
                 .service(webhooks::list)
                 .service(webhooks::deactivate)
                 .service(webhooks::replay)
+                .service(webhooks::deliveries)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound("endpoint"))
                 })),

@@ -1,9 +1,14 @@
 //! Operators registering third-party webhook endpoints, and replaying events to them.
 
 use actix_web::{HttpResponse, delete, get, post, web};
+use examfee_shared::console::{DeliveryStatus, WebhookDeliveryPage};
 use examfee_shared::dto::Problem;
 use examfee_shared::webhooks::{CreateWebhookRequest, ReplayRequest, ReplayResponse, WebhookView};
 
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::admin_views::PageQuery;
 use super::json::JsonObject;
 use super::problems::*;
 use crate::auth::principal::{Manage, Operator, OperatorAuth};
@@ -104,4 +109,43 @@ pub async fn replay(
 ) -> ApiResult<web::Json<ReplayResponse>> {
     let scheduled = webhook_endpoints::replay(&state, &auth.0.actor(), &path, &body).await?;
     Ok(web::Json(ReplayResponse { scheduled }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliveryQuery {
+    /// Only deliveries in this state: `failed` for those given up.
+    status: Option<DeliveryStatus>,
+}
+
+/// An endpoint's deliveries
+///
+/// Every role. Each event sent (or to be sent) to the endpoint, newest event first:
+/// `delivered`, `pending` (another attempt due at `next_attempt_at`) or `failed`
+/// (given up; a replay makes it due again), with the attempts and the last error.
+/// `from`/`to` bound when the events were created; pages follow `next_cursor`.
+#[utoipa::path(
+    tag = "operator",
+    params(("id" = String, Path, description = "The endpoint's id"), DeliveryQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page, newest event first", body = WebhookDeliveryPage,
+            example = json!({"deliveries": [{"event_id": "9b1d2c3e-4f50-4a6b-8c7d-e8f901234567", "event_type": "fee.paid",
+                "event_created_at": "2026-11-30T09:31:02Z", "status": "failed", "attempts": 8,
+                "last_error": "HTTP 503"}]})),
+        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthenticated, Forbidden, Invalid, ServerError,
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+#[get("/admin/webhooks/{id}/deliveries")]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    _auth: OperatorAuth,
+    path: web::Path<String>,
+    query: web::Query<DeliveryQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<WebhookDeliveryPage>> {
+    let window = page.into_inner().window()?;
+    Ok(web::Json(
+        webhook_endpoints::deliveries(&state, &path, query.into_inner().status, window).await?,
+    ))
 }

@@ -315,3 +315,154 @@ pub async fn seal_plain_batch(db: &Db, limit: i64) -> sqlx::Result<usize> {
     tx.commit().await?;
     Ok(found)
 }
+
+/// A candidate in the operators' list, ID number and phone opened (for masking).
+#[derive(Debug)]
+pub struct CandidateListRow {
+    pub id: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub initial_password: bool,
+    pub created_at: i64,
+    /// The candidate's fees (of the exam searched, if any) and how many of them an
+    /// order paid.
+    pub fees: i64,
+    pub paid: i64,
+}
+
+/// What the operators' candidate list is narrowed by; every field is optional.
+#[derive(Debug, Default)]
+pub struct CandidateSearch {
+    pub id: Option<String>,
+    pub id_number: Option<String>,
+    pub name: Option<String>,
+    /// Names that start with `name` rather than equal it.
+    pub name_prefix: bool,
+    pub exam_code: Option<String>,
+}
+
+/// A LIKE pattern matching text that starts with `prefix`, with `\` as the escape.
+fn starts_with_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// One page of candidates, newest first. Counts are subqueries on the candidate's own
+/// fees, so a page costs its rows, not the table.
+pub async fn page(
+    db: &Db,
+    search: CandidateSearch,
+    window: super::pages::Window,
+) -> sqlx::Result<(Vec<CandidateListRow>, Option<String>)> {
+    use super::pages::{Cursor, Filters, Value};
+
+    let keys = db.keys()?;
+    let mut filters = Filters::default();
+    // The exam narrows both the counts and the rows: its placeholder is bound first,
+    // for the counts in the SELECT.
+    let of_exam = match &search.exam_code {
+        Some(code) => format!(
+            " AND f.exam_code = {}",
+            filters.select_value(Value::Text(code.clone()))
+        ),
+        None => String::new(),
+    };
+    let select = format!(
+        "SELECT c.id, c.id_number_index, c.id_number_sealed, c.name, c.phone_sealed,
+                CAST(CASE WHEN c.password_hash IS NULL THEN 1 ELSE 0 END AS BIGINT) AS initial_password, c.created_at,
+                (SELECT COUNT(*) FROM candidate_fees cf JOIN fee_items f ON f.code = cf.fee_item_code
+                 WHERE cf.candidate_id = c.id{of_exam}) AS fees,
+                (SELECT COUNT(*) FROM candidate_fees cf JOIN fee_items f ON f.code = cf.fee_item_code
+                 WHERE cf.candidate_id = c.id{of_exam}
+                   AND EXISTS (SELECT 1 FROM order_items i JOIN orders o ON o.order_no = i.order_no
+                               WHERE i.candidate_id = c.id AND i.fee_item_code = cf.fee_item_code
+                                 AND o.status = 'paid')) AS paid
+         FROM candidates c"
+    );
+    if !of_exam.is_empty() {
+        filters.add(
+            &format!(
+                "EXISTS (SELECT 1 FROM candidate_fees cf JOIN fee_items f ON f.code = cf.fee_item_code
+                         WHERE cf.candidate_id = c.id{of_exam})"
+            ),
+            [],
+        );
+    }
+    filters.text("c.id = $?", search.id);
+    filters.text(
+        "c.id_number_index = $?",
+        search.id_number.map(|n| keys.id_number_index(&n)),
+    );
+    match search.name {
+        Some(name) if search.name_prefix => {
+            // The range lets the index `candidates_name` find the rows; LIKE keeps
+            // exactly those that start with the text.
+            let mut after = name.clone();
+            after.push(char::MAX);
+            let pattern = starts_with_pattern(&name);
+            filters.add(
+                "c.name >= $? AND c.name < $? AND c.name LIKE $? ESCAPE '\\'",
+                [Value::Text(name), Value::Text(after), Value::Text(pattern)],
+            );
+        }
+        Some(name) => filters.text("c.name = $?", Some(name)),
+        None => {}
+    }
+    let (rows, next) = filters
+        .fetch_page(
+            db,
+            &select,
+            ("c.created_at", "c.id"),
+            window,
+            |line: &ListLine| Cursor {
+                time: line.created_at,
+                key: line.id.clone(),
+            },
+        )
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|line| line.open(keys))
+        .collect::<sqlx::Result<_>>()?;
+    Ok((rows, next))
+}
+
+/// A row of [`page`] as read, ID number and phone still sealed.
+#[derive(sqlx::FromRow)]
+struct ListLine {
+    id: String,
+    id_number_index: String,
+    id_number_sealed: Option<String>,
+    name: String,
+    phone_sealed: String,
+    initial_password: i64,
+    created_at: i64,
+    fees: i64,
+    paid: i64,
+}
+
+impl ListLine {
+    fn open(self, keys: &DataKeys) -> sqlx::Result<CandidateListRow> {
+        let index = self.id_number_index;
+        Ok(CandidateListRow {
+            id_number: open_id_number(keys, &index, self.id_number_sealed.as_deref())?,
+            phone: keys
+                .open_text(PHONE, &index, &self.phone_sealed)
+                .map_err(at_rest_error)?,
+            id: self.id,
+            name: self.name,
+            initial_password: self.initial_password == 1,
+            created_at: self.created_at,
+            fees: self.fees,
+            paid: self.paid,
+        })
+    }
+}

@@ -102,3 +102,91 @@ pub async fn exams_of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec
     .fetch_all(&db.pool)
     .await
 }
+
+pub async fn get_exam(db: &Db, code: &str) -> sqlx::Result<Option<ExamRow>> {
+    sqlx::query_as("SELECT code, name FROM exams WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// Renames the exam; returns its name before, `None` when there is no such exam.
+pub async fn rename_exam(tx: &mut Tx, code: &str, name: &str) -> sqlx::Result<Option<String>> {
+    let old: Option<String> = sqlx::query_scalar("SELECT name FROM exams WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if old.is_some() {
+        sqlx::query("UPDATE exams SET name = $2 WHERE code = $1")
+            .bind(code)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+        // Every fee list shows the exam's fee items; which candidates have them is
+        // not worth looking up for a rename.
+        tx.every_fee_list_changed();
+    }
+    Ok(old)
+}
+
+pub async fn get_fee_item(db: &Db, code: &str) -> sqlx::Result<Option<FeeItemRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {FEE_ITEM_COLUMNS} FROM fee_items f WHERE f.code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// The fee item as it stands inside the caller's transaction.
+pub async fn get_fee_item_in(tx: &mut Tx, code: &str) -> sqlx::Result<Option<FeeItemRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {FEE_ITEM_COLUMNS} FROM fee_items f WHERE f.code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// How many candidates have the fee item.
+pub async fn fee_item_candidates(db: &Db, code: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM candidate_fees WHERE fee_item_code = $1")
+        .bind(code)
+        .fetch_one(&db.pool)
+        .await
+}
+
+/// Whether any order (of any state) includes the fee item: its amount is then part of
+/// what was asked for and paid, and stays.
+pub async fn fee_item_ordered(db: &Db, code: &str) -> sqlx::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT order_no FROM order_items WHERE fee_item_code = $1 LIMIT 1")
+            .bind(code)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Writes the fee item's editable fields. A new amount is written only while no order
+/// includes the item, checked in the same statement; false when one does (or the item
+/// is gone).
+pub async fn update_fee_item(tx: &mut Tx, item: &FeeItemRow) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE fee_items SET title = $2, amount_fen = $3, pay_from = $4, pay_until = $5, refundable_until = $6
+         WHERE code = $1
+           AND (amount_fen = $3 OR NOT EXISTS (SELECT 1 FROM order_items i WHERE i.fee_item_code = $1))",
+    )
+    .bind(&item.code)
+    .bind(&item.title)
+    .bind(item.amount_fen)
+    .bind(item.pay_from)
+    .bind(item.pay_until)
+    .bind(item.refundable_until)
+    .execute(&mut **tx)
+    .await?;
+    let updated = done.rows_affected() == 1;
+    if updated {
+        tx.every_fee_list_changed();
+    }
+    Ok(updated)
+}

@@ -42,6 +42,11 @@ impl Changes {
         self.orders.insert(order_no.to_owned());
     }
 
+    /// Anything may have changed (a fee item edited, shown in many lists).
+    pub fn everything(&mut self) {
+        self.all = true;
+    }
+
     pub fn is_empty(&self) -> bool {
         !self.all && self.candidates.is_empty() && self.orders.is_empty()
     }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod candidates;
 pub mod captchas;
 pub mod catalog;
+pub mod dashboard;
 pub mod fee_list;
 pub mod fee_list_cache;
 mod local_reads;

@@ -285,3 +285,47 @@ pub async fn change_role(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// An operator as the admin's list shows it.
+#[derive(Debug)]
+pub struct OperatorListRow {
+    pub id: String,
+    pub username: String,
+    pub operator_role: OperatorRole,
+    pub totp_enrolled: bool,
+    pub created_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for OperatorListRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(OperatorListRow {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            operator_role: state(row, "operator_role", "id")?,
+            totp_enrolled: row
+                .try_get::<Option<i64>, _>("totp_confirmed_at")?
+                .is_some(),
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+/// One page of operators, newest first; no secret is read.
+pub async fn page(
+    db: &Db,
+    window: super::pages::Window,
+) -> sqlx::Result<(Vec<OperatorListRow>, Option<String>)> {
+    use super::pages::{Cursor, Filters};
+    Filters::default()
+        .fetch_page(
+            db,
+            "SELECT id, username, operator_role, totp_confirmed_at, created_at FROM operators",
+            ("created_at", "id"),
+            window,
+            |row: &OperatorListRow| Cursor {
+                time: row.created_at,
+                key: row.id.clone(),
+            },
+        )
+        .await
+}

@@ -423,6 +423,8 @@ pub struct OrderSearch {
     pub order_no: Option<String>,
     pub id_number: Option<String>,
     pub fee_item_code: Option<String>,
+    pub candidate_id: Option<String>,
+    pub pay_channel: Option<PayChannel>,
 }
 
 /// One page of matching orders, newest first by creation, and the cursor of the next
@@ -448,6 +450,11 @@ pub async fn search(
     filters.text(
         "EXISTS (SELECT 1 FROM order_items i WHERE i.order_no = o.order_no AND i.fee_item_code = $?)",
         search.fee_item_code,
+    );
+    filters.text("o.candidate_id = $?", search.candidate_id);
+    filters.text(
+        "o.pay_channel = $?",
+        search.pay_channel.map(|c| c.as_str().to_owned()),
     );
     filters
         .fetch_page(

@@ -45,6 +45,32 @@ pub struct Window {
     pub limit: i64,
 }
 
+/// Which end of the time column a search's pages start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Lists to browse: the latest matters most.
+    NewestFirst,
+    /// Queues: the longest waiting first.
+    OldestFirst,
+}
+
+impl Order {
+    fn sql(self) -> &'static str {
+        match self {
+            Order::NewestFirst => "DESC",
+            Order::OldestFirst => "ASC",
+        }
+    }
+
+    /// How a row past the cursor compares with it.
+    fn beyond(self) -> &'static str {
+        match self {
+            Order::NewestFirst => "<",
+            Order::OldestFirst => ">",
+        }
+    }
+}
+
 pub enum Value {
     Text(String),
     Int(i64),
@@ -77,6 +103,13 @@ impl Filters {
         self.conditions.push(numbered);
     }
 
+    /// Binds a value that the `SELECT` itself refers to (not a condition) and
+    /// returns its placeholder, `$n`: bind these before adding conditions.
+    pub fn select_value(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
     pub fn text(&mut self, condition: &str, value: Option<String>) {
         if let Some(value) = value {
             self.add(condition, [Value::Text(value)]);
@@ -89,10 +122,12 @@ impl Filters {
         }
     }
 
-    /// Rows strictly older than the cursor in the order `time DESC, key DESC`.
-    fn before(&mut self, time: &str, key: &str, cursor: Option<Cursor>) {
+    /// Rows strictly past the cursor in the page order: older for
+    /// [`Order::NewestFirst`], newer for [`Order::OldestFirst`].
+    fn past(&mut self, time: &str, key: &str, cursor: Option<Cursor>, order: Order) {
         if let Some(c) = cursor {
-            let condition = format!("({time} < $? OR ({time} = $? AND {key} < $?))");
+            let op = order.beyond();
+            let condition = format!("({time} {op} $? OR ({time} = $? AND {key} {op} $?))");
             self.add(
                 &condition,
                 [Value::Int(c.time), Value::Int(c.time), Value::Text(c.key)],
@@ -119,11 +154,29 @@ impl Filters {
     /// `time` (unique together with `key`), newest first, and the cursor of the next
     /// page when there is one.
     pub async fn fetch_page<O>(
+        self,
+        db: &Db,
+        select: &str,
+        columns: (&str, &str),
+        window: Window,
+        cursor_of: impl Fn(&O) -> Cursor,
+    ) -> sqlx::Result<(Vec<O>, Option<String>)>
+    where
+        O: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        self.fetch_page_in(db, select, columns, window, Order::NewestFirst, cursor_of)
+            .await
+    }
+
+    /// [`Filters::fetch_page`] in either order; the cursor (`window.before`) then
+    /// marks where the previous page of that order ended.
+    pub async fn fetch_page_in<O>(
         mut self,
         db: &Db,
         select: &str,
         (time, key): (&str, &str),
         window: Window,
+        order: Order,
         cursor_of: impl Fn(&O) -> Cursor,
     ) -> sqlx::Result<(Vec<O>, Option<String>)>
     where
@@ -131,8 +184,9 @@ impl Filters {
     {
         self.int(&format!("{time} >= $?"), window.from_ms);
         self.int(&format!("{time} < $?"), window.until_ms);
-        self.before(time, key, window.before);
-        let sql = self.sql(select, &format!("{time} DESC, {key} DESC"), window.limit);
+        self.past(time, key, window.before, order);
+        let dir = order.sql();
+        let sql = self.sql(select, &format!("{time} {dir}, {key} {dir}"), window.limit);
         let rows = self.bind(sqlx::query_as(&sql)).fetch_all(&db.pool).await?;
         Ok(split_page(rows, window.limit, cursor_of))
     }
@@ -186,17 +240,32 @@ mod tests {
         let mut filters = Filters::default();
         filters.text("status = $?", Some("paid".into()));
         filters.text("actor = $?", None);
-        filters.before(
+        filters.past(
             "at",
             "id",
             Some(Cursor {
                 time: 5,
                 key: "k".into(),
             }),
+            Order::NewestFirst,
         );
         assert_eq!(
             filters.sql("SELECT x FROM t", "at DESC, id DESC", 10),
             "SELECT x FROM t WHERE status = $1 AND (at < $2 OR (at = $3 AND id < $4)) ORDER BY at DESC, id DESC LIMIT 11"
+        );
+    }
+
+    #[test]
+    fn an_oldest_first_page_continues_after_its_cursor() {
+        let mut filters = Filters::default();
+        let cursor = Cursor {
+            time: 5,
+            key: "k".into(),
+        };
+        filters.past("at", "id", Some(cursor), Order::OldestFirst);
+        assert_eq!(
+            filters.sql("SELECT x FROM t", "at ASC, id ASC", 10),
+            "SELECT x FROM t WHERE (at > $1 OR (at = $2 AND id > $3)) ORDER BY at ASC, id ASC LIMIT 11"
         );
     }
 }

@@ -118,3 +118,16 @@ pub async fn set_status(
     }
     Ok(order_no.is_some())
 }
+
+/// The receipts of a candidate's orders, newest first (a handful each).
+pub async fn of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<ReceiptRow>> {
+    sqlx::query_as(
+        "SELECT rc.receipt_no, rc.order_no, rc.check_code, rc.status, rc.payer_name, rc.amount_fen,
+                rc.issued_at, rc.reversed_at
+         FROM receipts rc JOIN orders o ON o.order_no = rc.order_no
+         WHERE o.candidate_id = $1 ORDER BY rc.issued_at DESC, rc.receipt_no DESC",
+    )
+    .bind(candidate_id)
+    .fetch_all(&db.pool)
+    .await
+}

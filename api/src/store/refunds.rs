@@ -190,3 +190,106 @@ pub async fn count_send(db: &Db, refund_no: &str, now_ms: i64) -> sqlx::Result<O
     .fetch_optional(&mut *db.writer().await?)
     .await
 }
+
+/// The refunds of a candidate's orders, newest first (a handful each).
+pub async fn of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<RefundRow>> {
+    sqlx::query_as(
+        "SELECT r.refund_no, r.order_no, r.gateway, r.status, r.amount_fen, r.reason, r.automatic,
+                r.review_note, r.created_at, r.updated_at
+         FROM refunds r JOIN orders o ON o.order_no = r.order_no
+         WHERE o.candidate_id = $1 ORDER BY r.created_at DESC, r.refund_no DESC",
+    )
+    .bind(candidate_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// A refund with its order's candidate, for the review queue.
+#[derive(Debug)]
+pub struct QueueRow {
+    pub refund: RefundRow,
+    pub candidate_id: String,
+    pub candidate_name: String,
+    /// Opened by [`queue`], which holds the keys.
+    pub candidate_id_number: String,
+    pub paid_at: Option<i64>,
+    pub pay_channel: Option<examfee_shared::PayChannel>,
+}
+
+/// [`QueueRow`] as read, the ID number still sealed.
+struct QueueLine {
+    row: QueueRow,
+    id_number_index: String,
+    id_number_sealed: Option<String>,
+}
+
+impl FromRow<'_, AnyRow> for QueueLine {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(QueueLine {
+            row: QueueRow {
+                refund: RefundRow::from_row(row)?,
+                candidate_id: row.try_get("candidate_id")?,
+                candidate_name: row.try_get("candidate_name")?,
+                candidate_id_number: String::new(),
+                paid_at: row.try_get("paid_at")?,
+                pay_channel: super::states::optional_state(row, "pay_channel", "refund_no")?,
+            },
+            id_number_index: row.try_get("id_number_index")?,
+            id_number_sealed: row.try_get("id_number_sealed")?,
+        })
+    }
+}
+
+/// What the refund list is narrowed by; every field is optional.
+#[derive(Debug, Default)]
+pub struct QueueFilter {
+    pub status: Option<RefundStatus>,
+    pub candidate_id: Option<String>,
+}
+
+/// One page of refunds, oldest request first (the review queue's order; the index
+/// `refunds_queue` serves it by state), with their candidates.
+pub async fn queue(
+    db: &Db,
+    filter: QueueFilter,
+    window: super::pages::Window,
+) -> sqlx::Result<(Vec<QueueRow>, Option<String>)> {
+    use super::pages::{Cursor, Filters, Order};
+
+    let keys = db.keys()?;
+    let mut filters = Filters::default();
+    filters.text(
+        "r.status = $?",
+        filter.status.map(|s| s.as_str().to_owned()),
+    );
+    filters.text("o.candidate_id = $?", filter.candidate_id);
+    let (lines, next) = filters
+        .fetch_page_in(
+            db,
+            "SELECT r.refund_no, r.order_no, r.gateway, r.status, r.amount_fen, r.reason, r.automatic,
+                    r.review_note, r.created_at, r.updated_at, o.candidate_id, o.paid_at, o.pay_channel,
+                    c.name AS candidate_name, c.id_number_index, c.id_number_sealed
+             FROM refunds r JOIN orders o ON o.order_no = r.order_no
+             JOIN candidates c ON c.id = o.candidate_id",
+            ("r.created_at", "r.refund_no"),
+            window,
+            Order::OldestFirst,
+            |line: &QueueLine| Cursor {
+                time: line.row.refund.created_at,
+                key: line.row.refund.refund_no.clone(),
+            },
+        )
+        .await?;
+    let rows = lines
+        .into_iter()
+        .map(|mut line| {
+            line.row.candidate_id_number = super::candidates::open_id_number(
+                keys,
+                &line.id_number_index,
+                line.id_number_sealed.as_deref(),
+            )?;
+            Ok(line.row)
+        })
+        .collect::<sqlx::Result<_>>()?;
+    Ok((rows, next))
+}

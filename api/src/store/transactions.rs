@@ -41,6 +41,12 @@ impl Tx {
         self.fee_lists.candidate(candidate_id);
     }
 
+    /// Every fee list may show something else once this commits (a fee item or an
+    /// exam was edited).
+    pub fn every_fee_list_changed(&mut self) {
+        self.fee_lists.everything();
+    }
+
     /// The fee list of the order's candidate shows something else once this commits.
     pub fn order_changed(&mut self, order_no: &str) {
         self.fee_lists.order(order_no);

@@ -1,5 +1,6 @@
 //! Webhook endpoints, the events written for them, and their deliveries.
 
+use examfee_shared::console::DeliveryStatus;
 use sqlx::{FromRow, Row};
 
 use super::{Db, Tx, at_rest_error};
@@ -303,4 +304,67 @@ pub async fn seal_plain_batch(db: &Db, limit: i64) -> sqlx::Result<usize> {
     }
     tx.commit().await?;
     Ok(found)
+}
+
+/// One event's delivery to an endpoint, as the operators' list shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryRow {
+    pub event_id: String,
+    pub event_type: String,
+    pub event_created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The rows of deliveries in `status`: delivered once `delivered_at` is set; else
+/// pending while another attempt is due (`next_attempt_at`); else given up (failed).
+fn delivery_condition(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Delivered => "d.delivered_at IS NOT NULL",
+        DeliveryStatus::Pending => "d.delivered_at IS NULL AND d.next_attempt_at IS NOT NULL",
+        DeliveryStatus::Failed => "d.delivered_at IS NULL AND d.next_attempt_at IS NULL",
+    }
+}
+
+/// Whether an endpoint with this id was ever registered (active or not).
+pub async fn endpoint_exists(db: &Db, id: &str) -> sqlx::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// One page of an endpoint's deliveries, newest event first; `window` bounds when the
+/// events were created.
+pub async fn deliveries(
+    db: &Db,
+    endpoint_id: &str,
+    status: Option<DeliveryStatus>,
+    window: super::pages::Window,
+) -> sqlx::Result<(Vec<DeliveryRow>, Option<String>)> {
+    use super::pages::{Cursor, Filters};
+
+    let mut filters = Filters::default();
+    filters.text("d.endpoint_id = $?", Some(endpoint_id.to_owned()));
+    if let Some(status) = status {
+        filters.add(delivery_condition(status), []);
+    }
+    filters
+        .fetch_page(
+            db,
+            "SELECT d.event_id, e.type AS event_type, e.created_at AS event_created_at, d.attempts,
+                    d.next_attempt_at, d.delivered_at, d.last_error
+             FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id",
+            ("e.created_at", "e.id"),
+            window,
+            |row: &DeliveryRow| Cursor {
+                time: row.event_created_at,
+                key: row.event_id.clone(),
+            },
+        )
+        .await
 }

@@ -201,6 +201,12 @@ impl TestApp {
 
     /// One exam with two fee items, the payment window open at the test clock's time.
     pub async fn seed_fees(&self, admin: &str) {
+        self.seed_fees_from(admin, self.clock_now() - Duration::days(1))
+            .await;
+    }
+
+    /// [`Self::seed_fees`] with the payment windows opening at `pay_from`.
+    pub async fn seed_fees_from(&self, admin: &str, pay_from: chrono::DateTime<Utc>) {
         let now = self.clock_now();
         let response = self
             .post(
@@ -213,7 +219,7 @@ impl TestApp {
         for (code, title, amount) in [(FEE_REG, "报名费", 3000), (FEE_EXAM, "考试费", 12000)]
         {
             let body = json!({ "exam_code": EXAM, "code": code, "title": title, "amount_fen": amount,
-                "pay_from": now - Duration::days(1), "pay_until": now + Duration::days(10),
+                "pay_from": pay_from, "pay_until": now + Duration::days(10),
                 "refundable_until": now + Duration::days(5) });
             let response = self
                 .post("/api/v1/admin/fee-items", Some(admin), &body)
@@ -488,6 +494,18 @@ pub fn valid_id(n: u32) -> IdNumber {
     let birth =
         chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + Duration::days(i64::from(n / 1000));
     IdNumber::with_check_char(&format!("310104{}{:03}", birth.format("%Y%m%d"), n % 1000)).unwrap()
+}
+
+/// A GET that must answer 200, its body read as `T`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(app: &TestApp, path: &str, token: &str) -> T {
+    let response = app.get(path, token).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{path}: {}",
+        response.text().await.unwrap()
+    );
+    response.json().await.unwrap()
 }
 
 /// The single number a counting query answers.

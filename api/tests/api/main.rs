@@ -15,6 +15,7 @@ mod channel_faults;
 mod channel_notifications;
 mod channels;
 mod chaos;
+mod console;
 mod console_client;
 mod faults;
 mod helpers;

@@ -11,7 +11,6 @@ use examfee_shared::{
     FeeStatus, Fen, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus,
 };
 use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -31,12 +30,6 @@ async fn reconcile(app: &TestApp, admin: &str) -> ReconciliationReport {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
-async fn get_json<T: DeserializeOwned>(app: &TestApp, path: &str, token: &str) -> T {
-    let response = app.get(path, token).await;
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.json().await.unwrap()
 }
 

@@ -51,6 +51,19 @@ fn rights() -> BTreeMap<(&'static str, &'static str), Right> {
         (("POST", "/api/v1/admin/fee-items"), Right::Catalog),
         (("GET", "/api/v1/admin/fee-items"), Right::Read),
         (("POST", "/api/v1/admin/candidates/import"), Right::Catalog),
+        (("GET", "/api/v1/admin/operators"), Right::Manage),
+        (("PATCH", "/api/v1/admin/exams/{code}"), Right::Catalog),
+        (("GET", "/api/v1/admin/exams/{code}/dashboard"), Right::Read),
+        (("GET", "/api/v1/admin/fee-items/{code}"), Right::Read),
+        (("PATCH", "/api/v1/admin/fee-items/{code}"), Right::Catalog),
+        (("GET", "/api/v1/admin/candidates"), Right::Read),
+        (("POST", "/api/v1/admin/candidates/search"), Right::Read),
+        (("GET", "/api/v1/admin/candidates/{id}"), Right::Read),
+        (("GET", "/api/v1/admin/refunds/queue"), Right::Read),
+        (
+            ("GET", "/api/v1/admin/webhooks/{id}/deliveries"),
+            Right::Read,
+        ),
         (("GET", "/api/v1/admin/refunds"), Right::Read),
         (
             ("POST", "/api/v1/admin/refunds/{refund_no}/approve"),
@@ -144,6 +157,7 @@ async fn every_admin_endpoint_answers_each_role_as_its_rights_say() {
         let url = app.url(
             &path
                 .replace("{refund_no}", "RFNONE")
+                .replace("{code}", "NONE")
                 .replace("{id}", "none"),
         );
         for (role, token) in &tokens {

@@ -10,6 +10,7 @@ use std::time::Instant;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::Duration;
 use examfee::payments::webhooks::{DELIVERY_TIMEOUT, PER_ENDPOINT_CONCURRENCY, signature};
+use examfee_shared::console::{DeliveryStatus, WebhookDeliveryPage};
 use examfee_shared::dto::RefundView;
 use examfee_shared::webhooks::{ReplayResponse, WebhookEvent, WebhookEventType, WebhookView};
 use examfee_shared::{Fen, OrderStatus, RefundStatus};
@@ -720,4 +721,116 @@ async fn a_silent_endpoint_stalls_neither_payments_nor_other_endpoints() {
         (1..=PER_ENDPOINT_CONCURRENCY).contains(&most_open),
         "{most_open} connections open at once"
     );
+}
+
+/// The endpoint's deliveries as the console lists them, in this state if given.
+async fn listed_deliveries(
+    app: &TestApp,
+    admin: &str,
+    endpoint_id: &str,
+    query: &str,
+) -> WebhookDeliveryPage {
+    let path = format!("/api/v1/admin/webhooks/{endpoint_id}/deliveries{query}");
+    let response = app.get(&path, admin).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_endpoints_deliveries_are_listed_with_their_state_and_failures() {
+    let app = spawn_webhook_app().await;
+    let (url, received) = start_receiver();
+    let admin = app.admin_token().await;
+    let endpoint = register(&app, &admin, &url, false).await;
+    let (_, token) = app.candidate_with_own_password_after_fees(&admin).await;
+    pay(&app, &token, &[FEE_EXAM]).await;
+
+    // The first call fails: pending, with the error, another attempt due.
+    wait_for_calls(&received, 1).await;
+    let pending = eventually("the failed attempt recorded", async || {
+        let page = listed_deliveries(&app, &admin, &endpoint.id, "").await;
+        match page.deliveries.first() {
+            Some(d) if d.attempts == 1 => Ok(d.clone()),
+            _ => Err(page.deliveries),
+        }
+    })
+    .await;
+    assert_eq!(pending.status, DeliveryStatus::Pending);
+    assert_eq!(pending.event_type, WebhookEventType::FeePaid);
+    assert!(pending.last_error.is_some());
+    assert!(pending.next_attempt_at.is_some() && pending.delivered_at.is_none());
+    let delivered = listed_deliveries(&app, &admin, &endpoint.id, "?status=delivered").await;
+    assert!(delivered.deliveries.is_empty());
+
+    app.clock.advance(Duration::seconds(11));
+    wait_for_calls(&received, 2).await;
+    let done = eventually("the delivery recorded", async || {
+        let page = listed_deliveries(&app, &admin, &endpoint.id, "?status=delivered").await;
+        page.deliveries.first().cloned().ok_or(())
+    })
+    .await;
+    assert_eq!(done.event_id, pending.event_id);
+    assert_eq!(done.attempts, 2);
+    assert!(done.delivered_at.is_some() && done.next_attempt_at.is_none());
+
+    // A second event, newest first; and once given up, it lists as failed.
+    app.clock.advance(Duration::seconds(1));
+    pay(&app, &token, &[FEE_REG]).await;
+    wait_for_calls(&received, 3).await;
+    let both = eventually("both delivered", async || {
+        let page = listed_deliveries(&app, &admin, &endpoint.id, "?status=delivered").await;
+        if page.deliveries.len() == 2 {
+            Ok(page)
+        } else {
+            Err(page.deliveries)
+        }
+    })
+    .await;
+    assert_eq!(
+        both.deliveries[1].event_id, pending.event_id,
+        "newest first"
+    );
+    let newest = both.deliveries[0].event_id.clone();
+    sqlx::query(
+        "UPDATE webhook_deliveries SET delivered_at = NULL, next_attempt_at = NULL, last_error = 'HTTP 503'
+         WHERE event_id = $1",
+    )
+    .bind(&newest)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let failed = listed_deliveries(&app, &admin, &endpoint.id, "?status=failed").await;
+    let ids: Vec<&str> = failed
+        .deliveries
+        .iter()
+        .map(|d| d.event_id.as_str())
+        .collect();
+    assert_eq!(ids, [newest.as_str()]);
+    assert_eq!(failed.deliveries[0].status, DeliveryStatus::Failed);
+
+    let first = listed_deliveries(&app, &admin, &endpoint.id, "?limit=1").await;
+    let cursor = first.next_cursor.expect("a second page");
+    let second = listed_deliveries(
+        &app,
+        &admin,
+        &endpoint.id,
+        &format!("?limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(second.deliveries[0].event_id, pending.event_id);
+
+    let response = app
+        .get("/api/v1/admin/webhooks/nobody/deliveries", &admin)
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    let response = app
+        .get(
+            &format!(
+                "/api/v1/admin/webhooks/{}/deliveries?status=lost",
+                endpoint.id
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }

@@ -1,0 +1,199 @@
+//! An exam's numbers for the operators' dashboard, each one aggregate query: nothing
+//! is read row by row into memory, whatever the number of candidates. The indexes
+//! they walk are in migration 20261205000001.
+
+use examfee_shared::RefundStatus;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::Db;
+use super::states::optional_state;
+
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// A fee's standing by the payments behind it, as `payments::fees::fee_state`
+/// decides it: the order holding it (paid, receipt standing), else a pending order,
+/// else a payment given back, else none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Held by a payment, whose latest refund (on its gateway) is `refund`.
+    Held {
+        refund: Option<RefundStatus>,
+    },
+    Paying,
+    GivenBack,
+    Unpaid,
+}
+
+/// How many fees of the exam stand so, and their amount.
+#[derive(Debug)]
+pub struct StandingCount {
+    pub standing: Standing,
+    pub count: i64,
+    pub amount_fen: i64,
+}
+
+impl FromRow<'_, AnyRow> for StandingCount {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        let kind: String = row.try_get("kind")?;
+        let standing = match kind.as_str() {
+            "held" => Standing::Held {
+                refund: optional_state(row, "refund_status", "kind")?,
+            },
+            "paying" => Standing::Paying,
+            "given_back" => Standing::GivenBack,
+            _ => Standing::Unpaid,
+        };
+        Ok(StandingCount {
+            standing,
+            count: row.try_get("n")?,
+            amount_fen: row.try_get("fen")?,
+        })
+    }
+}
+
+/// Candidates with at least one fee of the exam.
+pub async fn candidates(db: &Db, exam_code: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT cf.candidate_id) FROM fee_items f
+         JOIN candidate_fees cf ON cf.fee_item_code = f.code WHERE f.exam_code = $1",
+    )
+    .bind(exam_code)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// The exam's fees (candidate × fee item) counted by [`Standing`]. Each fee is looked
+/// up through the indexes of its own orders (`order_items_candidate_fee`), so the cost
+/// grows with the number of fees, never with the size of other exams.
+pub async fn fee_standings(db: &Db, exam_code: &str) -> sqlx::Result<Vec<StandingCount>> {
+    sqlx::query_as(
+        "SELECT kind, refund_status, COUNT(*) AS n, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS fen
+         FROM (
+           SELECT h.amount_fen,
+             CASE
+               WHEN h.holder IS NOT NULL THEN 'held'
+               WHEN EXISTS (SELECT 1 FROM order_items i JOIN orders o ON o.order_no = i.order_no
+                            WHERE i.candidate_id = h.candidate_id AND i.fee_item_code = h.code
+                              AND o.status = 'pending') THEN 'paying'
+               WHEN EXISTS (SELECT 1 FROM order_items i JOIN orders o ON o.order_no = i.order_no
+                            JOIN receipts rc ON rc.order_no = o.order_no
+                            WHERE i.candidate_id = h.candidate_id AND i.fee_item_code = h.code
+                              AND o.status = 'paid' AND rc.status = 'reversed') THEN 'given_back'
+               ELSE 'unpaid'
+             END AS kind,
+             (SELECT r.status FROM refunds r JOIN orders o ON o.order_no = r.order_no
+              WHERE r.order_no = h.holder AND r.gateway = o.gateway
+              ORDER BY r.created_at DESC LIMIT 1) AS refund_status
+           FROM (
+             SELECT cf.candidate_id, f.code, f.amount_fen,
+               (SELECT o.order_no FROM order_items i JOIN orders o ON o.order_no = i.order_no
+                JOIN receipts rc ON rc.order_no = o.order_no
+                WHERE i.candidate_id = cf.candidate_id AND i.fee_item_code = cf.fee_item_code
+                  AND o.status = 'paid' AND rc.status = 'issued'
+                ORDER BY o.created_at LIMIT 1) AS holder
+             FROM fee_items f JOIN candidate_fees cf ON cf.fee_item_code = f.code
+             WHERE f.exam_code = $1
+           ) h
+         ) s
+         GROUP BY kind, refund_status",
+    )
+    .bind(exam_code)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Paid orders of a period (a day or an hour, by its number) that pay fees of the
+/// exam, and the exam's fees in them.
+#[derive(Debug, FromRow)]
+pub struct PeriodCount {
+    pub period: i64,
+    pub payments: i64,
+    pub amount_fen: i64,
+}
+
+/// Payments of the exam by day, oldest first: day `n` starts at `n` days after the
+/// epoch, shifted by `offset_ms` (the authority's time zone); days without payments
+/// are left out.
+pub async fn paid_by_day(
+    db: &Db,
+    exam_code: &str,
+    offset_ms: i64,
+) -> sqlx::Result<Vec<PeriodCount>> {
+    sqlx::query_as(&format!(
+        "SELECT (o.paid_at + $2) / {DAY_MS} AS period, COUNT(DISTINCT o.order_no) AS payments,
+                CAST(COALESCE(SUM(i.amount_fen), 0) AS BIGINT) AS amount_fen
+         FROM fee_items f JOIN order_items i ON i.fee_item_code = f.code
+         JOIN orders o ON o.order_no = i.order_no
+         WHERE f.exam_code = $1 AND o.status = 'paid'
+         GROUP BY period ORDER BY period"
+    ))
+    .bind(exam_code)
+    .bind(offset_ms)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Payments of the exam in the 24 hours from `start_ms`, by hour (0 to 23); hours
+/// without payments are left out.
+pub async fn paid_by_hour(
+    db: &Db,
+    exam_code: &str,
+    start_ms: i64,
+) -> sqlx::Result<Vec<PeriodCount>> {
+    sqlx::query_as(&format!(
+        "SELECT (o.paid_at - $2) / {HOUR_MS} AS period, COUNT(DISTINCT o.order_no) AS payments,
+                CAST(COALESCE(SUM(i.amount_fen), 0) AS BIGINT) AS amount_fen
+         FROM fee_items f JOIN order_items i ON i.fee_item_code = f.code
+         JOIN orders o ON o.order_no = i.order_no
+         WHERE f.exam_code = $1 AND o.status = 'paid' AND o.paid_at >= $2 AND o.paid_at < $3
+         GROUP BY period ORDER BY period"
+    ))
+    .bind(exam_code)
+    .bind(start_ms)
+    .bind(start_ms + DAY_MS)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Refunds of orders that pay fees of the exam, by state, with the exam's fees in
+/// those orders.
+#[derive(Debug)]
+pub struct RefundCount {
+    pub status: RefundStatus,
+    pub count: i64,
+    pub amount_fen: i64,
+}
+
+impl FromRow<'_, AnyRow> for RefundCount {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(RefundCount {
+            status: super::states::state(row, "status", "status")?,
+            count: row.try_get("n")?,
+            amount_fen: row.try_get("fen")?,
+        })
+    }
+}
+
+pub async fn refunds(db: &Db, exam_code: &str) -> sqlx::Result<Vec<RefundCount>> {
+    sqlx::query_as(
+        "SELECT r.status, COUNT(DISTINCT r.refund_no) AS n,
+                CAST(COALESCE(SUM(i.amount_fen), 0) AS BIGINT) AS fen
+         FROM fee_items f JOIN order_items i ON i.fee_item_code = f.code
+         JOIN refunds r ON r.order_no = i.order_no
+         WHERE f.exam_code = $1
+         GROUP BY r.status",
+    )
+    .bind(exam_code)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// When the exam's first payment window opens (epoch ms); `None` without fee items.
+pub async fn first_pay_from(db: &Db, exam_code: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MIN(pay_from) FROM fee_items WHERE exam_code = $1")
+        .bind(exam_code)
+        .fetch_one(&db.pool)
+        .await
+}
