@@ -2,19 +2,22 @@
 //! machinery (`examfee_web::api`): the same problem+json errors, the same reaction to
 //! an ended session, the same cookie.
 
+use examfee_shared::RefundStatus;
 use examfee_shared::admin::{
     AdminOrderPage, AuditPage, ChangeOperatorPasswordRequest, ReconcileRequest, ReconciliationPage,
     ReconciliationReport,
+};
+use examfee_shared::console::{
+    AdminRefundPage, CandidateDetail, CandidatePage, CandidateSearchRequest, DeliveryStatus,
+    ExamDashboard, OrderSearchBody, WebhookDeliveryPage,
 };
 use examfee_shared::dto::{
     AdminLoginRequest, CreateExamRequest, CreateFeeItemRequest, ExamView, FeeItemView,
     ImportReport, RefundReview, RefundView, TokenResponse,
 };
 use examfee_shared::webhooks::{CreateWebhookRequest, ReplayRequest, ReplayResponse, WebhookView};
-use examfee_shared::{OrderStatus, RefundStatus};
 use examfee_web::api::{ApiResult, empty, json, segment, url};
 use gloo_net::http::Request;
-use serde::Serialize;
 
 /// The page of a server-side list: `limit` rows after `cursor` (the previous page's
 /// `next_cursor`), in the time range `[from, to)` (RFC 3339).
@@ -84,15 +87,6 @@ pub async fn import(content_type: &str, body: String) -> ApiResult<ImportReport>
     .await
 }
 
-/// The review queue: the oldest first, at most `limit`.
-pub async fn refunds(status: Option<RefundStatus>, limit: u32) -> ApiResult<Vec<RefundView>> {
-    let mut query = vec![("limit", limit.to_string())];
-    if let Some(s) = status {
-        query.push(("status", s.as_str().to_owned()));
-    }
-    json(get("/admin/refunds", query)).await
-}
-
 pub async fn review_refund(
     refund_no: &str,
     approve: bool,
@@ -109,21 +103,8 @@ pub async fn review_refund(
     .await
 }
 
-/// The filters of an order search. They go in the body of `orders/search`: an ID
-/// number is personal data and never goes in a URL.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct OrderSearch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<OrderStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_no: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fee_item_code: Option<String>,
-}
-
-pub async fn search_orders(search: &OrderSearch, page: &Page) -> ApiResult<AdminOrderPage> {
+/// The filters go in the body: an ID number is personal data and never goes in a URL.
+pub async fn search_orders(search: &OrderSearchBody, page: &Page) -> ApiResult<AdminOrderPage> {
     json(
         Request::post(&url("/admin/orders/search"))
             .query(page.query().iter().map(|(k, v)| (*k, v.as_str())))
@@ -194,4 +175,67 @@ pub async fn deactivate_webhook(id: &str) -> ApiResult<()> {
 
 pub async fn replay_webhook(id: &str, body: &ReplayRequest) -> ApiResult<ReplayResponse> {
     json(Request::post(&url(&format!("/admin/webhooks/{}/replay", segment(id)))).json(body)).await
+}
+
+pub async fn dashboard(exam_code: &str) -> ApiResult<ExamDashboard> {
+    json(get(
+        &format!("/admin/exams/{}/dashboard", segment(exam_code)),
+        Vec::new(),
+    ))
+    .await
+}
+
+/// The review queue, paged: the oldest request first, each refund with its candidate.
+pub async fn refund_queue(
+    status: Option<RefundStatus>,
+    candidate_id: Option<&str>,
+    page: &Page,
+) -> ApiResult<AdminRefundPage> {
+    let mut query = page.query();
+    if let Some(s) = status {
+        query.push(("status", s.as_str().to_owned()));
+    }
+    if let Some(id) = candidate_id {
+        query.push(("candidate_id", id.to_owned()));
+    }
+    json(get("/admin/refunds/queue", query)).await
+}
+
+/// Candidates whose name starts with `name`.
+pub async fn candidates_by_name(name: &str, page: &Page) -> ApiResult<CandidatePage> {
+    let mut query = page.query();
+    query.push(("name", name.trim().to_owned()));
+    json(get("/admin/candidates", query)).await
+}
+
+/// The candidate of an ID number, which goes in the body, never in a URL.
+pub async fn candidates_by_id_number(id_number: &str) -> ApiResult<CandidatePage> {
+    let body = CandidateSearchRequest {
+        id_number: id_number.to_owned(),
+    };
+    json(Request::post(&url("/admin/candidates/search")).json(&body)).await
+}
+
+pub async fn candidate(id: &str) -> ApiResult<CandidateDetail> {
+    json(get(
+        &format!("/admin/candidates/{}", segment(id)),
+        Vec::new(),
+    ))
+    .await
+}
+
+pub async fn deliveries(
+    webhook_id: &str,
+    status: Option<DeliveryStatus>,
+    page: &Page,
+) -> ApiResult<WebhookDeliveryPage> {
+    let mut query = page.query();
+    if let Some(s) = status {
+        query.push(("status", s.as_str().to_owned()));
+    }
+    json(get(
+        &format!("/admin/webhooks/{}/deliveries", segment(webhook_id)),
+        query,
+    ))
+    .await
 }

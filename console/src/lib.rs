@@ -39,6 +39,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/admin/password") view=|| guarded(login::PasswordPage)/>
                     <Route path=path!("/admin/exams") view=|| guarded(exams::ExamsPage)/>
                     <Route path=path!("/admin/candidates") view=|| guarded(candidates::CandidatesPage)/>
+                    <Route path=path!("/admin/candidates/:id") view=|| guarded(candidates::CandidatePage)/>
                     <Route path=path!("/admin/refunds") view=|| guarded(refunds::RefundsPage)/>
                     <Route path=path!("/admin/orders") view=|| guarded(orders::OrdersPage)/>
                     <Route path=path!("/admin/reconciliation") view=|| guarded(reconciliation::ReconciliationPage)/>

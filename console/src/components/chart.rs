@@ -29,7 +29,7 @@ pub fn axis_max(max: i64) -> i64 {
 /// out when there are many, so they never overlap.
 #[component]
 pub fn BarChart(
-    id: &'static str,
+    id: String,
     title: Text,
     points: Vec<(String, i64)>,
     format: fn(i64) -> String,

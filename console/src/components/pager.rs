@@ -73,7 +73,10 @@ macro_rules! paged {
 paged!(
     examfee_shared::admin::AdminOrderPage,
     examfee_shared::admin::AuditPage,
-    examfee_shared::admin::ReconciliationPage
+    examfee_shared::admin::ReconciliationPage,
+    examfee_shared::console::AdminRefundPage,
+    examfee_shared::console::CandidatePage,
+    examfee_shared::console::WebhookDeliveryPage
 );
 
 impl Pager {

@@ -7,15 +7,24 @@
 //! in one request. The server numbers rows within a chunk; the page adds the
 //! chunk's offset, so the report names the row of the file.
 
+use examfee_shared::IdNumber;
+use examfee_shared::console::{CandidateDetail, CandidatePage};
 use examfee_shared::dto::{ImportReport, ImportRowError};
-use examfee_web::components::form::ErrorAlert;
+use examfee_shared::time::beijing_time;
+use examfee_web::components::form::{ErrorAlert, Field};
 use examfee_web::components::layout::page_title;
-use examfee_web::i18n::{Text, t};
+use examfee_web::i18n::{Text, fee_status, receipt_status, refund_status, t, tx};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::api;
+use crate::api::{self, Page};
 use crate::components::download;
+use crate::components::pager::{Pager, PagerNav};
+use crate::components::remote::{answer, money};
+use crate::pages::refunds::order_history;
 use crate::session::{Right, use_role};
 
 /// Rows per request: well under the server's body limit, and frequent progress.
@@ -157,11 +166,7 @@ pub fn CandidatesPage() -> impl IntoView {
         <Show when=move || role.can(Right::Catalog)>
             <Import/>
         </Show>
-        <section class="card" aria-labelledby="search-title">
-            <h2 id="search-title">{t("查询考生", "Find a candidate")}</h2>
-            <p class="muted">{t("按证件号或姓名查询考生、查看其缴费、订单、票据与退费，待接口提供。",
-                "Finding a candidate by ID number or name, with their fees, orders, receipts and refunds, awaits its API endpoints.")}</p>
-        </section>
+        <Search/>
     }
 }
 
@@ -286,6 +291,195 @@ fn Import() -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+/// What the search box holds: an ID number (sent in a body) or a name's beginning.
+#[derive(Debug, Clone, PartialEq)]
+enum Wanted {
+    Nothing,
+    IdNumber(String),
+    Name(String),
+}
+
+#[component]
+fn Search() -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let none = RwSignal::new(None);
+    let wanted = RwSignal::new(Wanted::Nothing);
+    let pager = Pager::new();
+    let found = pager.load(move |cursor| {
+        let wanted = wanted.get();
+        async move {
+            match wanted {
+                Wanted::Nothing => Ok(CandidatePage {
+                    candidates: Vec::new(),
+                    next_cursor: None,
+                }),
+                Wanted::IdNumber(id) => api::candidates_by_id_number(&id).await,
+                Wanted::Name(name) => {
+                    api::candidates_by_name(
+                        &name,
+                        &Page {
+                            cursor,
+                            ..Page::default()
+                        },
+                    )
+                    .await
+                }
+            }
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let typed = text.get_untracked().trim().to_owned();
+        pager.reset();
+        wanted.set(match IdNumber::parse(&typed) {
+            _ if typed.is_empty() => Wanted::Nothing,
+            Ok(id) => Wanted::IdNumber(id.as_str().to_owned()),
+            Err(_) => Wanted::Name(typed),
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="search-title">
+            <h2 id="search-title">{t("查询考生", "Find a candidate")}</h2>
+            <form class="inline-form" on:submit=submit novalidate>
+                <Field id="candidate_query" label=Text::new("证件号或姓名", "ID number or name") value=text error=none
+                    hint=Text::new("完整证件号精确查询；姓名按开头匹配", "A full ID number finds one candidate; a name matches from its start.")/>
+                <button type="submit" class="button primary">{t("查询", "Search")}</button>
+            </form>
+            {move || answer(found.get(), |page: CandidatePage| {
+                if page.candidates.is_empty() {
+                    return match wanted.get_untracked() {
+                        Wanted::Nothing => ().into_any(),
+                        _ => view! { <p class="muted">{t("没有符合条件的考生", "No candidates match.")}</p> }.into_any(),
+                    };
+                }
+                view! {
+                    <table class="data">
+                        <thead><tr>
+                            <th scope="col">{t("姓名", "Name")}</th>
+                            <th scope="col">{t("证件号", "ID number")}</th>
+                            <th scope="col">{t("手机", "Phone")}</th>
+                            <th scope="col" class="num">{t("缴费项目", "Fees")}</th>
+                            <th scope="col" class="num">{t("已缴", "Paid")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {page.candidates.into_iter().map(|c| view! {
+                                <tr>
+                                    <td><A href=format!("/admin/candidates/{}", c.id)>{c.name}</A></td>
+                                    <td class="mono">{c.id_number_masked}</td>
+                                    <td class="mono">{c.phone_masked}</td>
+                                    <td class="num">{c.fees}</td>
+                                    <td class="num">{c.paid}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            })}
+            <PagerNav pager=pager/>
+        </section>
+    }
+}
+
+/// One candidate on one page: details, fees, orders, receipts and refunds.
+#[component]
+pub fn CandidatePage() -> impl IntoView {
+    page_title(Text::new("考生详情", "Candidate"));
+    let params = use_params_map();
+    let detail = LocalResource::new(move || {
+        let id = params.with(|p| p.get("id").unwrap_or_default());
+        async move { api::candidate(&id).await }
+    });
+    view! {
+        <p><A href="/admin/candidates">{t("返回考生查询", "Back to the search")}</A></p>
+        {move || answer(detail.get(), |d: CandidateDetail| view! {
+            <h1>{d.name.clone()}</h1>
+            <section class="card" aria-labelledby="who-title">
+                <h2 id="who-title">{t("基本信息", "Details")}</h2>
+                <dl class="facts">
+                    <dt>{t("证件号", "ID number")}</dt><dd class="mono">{d.id_number_masked.clone()}</dd>
+                    <dt>{t("手机", "Phone")}</dt><dd class="mono">{d.phone_masked.clone()}</dd>
+                    <dt>{t("初始密码", "Initial password")}</dt>
+                    <dd>{if d.initial_password { tx(Text::new("未修改", "Not changed yet")) } else { tx(Text::new("已修改", "Changed")) }}</dd>
+                    <dt>{t("导入时间", "Imported")}</dt><dd>{beijing_time(d.created_at)}</dd>
+                </dl>
+            </section>
+            <section class="card" aria-labelledby="fees-title">
+                <h2 id="fees-title">{t("缴费项目", "Fees")}</h2>
+                <table class="data">
+                    <thead><tr>
+                        <th scope="col">{t("考试", "Exam")}</th>
+                        <th scope="col">{t("项目", "Item")}</th>
+                        <th scope="col" class="num">{t("金额", "Amount")}</th>
+                        <th scope="col">{t("状态", "State")}</th>
+                        <th scope="col">{t("订单号", "Order no.")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {d.fees.iter().map(|f| view! {
+                            <tr>
+                                <td class="mono">{f.exam_code.clone()}</td>
+                                <td>{f.title.clone()}</td>
+                                <td class="num">{money(f.amount_fen)}</td>
+                                <td>{tx(fee_status(f.status))}</td>
+                                <td class="mono">{f.order_no.clone()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            <section class="card" aria-labelledby="orders-title">
+                <h2 id="orders-title">{t("订单", "Orders")}</h2>
+                {order_history(&d.orders)}
+            </section>
+            <section class="card" aria-labelledby="receipts-title">
+                <h2 id="receipts-title">{t("电子票据", "Receipts")}</h2>
+                <table class="data">
+                    <thead><tr>
+                        <th scope="col">{t("票据号", "Receipt no.")}</th>
+                        <th scope="col">{t("订单号", "Order no.")}</th>
+                        <th scope="col" class="num">{t("金额", "Amount")}</th>
+                        <th scope="col">{t("状态", "State")}</th>
+                        <th scope="col">{t("开具时间", "Issued")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {d.receipts.iter().map(|r| view! {
+                            <tr>
+                                <td class="mono">{r.receipt_no.clone()}</td>
+                                <td class="mono">{r.order_no.clone()}</td>
+                                <td class="num">{money(r.amount_fen)}</td>
+                                <td>{tx(receipt_status(r.status))}</td>
+                                <td>{beijing_time(r.issued_at)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            <section class="card" aria-labelledby="refunds-title">
+                <h2 id="refunds-title">{t("退费", "Refunds")}</h2>
+                <table class="data">
+                    <thead><tr>
+                        <th scope="col">{t("退费单号", "Refund no.")}</th>
+                        <th scope="col">{t("订单号", "Order no.")}</th>
+                        <th scope="col" class="num">{t("金额", "Amount")}</th>
+                        <th scope="col">{t("状态", "State")}</th>
+                        <th scope="col">{t("理由", "Reason")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {d.refunds.iter().map(|r| view! {
+                            <tr>
+                                <td class="mono">{r.refund_no.clone()}</td>
+                                <td class="mono">{r.order_no.clone()}</td>
+                                <td class="num">{money(r.amount_fen)}</td>
+                                <td>{tx(refund_status(r.status))}</td>
+                                <td>{r.reason.clone()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        }.into_any())}
     }
 }
 

@@ -2,15 +2,16 @@
 //! the URL), status, fee item and creation date; one page of 50 at a time.
 
 use examfee_shared::admin::AdminOrderPage;
+use examfee_shared::console::OrderSearchBody;
 use examfee_shared::time::{beijing_day_start, beijing_time};
-use examfee_shared::{IdNumber, OrderStatus};
+use examfee_shared::{IdNumber, OrderStatus, PayChannel};
 use examfee_web::components::form::{ErrorAlert, Field};
 use examfee_web::components::layout::page_title;
 use examfee_web::i18n::{Text, pay_channel, refund_status, t, tx};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use crate::api::{self, OrderSearch, Page};
+use crate::api::{self, Page};
 use crate::components::pager::{Pager, PagerNav};
 use crate::components::remote::{answer, money};
 
@@ -36,13 +37,14 @@ pub fn OrdersPage() -> impl IntoView {
     let id_number = RwSignal::new(String::new());
     let fee_item = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
+    let channel = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let until = RwSignal::new(String::new());
     let id_error = RwSignal::new(None);
     let none = RwSignal::new(None);
     let form_error = RwSignal::new(None);
     // The search as last submitted, so typing does not search on every key.
-    let search = RwSignal::new((OrderSearch::default(), Page::default()));
+    let search = RwSignal::new((OrderSearchBody::default(), Page::default()));
     let pager = Pager::new();
     let orders = pager.load(move |cursor| {
         let (search, page) = search.get();
@@ -70,11 +72,13 @@ pub fn OrdersPage() -> impl IntoView {
         };
         pager.reset();
         search.set((
-            OrderSearch {
+            OrderSearchBody {
                 status: status.get_untracked().parse().ok(),
                 order_no: text(order_no),
                 id_number: id,
                 fee_item_code: text(fee_item),
+                candidate_id: None,
+                pay_channel: channel.get_untracked().parse().ok(),
             },
             Page {
                 cursor: None,
@@ -101,11 +105,19 @@ pub fn OrdersPage() -> impl IntoView {
                         </select>
                     </div>
                 </div>
+                <div class="field">
+                    <label for="order-channel">{t("支付渠道", "Channel")}</label>
+                    <div class="field-control">
+                        <select id="order-channel" on:change=move |ev| channel.set(event_target_value(&ev))>
+                            <option value="">{t("全部", "All")}</option>
+                            {PayChannel::ALL.iter().map(|c| view! { <option value=c.as_str()>{tx(pay_channel(*c))}</option> }).collect_view()}
+                        </select>
+                    </div>
+                </div>
                 <Field id="order_from" label=Text::new("下单日期自", "Created from") value=from error=none kind="date"/>
                 <Field id="order_until" label=Text::new("下单日期至", "Created until") value=until error=none kind="date"/>
                 <div class="actions"><button type="submit" class="button primary">{t("查询", "Search")}</button></div>
             </form>
-            <p class="muted">{t("支付渠道筛选待接口提供", "Filtering by channel awaits its API endpoint")}</p>
         </section>
         <section class="card" aria-labelledby="order-list-title">
             <h2 id="order-list-title">{t("订单", "Orders")}</h2>

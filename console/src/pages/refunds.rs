@@ -6,20 +6,21 @@
 
 use examfee_shared::RefundStatus;
 use examfee_shared::admin::AdminOrderView;
-use examfee_shared::dto::{RefundReview, RefundView};
+use examfee_shared::console::{AdminRefundPage, AdminRefundView, CandidateDetail};
+use examfee_shared::dto::RefundReview;
 use examfee_shared::fields::check_reason;
 use examfee_shared::time::beijing_time;
 use examfee_web::components::form::{ErrorAlert, Field};
 use examfee_web::components::layout::page_title;
 use examfee_web::i18n::{Text, pay_channel, refund_status, t, tx};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-use crate::api::{self, OrderSearch, Page};
+use crate::api::{self, Page};
+use crate::components::pager::{Pager, PagerNav};
 use crate::components::remote::{answer, money};
+use crate::pages::orders::order_status;
 use crate::session::{Right, use_role};
-
-/// How many refunds of one state the page shows; the queue is worked from its oldest.
-const QUEUE_LIMIT: u32 = 100;
 
 /// One refund's result in a review.
 #[derive(Clone)]
@@ -34,13 +35,24 @@ pub fn RefundsPage() -> impl IntoView {
     let role = use_role();
     let status = RwSignal::new(Some(RefundStatus::Requested));
     let reload = RwSignal::new(0u32);
-    let refunds = LocalResource::new(move || {
+    let pager = Pager::new();
+    let refunds = pager.load(move |cursor| {
         let status = status.get();
         reload.track();
-        async move { api::refunds(status, QUEUE_LIMIT).await }
+        async move {
+            api::refund_queue(
+                status,
+                None,
+                &Page {
+                    cursor,
+                    ..Page::default()
+                },
+            )
+            .await
+        }
     });
     let checked = RwSignal::new(Vec::<String>::new());
-    let selected = RwSignal::new(None::<RefundView>);
+    let selected = RwSignal::new(None::<AdminRefundView>);
     let reason = RwSignal::new(String::new());
     let reason_error = RwSignal::new(None);
     let form_error = RwSignal::new(None);
@@ -105,18 +117,20 @@ pub fn RefundsPage() -> impl IntoView {
             <select id="refund-status" on:change=move |ev| {
                 status.set(event_target_value(&ev).parse().ok());
                 checked.set(Vec::new());
+                pager.reset();
             }>
                 {RefundStatus::ALL.iter().map(|s| view! {
                     <option value=s.as_str() selected={*s == RefundStatus::Requested}>{tx(refund_status(*s))}</option>
                 }).collect_view()}
                 <option value="">{t("全部", "All")}</option>
             </select>
-            <span class="muted">{t("最早的在前，每次最多显示100条", "Oldest first, at most 100 at a time")}</span>
+            <span class="muted">{t("最早申请的在前", "Oldest request first")}</span>
         </div>
         <div class="split">
             <section class="card wide" aria-labelledby="queue-title">
                 <h2 id="queue-title">{t("退费申请", "Refund requests")}</h2>
-                {move || answer(refunds.get(), |list: Vec<RefundView>| {
+                {move || answer(refunds.get(), |page: AdminRefundPage| {
+                    let list = page.refunds;
                     if list.is_empty() {
                         return view! { <p class="muted">{t("没有符合条件的退费申请", "No refunds in this state.")}</p> }.into_any();
                     }
@@ -126,6 +140,7 @@ pub fn RefundsPage() -> impl IntoView {
                                 <th scope="col"><span class="visually-hidden">{t("选择", "Select")}</span></th>
                                 <th scope="col">{t("退费单号", "Refund no.")}</th>
                                 <th scope="col">{t("订单号", "Order no.")}</th>
+                                <th scope="col">{t("考生", "Candidate")}</th>
                                 <th scope="col" class="num">{t("金额", "Amount")}</th>
                                 <th scope="col">{t("理由", "Reason")}</th>
                                 <th scope="col">{t("申请时间", "Requested")}</th>
@@ -133,16 +148,16 @@ pub fn RefundsPage() -> impl IntoView {
                                 <th scope="col"><span class="visually-hidden">{t("操作", "Actions")}</span></th>
                             </tr></thead>
                             <tbody>
-                                {list.into_iter().map(|r| {
+                                {list.into_iter().map(|view_r| {
+                                    let r = view_r.refund.clone();
                                     let no = r.refund_no.clone();
                                     let no_toggle = no.clone();
                                     let no_checked = no.clone();
                                     let reviewable = r.status == RefundStatus::Requested;
                                     let label = format!("选择 Select {}", r.refund_no);
-                                    let view_r = r.clone();
                                     let is_selected = {
                                         let no = no.clone();
-                                        move || selected.with(|s| s.as_ref().is_some_and(|s| s.refund_no == no))
+                                        move || selected.with(|s| s.as_ref().is_some_and(|s| s.refund.refund_no == no))
                                     };
                                     view! {
                                         <tr class:selected=is_selected>
@@ -153,6 +168,7 @@ pub fn RefundsPage() -> impl IntoView {
                                             })}</td>
                                             <td class="mono">{r.refund_no.clone()}</td>
                                             <td class="mono">{r.order_no.clone()}</td>
+                                            <td>{view_r.candidate_name.clone()}</td>
                                             <td class="num">{money(r.amount_fen)}</td>
                                             <td>{r.reason.clone()}{r.automatic.then(|| view! { <span class="tag">{t("自动", "automatic")}</span> })}</td>
                                             <td>{beijing_time(r.created_at)}</td>
@@ -167,11 +183,12 @@ pub fn RefundsPage() -> impl IntoView {
                         </table>
                     }.into_any()
                 })}
+                <PagerNav pager=pager/>
             </section>
             <aside class="card side" aria-labelledby="history-title">
                 <h2 id="history-title">{t("缴费记录", "Payment")}</h2>
                 {move || match selected.get() {
-                    None => view! { <p class="muted">{t("点击“查看”显示该退费所涉订单的缴费记录", "Choose “View” to see the payment the refund is of.")}</p> }.into_any(),
+                    None => view! { <p class="muted">{t("点击“查看”显示该考生的缴费记录", "Choose “View” to see the candidate's payments.")}</p> }.into_any(),
                     Some(r) => view! { <PaymentBeside refund=r/> }.into_any(),
                 }}
             </aside>
@@ -206,29 +223,15 @@ pub fn RefundsPage() -> impl IntoView {
     }
 }
 
-/// The order the refund would pay back, as the order search shows it.
+/// The refund's payment and the candidate's whole payment history.
 #[component]
-fn PaymentBeside(refund: RefundView) -> impl IntoView {
-    let order_no = refund.order_no.clone();
-    let order = LocalResource::new(move || {
-        let search = OrderSearch {
-            order_no: Some(order_no.clone()),
-            ..OrderSearch::default()
-        };
-        async move { api::search_orders(&search, &Page::default()).await }
+fn PaymentBeside(refund: AdminRefundView) -> impl IntoView {
+    let candidate_id = refund.candidate_id.clone();
+    let detail = LocalResource::new(move || {
+        let id = candidate_id.clone();
+        async move { api::candidate(&id).await }
     });
-    view! {
-        <p><span class="mono">{refund.refund_no.clone()}</span></p>
-        {move || answer(order.get(), |page| match page.orders.into_iter().next() {
-            None => view! { <p class="muted">{t("未找到订单", "Order not found")}</p> }.into_any(),
-            Some(o) => order_facts(&o),
-        })}
-    }
-}
-
-/// An order's facts, as the refund review and the order search show them.
-pub fn order_facts(o: &AdminOrderView) -> AnyView {
-    let items = o
+    let items = refund
         .items
         .iter()
         .map(|i| format!("{} {}", i.title, i.amount_fen))
@@ -236,15 +239,47 @@ pub fn order_facts(o: &AdminOrderView) -> AnyView {
         .join("；");
     view! {
         <dl class="facts">
-            <dt>{t("考生", "Candidate")}</dt><dd>{o.candidate_name.clone()}</dd>
-            <dt>{t("证件号", "ID number")}</dt><dd>{o.candidate_id_number_masked.clone()}</dd>
-            <dt>{t("订单号", "Order no.")}</dt><dd class="mono">{o.order_no.clone()}</dd>
+            <dt>{t("考生", "Candidate")}</dt><dd>{refund.candidate_name.clone()}</dd>
+            <dt>{t("证件号", "ID number")}</dt><dd>{refund.candidate_id_number_masked.clone()}</dd>
+            <dt>{t("退费单号", "Refund no.")}</dt><dd class="mono">{refund.refund.refund_no.clone()}</dd>
+            <dt>{t("订单号", "Order no.")}</dt><dd class="mono">{refund.refund.order_no.clone()}</dd>
             <dt>{t("缴费项目", "Items")}</dt><dd>{items}</dd>
-            <dt>{t("金额", "Amount")}</dt><dd>{money(o.amount_fen)}</dd>
-            <dt>{t("支付时间", "Paid at")}</dt><dd>{o.paid_at.map(beijing_time).unwrap_or_else(|| "—".into())}</dd>
-            <dt>{t("支付渠道", "Channel")}</dt><dd>{o.pay_channel.map(|c| tx(pay_channel(c)).into_any()).unwrap_or_else(|| "—".into_any())}</dd>
-            <dt>{t("票据号", "Receipt no.")}</dt><dd>{o.receipt_no.clone().unwrap_or_else(|| "—".into())}</dd>
+            <dt>{t("支付时间", "Paid at")}</dt><dd>{refund.paid_at.map(beijing_time)}</dd>
+            <dt>{t("支付渠道", "Channel")}</dt><dd>{refund.pay_channel.map(|c| tx(pay_channel(c)))}</dd>
         </dl>
+        <h3>{t("该考生的全部订单", "All the candidate's orders")}</h3>
+        {move || answer(detail.get(), |d: CandidateDetail| order_history(&d.orders))}
+        <p><A href=format!("/admin/candidates/{}", refund.candidate_id)>{t("查看考生详情", "Candidate's page")}</A></p>
+    }
+}
+
+/// A candidate's orders, newest first, as the refund review and the candidate's page
+/// show them.
+pub fn order_history(orders: &[AdminOrderView]) -> AnyView {
+    if orders.is_empty() {
+        return view! { <p class="muted">{t("无订单", "No orders.")}</p> }.into_any();
+    }
+    view! {
+        <table class="data">
+            <thead><tr>
+                <th scope="col">{t("订单号", "Order no.")}</th>
+                <th scope="col" class="num">{t("金额", "Amount")}</th>
+                <th scope="col">{t("状态", "State")}</th>
+                <th scope="col">{t("支付", "Paid")}</th>
+                <th scope="col">{t("退费", "Refund")}</th>
+            </tr></thead>
+            <tbody>
+                {orders.iter().map(|o| view! {
+                    <tr>
+                        <td class="mono">{o.order_no.clone()}</td>
+                        <td class="num">{money(o.amount_fen)}</td>
+                        <td>{tx(order_status(o.status))}</td>
+                        <td>{o.paid_at.map(beijing_time)}" "{o.pay_channel.map(|c| tx(pay_channel(c)))}</td>
+                        <td>{o.refund_status.map(|s| tx(refund_status(s)))}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
     .into_any()
 }

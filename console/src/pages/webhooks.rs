@@ -1,6 +1,7 @@
 //! Webhooks (administrators): the registered endpoints, registering one, deactivating
 //! one, and delivering a time range of past events again.
 
+use examfee_shared::console::{DeliveryStatus, WebhookDeliveryPage};
 use examfee_shared::time::beijing_time;
 use examfee_shared::webhooks::{CreateWebhookRequest, ReplayRequest, WebhookView};
 use examfee_web::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
@@ -9,7 +10,8 @@ use examfee_web::i18n::{Text, t, tx};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use crate::api;
+use crate::api::{self, Page};
+use crate::components::pager::{Pager, PagerNav};
 use crate::components::remote::answer;
 use crate::pages::exams::beijing_input;
 use crate::session::{Right, use_role};
@@ -38,6 +40,7 @@ pub fn WebhooksPage() -> impl IntoView {
         }
     });
     let replay_target = RwSignal::new(None::<String>);
+    let shown = RwSignal::new(None::<String>);
     view! {
         <h1>{t("Webhook 推送", "Webhooks")}</h1>
         <ErrorAlert error=form_error/>
@@ -61,6 +64,7 @@ pub fn WebhooksPage() -> impl IntoView {
                             {list.into_iter().map(|h| {
                                 let id = h.id.clone();
                                 let replay_id = h.id.clone();
+                                let deliveries_id = h.id.clone();
                                 let manage = role.can(Right::Manage) && h.active;
                                 view! {
                                     <tr>
@@ -68,12 +72,16 @@ pub fn WebhooksPage() -> impl IntoView {
                                         <td>{if h.active { tx(Text::new("启用", "Active")) } else { tx(Text::new("已停用", "Inactive")) }}</td>
                                         <td>{if h.trusted { tx(Text::new("是", "Yes")) } else { tx(Text::new("否（脱敏）", "No (masked)")) }}</td>
                                         <td>{beijing_time(h.created_at)}</td>
-                                        <td class="row-actions">{manage.then(|| view! {
+                                        <td class="row-actions">
+                                            <button type="button" class="link" on:click=move |_| shown.set(Some(deliveries_id.clone()))>
+                                                {t("推送记录", "Deliveries")}</button>
+                                            {manage.then(|| view! {
                                             <button type="button" class="link" on:click=move |_| replay_target.set(Some(replay_id.clone()))>
                                                 {t("重新推送", "Replay")}</button>
                                             <button type="button" class="link" on:click=move |_| { deactivate.dispatch(id.clone()); }>
                                                 {t("停用", "Deactivate")}</button>
-                                        })}</td>
+                                        })}
+                                        </td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -81,12 +89,87 @@ pub fn WebhooksPage() -> impl IntoView {
                     </table>
                 }.into_any()
             })}
-            <p class="muted">{t("推送记录与失败明细待接口提供", "Deliveries and failures await their API endpoint")}</p>
         </section>
+        {move || shown.get().map(|id| view! { <Deliveries id=id/> })}
         {move || replay_target.get().map(|id| view! { <Replay id=id/> })}
         <Show when=move || role.can(Right::Manage)>
             <Register reload=reload/>
         </Show>
+    }
+}
+
+/// One endpoint's deliveries, newest event first, all or only one state (失败 for
+/// those given up, which a replay makes due again).
+#[component]
+fn Deliveries(id: String) -> impl IntoView {
+    let status = RwSignal::new(None::<DeliveryStatus>);
+    let pager = Pager::new();
+    let hook = id.clone();
+    let page = pager.load(move |cursor| {
+        let (hook, status) = (hook.clone(), status.get());
+        async move {
+            api::deliveries(
+                &hook,
+                status,
+                &Page {
+                    cursor,
+                    ..Page::default()
+                },
+            )
+            .await
+        }
+    });
+    let status_text = |s: DeliveryStatus| match s {
+        DeliveryStatus::Pending => Text::new("待推送", "Pending"),
+        DeliveryStatus::Delivered => Text::new("已送达", "Delivered"),
+        DeliveryStatus::Failed => Text::new("失败", "Failed"),
+    };
+    view! {
+        <section class="card" aria-labelledby="deliveries-title">
+            <h2 id="deliveries-title">{t("推送记录", "Deliveries")}</h2>
+            <p class="mono">{id}</p>
+            <div class="toolbar">
+                <label for="delivery-status">{t("状态", "State")}</label>
+                <select id="delivery-status" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    status.set(DeliveryStatus::ALL.iter().copied().find(|s| s.as_str() == v));
+                    pager.reset();
+                }>
+                    <option value="">{t("全部", "All")}</option>
+                    {DeliveryStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{tx(status_text(*s))}</option> }).collect_view()}
+                </select>
+            </div>
+            {move || answer(page.get(), move |p: WebhookDeliveryPage| {
+                if p.deliveries.is_empty() {
+                    return view! { <p class="muted">{t("没有推送记录", "No deliveries.")}</p> }.into_any();
+                }
+                view! {
+                    <table class="data">
+                        <thead><tr>
+                            <th scope="col">{t("事件", "Event")}</th>
+                            <th scope="col">{t("类型", "Type")}</th>
+                            <th scope="col">{t("事件时间", "Created")}</th>
+                            <th scope="col">{t("状态", "State")}</th>
+                            <th scope="col" class="num">{t("尝试次数", "Attempts")}</th>
+                            <th scope="col">{t("最近错误", "Last error")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {p.deliveries.into_iter().map(|d| view! {
+                                <tr>
+                                    <td class="mono">{d.event_id}</td>
+                                    <td class="mono">{d.event_type.as_str()}</td>
+                                    <td>{beijing_time(d.event_created_at)}</td>
+                                    <td>{tx(status_text(d.status))}</td>
+                                    <td class="num">{d.attempts}</td>
+                                    <td>{d.last_error}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            })}
+            <PagerNav pager=pager/>
+        </section>
     }
 }
 
