@@ -9,7 +9,8 @@ use examfee_shared::admin::{
 };
 use examfee_shared::console::{
     AdminRefundPage, CandidateDetail, CandidatePage, CandidateSearchRequest, DeliveryStatus,
-    ExamDashboard, OrderSearchBody, WebhookDeliveryPage,
+    ExamDashboard, FeeItemDetail, OrderSearchBody, UpdateExamRequest, UpdateFeeItemRequest,
+    WebhookDeliveryPage,
 };
 use examfee_shared::dto::{
     AdminLoginRequest, CreateExamRequest, CreateFeeItemRequest, ExamView, FeeItemView,
@@ -238,4 +239,22 @@ pub async fn deliveries(
         query,
     ))
     .await
+}
+
+pub async fn update_exam(code: &str, body: &UpdateExamRequest) -> ApiResult<ExamView> {
+    json(Request::patch(&url(&format!("/admin/exams/{}", segment(code)))).json(body)).await
+}
+
+/// A fee item with how many candidates have it and whether its amount may change.
+pub async fn fee_item(code: &str) -> ApiResult<FeeItemDetail> {
+    json(get(
+        &format!("/admin/fee-items/{}", segment(code)),
+        Vec::new(),
+    ))
+    .await
+}
+
+/// Changes the fields given; those left out stay.
+pub async fn update_fee_item(code: &str, body: &UpdateFeeItemRequest) -> ApiResult<FeeItemView> {
+    json(Request::patch(&url(&format!("/admin/fee-items/{}", segment(code)))).json(body)).await
 }

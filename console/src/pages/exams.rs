@@ -1,8 +1,11 @@
 //! 考试与缴费项目: the exams and their fee items with their windows (payment open /
 //! close, refundable until, in Beijing time), and the forms that create them. The
-//! lists are the authority's catalogue (tens of rows), which the API lists whole.
+//! lists are the authority's catalogue (tens of rows), which the API lists whole. Both
+//! can be edited: an exam's name, a fee item's title, windows and (until an order
+//! includes it) amount.
 
 use examfee_shared::Fen;
+use examfee_shared::console::{FeeItemDetail, UpdateExamRequest, UpdateFeeItemRequest};
 use examfee_shared::dto::{CreateExamRequest, CreateFeeItemRequest, ExamView, FeeItemView};
 use examfee_shared::fields::{check_code, check_name};
 use examfee_shared::time::{BEIJING, beijing_time};
@@ -31,6 +34,177 @@ pub fn beijing_input(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// What is being edited.
+#[derive(Debug, Clone)]
+enum Editing {
+    Exam(ExamView),
+    FeeItem(String),
+}
+
+/// A UTC time as a `datetime-local` input's value, in Beijing time.
+fn input_value(time: chrono::DateTime<chrono::Utc>) -> String {
+    examfee_shared::time::in_beijing(time)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+#[component]
+fn EditExam(
+    exam: ExamView,
+    reload: RwSignal<u32>,
+    editing: RwSignal<Option<Editing>>,
+) -> impl IntoView {
+    let name = RwSignal::new(exam.name.clone());
+    let name_error = RwSignal::new(None);
+    let form_error = RwSignal::new(None);
+    let code = exam.code.clone();
+    let save = Action::new_local(move |name: &String| {
+        let (code, body) = (code.clone(), UpdateExamRequest { name: name.clone() });
+        async move {
+            match api::update_exam(&code, &body).await {
+                Ok(_) => {
+                    editing.set(None);
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => form_error.set(Some(e.text())),
+            }
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        name_error.set(name.with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))));
+        if !focus_first_error(&[("edit_exam_name", name_error)]) {
+            save.dispatch(name.get_untracked().trim().to_owned());
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="edit-exam-title">
+            <h2 id="edit-exam-title">{t("修改考试名称：", "Rename exam ")}<span class="mono">{exam.code.clone()}</span></h2>
+            <ErrorAlert error=form_error/>
+            <form class="inline-form" on:submit=submit novalidate>
+                <Field id="edit_exam_name" label=Text::new("考试名称", "Exam name") value=name error=name_error/>
+                <SubmitButton label=Text::new("保存", "Save") busy_label=Text::new("正在保存…", "Saving…") busy=save.pending()/>
+                <button type="button" class="button" on:click=move |_| editing.set(None)>{t("取消", "Cancel")}</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn EditFeeItem(
+    code: String,
+    reload: RwSignal<u32>,
+    editing: RwSignal<Option<Editing>>,
+) -> impl IntoView {
+    let fetch_code = code.clone();
+    let detail = LocalResource::new(move || {
+        let code = fetch_code.clone();
+        async move { api::fee_item(&code).await }
+    });
+    view! {
+        <section class="card" aria-labelledby="edit-item-title">
+            <h2 id="edit-item-title">{t("修改缴费项目：", "Edit fee item ")}<span class="mono">{code.clone()}</span></h2>
+            {move || answer(detail.get(), |d: FeeItemDetail| view! { <FeeItemForm detail=d reload=reload editing=editing/> }.into_any())}
+        </section>
+    }
+}
+
+/// The edit form, filled with the item as stored; only changed fields are sent.
+#[component]
+fn FeeItemForm(
+    detail: FeeItemDetail,
+    reload: RwSignal<u32>,
+    editing: RwSignal<Option<Editing>>,
+) -> impl IntoView {
+    let item = detail.item.clone();
+    let title = RwSignal::new(item.title.clone());
+    let amount = RwSignal::new(item.amount_fen.to_yuan_decimal().unwrap_or_default());
+    let windows = [item.pay_from, item.pay_until, item.refundable_until]
+        .map(|t| RwSignal::new(input_value(t)));
+    let [pay_from, pay_until, refundable_until] = windows;
+    let errors: [RwSignal<Option<Text>>; 5] = std::array::from_fn(|_| RwSignal::new(None));
+    let [
+        title_error,
+        amount_error,
+        from_error,
+        until_error,
+        refund_error,
+    ] = errors;
+    let form_error = RwSignal::new(None);
+    let code = item.code.clone();
+    let save = Action::new_local(move |body: &UpdateFeeItemRequest| {
+        let (code, body) = (code.clone(), body.clone());
+        async move {
+            match api::update_fee_item(&code, &body).await {
+                Ok(_) => {
+                    editing.set(None);
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => form_error.set(Some(e.text())),
+            }
+        }
+    });
+    let stored = item.clone();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        form_error.set(None);
+        title_error.set(title.with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))));
+        let fen = Fen::parse_yuan_decimal(amount.get_untracked().trim())
+            .ok()
+            .filter(|f| f.0 > 0);
+        amount_error.set(fen.is_none().then_some(AMOUNT_INVALID));
+        let times = [
+            (pay_from, from_error),
+            (pay_until, until_error),
+            (refundable_until, refund_error),
+        ]
+        .map(|(value, error)| {
+            let time = beijing_input(&value.get_untracked());
+            error.set(time.is_none().then_some(TIME_INVALID));
+            time
+        });
+        if focus_first_error(&[
+            ("edit_title", title_error),
+            ("edit_amount", amount_error),
+            ("edit_pay_from", from_error),
+            ("edit_pay_until", until_error),
+            ("edit_refundable_until", refund_error),
+        ]) {
+            return;
+        }
+        let (Some(fen), [Some(from), Some(until), Some(refundable)]) = (fen, times) else {
+            return;
+        };
+        let title = title.get_untracked().trim().to_owned();
+        save.dispatch(UpdateFeeItemRequest {
+            title: (title != stored.title).then_some(title),
+            amount_fen: (fen != stored.amount_fen).then_some(fen),
+            pay_from: (from != stored.pay_from).then_some(from),
+            pay_until: (until != stored.pay_until).then_some(until),
+            refundable_until: (refundable != stored.refundable_until).then_some(refundable),
+        });
+    };
+    view! {
+        <p class="muted">{t("持有该项目的考生：", "Candidates with this fee: ")}{detail.candidates}</p>
+        <ErrorAlert error=form_error/>
+        <form on:submit=submit novalidate>
+            <Field id="edit_title" label=Text::new("项目名称", "Title") value=title error=title_error/>
+            {if detail.amount_editable {
+                view! { <Field id="edit_amount" label=Text::new("金额（元）", "Amount (yuan)") value=amount error=amount_error inputmode="decimal"/> }.into_any()
+            } else {
+                view! { <p>{t("金额：", "Amount: ")}{money(item.amount_fen)}{t("（已有订单，不能修改）", " (orders include it: it cannot change)")}</p> }.into_any()
+            }}
+            <Field id="edit_pay_from" label=Text::new("缴费开始（北京时间）", "Payment opens (Beijing time)") value=pay_from error=from_error kind="datetime-local"/>
+            <Field id="edit_pay_until" label=Text::new("缴费截止（北京时间）", "Payment closes (Beijing time)") value=pay_until error=until_error kind="datetime-local"/>
+            <Field id="edit_refundable_until" label=Text::new("可退费至（北京时间）", "Refundable until (Beijing time)") value=refundable_until error=refund_error kind="datetime-local"/>
+            <div class="actions">
+                <SubmitButton label=Text::new("保存", "Save") busy_label=Text::new("正在保存…", "Saving…") busy=save.pending()/>
+                <button type="button" class="button" on:click=move |_| editing.set(None)>{t("取消", "Cancel")}</button>
+            </div>
+        </form>
+    }
+}
+
 #[component]
 pub fn ExamsPage() -> impl IntoView {
     page_title(Text::new("考试与缴费项目", "Exams & fee items"));
@@ -44,20 +218,33 @@ pub fn ExamsPage() -> impl IntoView {
         reload.track();
         api::fee_items()
     });
+    let editing = RwSignal::new(None::<Editing>);
     view! {
         <h1>{t("考试与缴费项目", "Exams & fee items")}</h1>
         <section class="card" aria-labelledby="exams-title">
             <h2 id="exams-title">{t("考试", "Exams")}</h2>
-            {move || answer(exams.get(), |list: Vec<ExamView>| view! {
+            {move || answer(exams.get(), move |list: Vec<ExamView>| view! {
                 <table class="data">
-                    <thead><tr><th scope="col">{t("代码", "Code")}</th><th scope="col">{t("名称", "Name")}</th></tr></thead>
-                    <tbody>{list.into_iter().map(|e| view! { <tr><td class="mono">{e.code}</td><td>{e.name}</td></tr> }).collect_view()}</tbody>
+                    <thead><tr>
+                        <th scope="col">{t("代码", "Code")}</th><th scope="col">{t("名称", "Name")}</th>
+                        <th scope="col"><span class="visually-hidden">{t("操作", "Actions")}</span></th>
+                    </tr></thead>
+                    <tbody>{list.into_iter().map(|e| {
+                        let exam = e.clone();
+                        view! {
+                            <tr><td class="mono">{e.code}</td><td>{e.name}</td>
+                                <td>{role.can(Right::Catalog).then(|| view! {
+                                    <button type="button" class="link" on:click=move |_| editing.set(Some(Editing::Exam(exam.clone())))>
+                                        {t("修改", "Edit")}</button>
+                                })}</td></tr>
+                        }
+                    }).collect_view()}</tbody>
                 </table>
             }.into_any())}
         </section>
         <section class="card" aria-labelledby="items-title">
             <h2 id="items-title">{t("缴费项目", "Fee items")}</h2>
-            {move || answer(items.get(), |list: Vec<FeeItemView>| view! {
+            {move || answer(items.get(), move |list: Vec<FeeItemView>| view! {
                 <table class="data">
                     <thead><tr>
                         <th scope="col">{t("考试", "Exam")}</th>
@@ -67,8 +254,11 @@ pub fn ExamsPage() -> impl IntoView {
                         <th scope="col">{t("缴费开始", "Payment opens")}</th>
                         <th scope="col">{t("缴费截止", "Payment closes")}</th>
                         <th scope="col">{t("可退费至", "Refundable until")}</th>
+                        <th scope="col"><span class="visually-hidden">{t("操作", "Actions")}</span></th>
                     </tr></thead>
-                    <tbody>{list.into_iter().map(|i| view! {
+                    <tbody>{list.into_iter().map(|i| {
+                        let code = i.code.clone();
+                        view! {
                         <tr>
                             <td class="mono">{i.exam_code}</td>
                             <td class="mono">{i.code}</td>
@@ -77,12 +267,19 @@ pub fn ExamsPage() -> impl IntoView {
                             <td>{beijing_time(i.pay_from)}</td>
                             <td>{beijing_time(i.pay_until)}</td>
                             <td>{beijing_time(i.refundable_until)}</td>
+                            <td>{role.can(Right::Catalog).then(|| view! {
+                                <button type="button" class="link" on:click=move |_| editing.set(Some(Editing::FeeItem(code.clone())))>
+                                    {t("修改", "Edit")}</button>
+                            })}</td>
                         </tr>
-                    }).collect_view()}</tbody>
+                    }}).collect_view()}</tbody>
                 </table>
             }.into_any())}
-            <p class="muted">{t("修改考试与缴费项目待接口提供", "Editing awaits its API endpoints")}</p>
         </section>
+        {move || editing.get().map(|e| match e {
+            Editing::Exam(exam) => view! { <EditExam exam=exam reload=reload editing=editing/> }.into_any(),
+            Editing::FeeItem(code) => view! { <EditFeeItem code=code reload=reload editing=editing/> }.into_any(),
+        })}
         <Show when=move || role.can(Right::Catalog)>
             <div class="split even">
                 <NewExam reload=reload/>
