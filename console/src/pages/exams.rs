@@ -109,6 +109,127 @@ fn EditFeeItem(
     }
 }
 
+/// The fields a fee item's create and edit forms share: title, amount and the three
+/// windows, with their errors, checked alike.
+#[derive(Clone, Copy)]
+struct ItemFields {
+    ids: &'static [&'static str; 5],
+    title: RwSignal<String>,
+    amount: RwSignal<String>,
+    windows: [RwSignal<String>; 3],
+    errors: [RwSignal<Option<Text>>; 5],
+}
+
+const NEW_IDS: [&str; 5] = [
+    "item_title",
+    "item_amount",
+    "item_pay_from",
+    "item_pay_until",
+    "item_refundable_until",
+];
+const EDIT_IDS: [&str; 5] = [
+    "edit_title",
+    "edit_amount",
+    "edit_pay_from",
+    "edit_pay_until",
+    "edit_refundable_until",
+];
+
+/// What the fields hold once checked.
+struct ItemValues {
+    title: String,
+    amount_fen: Fen,
+    windows: [chrono::DateTime<chrono::Utc>; 3],
+}
+
+impl ItemFields {
+    fn new(
+        ids: &'static [&'static str; 5],
+        title: String,
+        amount: String,
+        windows: [String; 3],
+    ) -> ItemFields {
+        ItemFields {
+            ids,
+            title: RwSignal::new(title),
+            amount: RwSignal::new(amount),
+            windows: windows.map(RwSignal::new),
+            errors: std::array::from_fn(|_| RwSignal::new(None)),
+        }
+    }
+
+    /// Marks every field in error; the values when none is.
+    fn check(self) -> Option<ItemValues> {
+        let [title_error, amount_error, window_errors @ ..] = self.errors;
+        title_error.set(
+            self.title
+                .with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))),
+        );
+        let fen = Fen::parse_yuan_decimal(self.amount.get_untracked().trim())
+            .ok()
+            .filter(|f| f.0 > 0);
+        amount_error.set(fen.is_none().then_some(AMOUNT_INVALID));
+        let mut times = [None; 3];
+        for ((value, error), time) in self.windows.iter().zip(window_errors).zip(times.iter_mut()) {
+            *time = beijing_input(&value.get_untracked());
+            error.set(time.is_none().then_some(TIME_INVALID));
+        }
+        let fields: Vec<_> = self.ids.iter().copied().zip(self.errors).collect();
+        if focus_first_error(&fields) {
+            return None;
+        }
+        let (Some(amount_fen), [Some(from), Some(until), Some(refundable)]) = (fen, times) else {
+            return None;
+        };
+        Some(ItemValues {
+            title: self.title.get_untracked().trim().to_owned(),
+            amount_fen,
+            windows: [from, until, refundable],
+        })
+    }
+
+    /// The server blamed `field`: its error, if it is one of these.
+    fn blame(self, field: Option<&str>, error: Text) -> bool {
+        let names = [
+            "title",
+            "amount_fen",
+            "pay_from",
+            "pay_until",
+            "refundable_until",
+        ];
+        match names.iter().position(|n| Some(*n) == field) {
+            Some(i) => {
+                self.errors[i].set(Some(error));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The fields; the amount as text when it may not change.
+    fn view(self, locked_amount: Option<Fen>) -> impl IntoView {
+        let [
+            title_error,
+            amount_error,
+            from_error,
+            until_error,
+            refund_error,
+        ] = self.errors;
+        let [pay_from, pay_until, refundable_until] = self.windows;
+        let [title_id, amount_id, from_id, until_id, refund_id] = *self.ids;
+        view! {
+            <Field id=title_id label=Text::new("项目名称", "Title") value=self.title error=title_error/>
+            {match locked_amount {
+                None => view! { <Field id=amount_id label=Text::new("金额（元）", "Amount (yuan)") value=self.amount error=amount_error inputmode="decimal"/> }.into_any(),
+                Some(fen) => view! { <p>{t("金额：", "Amount: ")}{money(fen)}{t("（已有订单，不能修改）", " (orders include it: it cannot change)")}</p> }.into_any(),
+            }}
+            <Field id=from_id label=Text::new("缴费开始（北京时间）", "Payment opens (Beijing time)") value=pay_from error=from_error kind="datetime-local"/>
+            <Field id=until_id label=Text::new("缴费截止（北京时间）", "Payment closes (Beijing time)") value=pay_until error=until_error kind="datetime-local"/>
+            <Field id=refund_id label=Text::new("可退费至（北京时间）", "Refundable until (Beijing time)") value=refundable_until error=refund_error kind="datetime-local"/>
+        }
+    }
+}
+
 /// The edit form, filled with the item as stored; only changed fields are sent.
 #[component]
 fn FeeItemForm(
@@ -117,19 +238,12 @@ fn FeeItemForm(
     editing: RwSignal<Option<Editing>>,
 ) -> impl IntoView {
     let item = detail.item.clone();
-    let title = RwSignal::new(item.title.clone());
-    let amount = RwSignal::new(item.amount_fen.to_yuan_decimal().unwrap_or_default());
-    let windows = [item.pay_from, item.pay_until, item.refundable_until]
-        .map(|t| RwSignal::new(input_value(t)));
-    let [pay_from, pay_until, refundable_until] = windows;
-    let errors: [RwSignal<Option<Text>>; 5] = std::array::from_fn(|_| RwSignal::new(None));
-    let [
-        title_error,
-        amount_error,
-        from_error,
-        until_error,
-        refund_error,
-    ] = errors;
+    let fields = ItemFields::new(
+        &EDIT_IDS,
+        item.title.clone(),
+        item.amount_fen.to_yuan_decimal().unwrap_or_default(),
+        [item.pay_from, item.pay_until, item.refundable_until].map(input_value),
+    );
     let form_error = RwSignal::new(None);
     let code = item.code.clone();
     let save = Action::new_local(move |body: &UpdateFeeItemRequest| {
@@ -140,7 +254,11 @@ fn FeeItemForm(
                     editing.set(None);
                     reload.update(|n| *n += 1);
                 }
-                Err(e) => form_error.set(Some(e.text())),
+                Err(e) => {
+                    if !fields.blame(e.field(), e.text()) {
+                        form_error.set(Some(e.text()));
+                    }
+                }
             }
         }
     });
@@ -148,55 +266,22 @@ fn FeeItemForm(
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         form_error.set(None);
-        title_error.set(title.with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))));
-        let fen = Fen::parse_yuan_decimal(amount.get_untracked().trim())
-            .ok()
-            .filter(|f| f.0 > 0);
-        amount_error.set(fen.is_none().then_some(AMOUNT_INVALID));
-        let times = [
-            (pay_from, from_error),
-            (pay_until, until_error),
-            (refundable_until, refund_error),
-        ]
-        .map(|(value, error)| {
-            let time = beijing_input(&value.get_untracked());
-            error.set(time.is_none().then_some(TIME_INVALID));
-            time
-        });
-        if focus_first_error(&[
-            ("edit_title", title_error),
-            ("edit_amount", amount_error),
-            ("edit_pay_from", from_error),
-            ("edit_pay_until", until_error),
-            ("edit_refundable_until", refund_error),
-        ]) {
-            return;
-        }
-        let (Some(fen), [Some(from), Some(until), Some(refundable)]) = (fen, times) else {
-            return;
-        };
-        let title = title.get_untracked().trim().to_owned();
+        let Some(v) = fields.check() else { return };
+        let [from, until, refundable] = v.windows;
         save.dispatch(UpdateFeeItemRequest {
-            title: (title != stored.title).then_some(title),
-            amount_fen: (fen != stored.amount_fen).then_some(fen),
+            title: (v.title != stored.title).then_some(v.title),
+            amount_fen: (v.amount_fen != stored.amount_fen).then_some(v.amount_fen),
             pay_from: (from != stored.pay_from).then_some(from),
             pay_until: (until != stored.pay_until).then_some(until),
             refundable_until: (refundable != stored.refundable_until).then_some(refundable),
         });
     };
+    let locked = (!detail.amount_editable).then_some(item.amount_fen);
     view! {
         <p class="muted">{t("持有该项目的考生：", "Candidates with this fee: ")}{detail.candidates}</p>
         <ErrorAlert error=form_error/>
         <form on:submit=submit novalidate>
-            <Field id="edit_title" label=Text::new("项目名称", "Title") value=title error=title_error/>
-            {if detail.amount_editable {
-                view! { <Field id="edit_amount" label=Text::new("金额（元）", "Amount (yuan)") value=amount error=amount_error inputmode="decimal"/> }.into_any()
-            } else {
-                view! { <p>{t("金额：", "Amount: ")}{money(item.amount_fen)}{t("（已有订单，不能修改）", " (orders include it: it cannot change)")}</p> }.into_any()
-            }}
-            <Field id="edit_pay_from" label=Text::new("缴费开始（北京时间）", "Payment opens (Beijing time)") value=pay_from error=from_error kind="datetime-local"/>
-            <Field id="edit_pay_until" label=Text::new("缴费截止（北京时间）", "Payment closes (Beijing time)") value=pay_until error=until_error kind="datetime-local"/>
-            <Field id="edit_refundable_until" label=Text::new("可退费至（北京时间）", "Refundable until (Beijing time)") value=refundable_until error=refund_error kind="datetime-local"/>
+            {fields.view(locked)}
             <div class="actions">
                 <SubmitButton label=Text::new("保存", "Save") busy_label=Text::new("正在保存…", "Saving…") busy=save.pending()/>
                 <button type="button" class="button" on:click=move |_| editing.set(None)>{t("取消", "Cancel")}</button>
@@ -349,21 +434,9 @@ fn NewExam(reload: RwSignal<u32>) -> impl IntoView {
 fn NewFeeItem(reload: RwSignal<u32>) -> impl IntoView {
     let exam_code = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
-    let title = RwSignal::new(String::new());
-    let amount = RwSignal::new(String::new());
-    let pay_from = RwSignal::new(String::new());
-    let pay_until = RwSignal::new(String::new());
-    let refundable_until = RwSignal::new(String::new());
-    let errors: [RwSignal<Option<Text>>; 7] = std::array::from_fn(|_| RwSignal::new(None));
-    let [
-        exam_error,
-        code_error,
-        title_error,
-        amount_error,
-        from_error,
-        until_error,
-        refund_error,
-    ] = errors;
+    let fields = ItemFields::new(&NEW_IDS, String::new(), String::new(), Default::default());
+    let exam_error = RwSignal::new(None);
+    let code_error = RwSignal::new(None);
     let form_error = RwSignal::new(None);
     let done = RwSignal::new(None::<String>);
     let create = Action::new_local(move |body: &CreateFeeItemRequest| {
@@ -374,19 +447,15 @@ fn NewFeeItem(reload: RwSignal<u32>) -> impl IntoView {
                     done.set(Some(item.code));
                     reload.update(|n| *n += 1);
                 }
-                Err(e) => {
-                    let target = match e.field() {
-                        Some("exam_code") => exam_error,
-                        Some("code") => code_error,
-                        Some("title") => title_error,
-                        Some("amount_fen") => amount_error,
-                        Some("pay_from") => from_error,
-                        Some("pay_until") => until_error,
-                        Some("refundable_until") => refund_error,
-                        _ => form_error,
-                    };
-                    target.set(Some(e.text()));
-                }
+                Err(e) => match e.field() {
+                    Some("exam_code") => exam_error.set(Some(e.text())),
+                    Some("code") => code_error.set(Some(e.text())),
+                    field => {
+                        if !fields.blame(field, e.text()) {
+                            form_error.set(Some(e.text()));
+                        }
+                    }
+                },
             }
         }
     });
@@ -399,43 +468,20 @@ fn NewFeeItem(reload: RwSignal<u32>) -> impl IntoView {
         };
         exam_error.set(code_rule(exam_code));
         code_error.set(code_rule(code));
-        title_error.set(title.with_untracked(|n| check_name(n).err().map(|e| Text::of_rule(&e))));
-        let fen = Fen::parse_yuan_decimal(amount.get_untracked().trim())
-            .ok()
-            .filter(|f| f.0 > 0);
-        amount_error.set(fen.is_none().then_some(AMOUNT_INVALID));
-        let times = [
-            (pay_from, from_error),
-            (pay_until, until_error),
-            (refundable_until, refund_error),
-        ]
-        .map(|(value, error)| {
-            let time = beijing_input(&value.get_untracked());
-            error.set(time.is_none().then_some(TIME_INVALID));
-            time
-        });
-        if focus_first_error(&[
-            ("item_exam_code", exam_error),
-            ("item_code", code_error),
-            ("item_title", title_error),
-            ("item_amount", amount_error),
-            ("item_pay_from", from_error),
-            ("item_pay_until", until_error),
-            ("item_refundable_until", refund_error),
-        ]) {
+        let values = fields.check();
+        if focus_first_error(&[("item_exam_code", exam_error), ("item_code", code_error)]) {
             return;
         }
-        let (Some(amount_fen), [Some(from), Some(until), Some(refundable)]) = (fen, times) else {
-            return;
-        };
+        let Some(v) = values else { return };
+        let [pay_from, pay_until, refundable_until] = v.windows;
         create.dispatch(CreateFeeItemRequest {
             exam_code: exam_code.get_untracked().trim().to_owned(),
             code: code.get_untracked().trim().to_owned(),
-            title: title.get_untracked().trim().to_owned(),
-            amount_fen,
-            pay_from: from,
-            pay_until: until,
-            refundable_until: refundable,
+            title: v.title,
+            amount_fen: v.amount_fen,
+            pay_from,
+            pay_until,
+            refundable_until,
         });
     };
     view! {
@@ -446,11 +492,7 @@ fn NewFeeItem(reload: RwSignal<u32>) -> impl IntoView {
             <form on:submit=submit novalidate>
                 <Field id="item_exam_code" label=Text::new("考试代码", "Exam code") value=exam_code error=exam_error/>
                 <Field id="item_code" label=Text::new("项目代码", "Item code") value=code error=code_error/>
-                <Field id="item_title" label=Text::new("项目名称", "Title") value=title error=title_error/>
-                <Field id="item_amount" label=Text::new("金额（元）", "Amount (yuan)") value=amount error=amount_error inputmode="decimal"/>
-                <Field id="item_pay_from" label=Text::new("缴费开始（北京时间）", "Payment opens (Beijing time)") value=pay_from error=from_error kind="datetime-local"/>
-                <Field id="item_pay_until" label=Text::new("缴费截止（北京时间）", "Payment closes (Beijing time)") value=pay_until error=until_error kind="datetime-local"/>
-                <Field id="item_refundable_until" label=Text::new("可退费至（北京时间）", "Refundable until (Beijing time)") value=refundable_until error=refund_error kind="datetime-local"/>
+                {fields.view(None)}
                 <SubmitButton label=Text::new("创建", "Create") busy_label=Text::new("正在创建…", "Creating…") busy=create.pending()/>
             </form>
         </section>
