@@ -208,7 +208,7 @@ pub fn RefundsPage() -> impl IntoView {
                 </div>
                 <Show when=move || !outcomes.with(Vec::is_empty)>
                     <h3>{t("审核结果", "Results")}</h3>
-                    <ul class="outcomes" role="status">
+                    <div role="status"><ul class="outcomes">
                         {move || outcomes.get().into_iter().map(|o| {
                             let (class, text) = match o.result {
                                 Ok(s) => ("ok", refund_status(s)),
@@ -216,7 +216,7 @@ pub fn RefundsPage() -> impl IntoView {
                             };
                             view! { <li class=class><span class="mono">{o.refund_no}</span>": "{tx(text)}</li> }
                         }).collect_view()}
-                    </ul>
+                    </ul></div>
                 </Show>
             </section>
         </Show>
