@@ -34,8 +34,13 @@ pub fn BarChart(
     points: Vec<(String, i64)>,
     format: fn(i64) -> String,
     #[prop(optional)] label_head: Option<Text>,
+    /// The least top of the axis, so that an empty or small chart still has four
+    /// distinct grid lines (4 for counts, ¥100 for money).
+    #[prop(default = 4)]
+    floor: i64,
 ) -> impl IntoView {
-    let top = axis_max(points.iter().map(|p| p.1).max().unwrap_or(0));
+    let empty = points.is_empty();
+    let top = axis_max(points.iter().map(|p| p.1).max().unwrap_or(0).max(floor));
     let n = points.len().max(1) as f64;
     let plot_w = WIDTH - LEFT - 8.0;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -86,6 +91,7 @@ pub fn BarChart(
                 {grid}
                 {bars}
             </svg>
+            {empty.then(|| view! { <p class="muted">{tx(Text::new("暂无数据", "No data yet"))}</p> })}
             <details>
                 <summary>{tx(Text::new("数据表", "Data table"))}</summary>
                 <table class="data">

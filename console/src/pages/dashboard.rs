@@ -67,7 +67,7 @@ fn Figures(d: ExamDashboard) -> impl IntoView {
         </div>
         <div class="charts">
             <BarChart id=format!("{}-days", d.exam_code) title=Text::new("每日收款（元）", "Money taken per day")
-                points=by_day format=yuan label_head=Text::new("日期", "Day")/>
+                points=by_day format=yuan label_head=Text::new("日期", "Day") floor=10_000/>
             <BarChart id=format!("{}-hours", d.exam_code)
                 title=Text::owned(
                     format!("开放首日每小时缴费笔数（{}）", d.opening_day.clone().unwrap_or_default()),
