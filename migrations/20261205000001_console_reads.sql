@@ -11,8 +11,9 @@ CREATE INDEX candidate_fees_item ON candidate_fees (fee_item_code, candidate_id)
 CREATE INDEX order_items_fee ON order_items (fee_item_code, order_no);
 
 -- One candidate's orders of one fee, looked up for each fee of the dashboard
--- (`order_items_candidate` alone leaves every fee of the candidate to filter).
-CREATE INDEX order_items_candidate_fee ON order_items (candidate_id, fee_item_code);
+-- (`order_items_candidate` alone leaves every fee of the candidate to filter); with
+-- the order number, so the lookup needs no row of the table.
+CREATE INDEX order_items_candidate_fee ON order_items (candidate_id, fee_item_code, order_no);
 
 -- The candidate search by name (exact or prefix).
 CREATE INDEX candidates_name ON candidates (name, id);

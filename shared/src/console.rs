@@ -256,7 +256,7 @@ pub struct CandidateSearchRequest {
     /// The full ID number (证件号); `x` is read as `X`.
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "11010519491231002X", min_length = 1, max_length = 64)
+        schema(example = "11010519491231002X", pattern = "^[0-9]{17}[0-9Xx]$")
     )]
     pub id_number: String,
 }

@@ -3,6 +3,7 @@
 //! and candidates are named in URLs by their opaque id.
 
 use actix_web::{get, post, web};
+use examfee_shared::IdNumber;
 use examfee_shared::console::{CandidateDetail, CandidatePage, CandidateSearchRequest, NameMatch};
 use examfee_shared::dto::Problem;
 use serde::Deserialize;
@@ -26,6 +27,7 @@ pub struct CandidateQuery {
     #[param(example = "张三", max_length = 64)]
     name: Option<String>,
     /// `prefix` (default): names that start with `name`; `exact`: only that name.
+    #[param(inline)]
     name_match: Option<NameMatch>,
     /// Only candidates with fees of this exam (and their counts only of its fees).
     #[param(example = "GK2026")]
@@ -100,6 +102,8 @@ pub async fn search_by_name(
 /// As `GET /api/v1/admin/candidates`, with the ID number in the body (the page's
 /// `cursor`, `limit`, `from`, `to` stay in the query): an ID number is personal data
 /// and is never put in a URL. At most one candidate; an empty page when none has it.
+/// An ID number that cannot be one (its check digit, its birth date) is refused as at
+/// login.
 #[utoipa::path(
     tag = "operator",
     params(PageQuery),
@@ -117,12 +121,11 @@ pub async fn search_by_id_number(
     body: JsonObject<CandidateSearchRequest>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<CandidatePage>> {
-    // Whatever is not an ID number matches nobody: an empty page, not an error that
-    // would tell a well-formed unknown number from a typo.
-    let id_number = body.into_inner().id_number.trim().to_ascii_uppercase();
+    let id_number = IdNumber::parse(&body.into_inner().id_number)
+        .map_err(|e| ApiError::invalid("id_number", &e))?;
     let search = CandidateSearch {
-        // Typed with a lower-case check letter, the stored number has it upper-case.
-        id_number: Some(id_number),
+        // Parsed, a lower-case check letter is upper-case, as stored.
+        id_number: Some(id_number.as_str().to_owned()),
         ..CandidateSearch::default()
     };
     let window = page.into_inner().window()?;

@@ -64,38 +64,33 @@ pub async fn candidates(db: &Db, exam_code: &str) -> sqlx::Result<i64> {
     .await
 }
 
-/// The exam's fees (candidate × fee item) counted by [`Standing`]. Each fee is looked
-/// up through the indexes of its own orders (`order_items_candidate_fee`), so the cost
-/// grows with the number of fees, never with the size of other exams.
+/// The exam's fees (candidate × fee item) counted by [`Standing`], in one pass: each
+/// fee joins its own orders (the covering index `order_items_candidate_fee`) and is
+/// grouped once, so the cost grows with the exam's fees and orders, never with other
+/// exams'. The holder's refund is its latest on the gateway that paid it. A fee held by
+/// two payments, which issuing receipts prevents (`payments::fees::holds_fee`), would
+/// count once, with the greater of their refund states.
 pub async fn fee_standings(db: &Db, exam_code: &str) -> sqlx::Result<Vec<StandingCount>> {
     sqlx::query_as(
         "SELECT kind, refund_status, COUNT(*) AS n, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS fen
          FROM (
-           SELECT h.amount_fen,
+           SELECT MAX(f.amount_fen) AS amount_fen,
              CASE
-               WHEN h.holder IS NOT NULL THEN 'held'
-               WHEN EXISTS (SELECT 1 FROM order_items i JOIN orders o ON o.order_no = i.order_no
-                            WHERE i.candidate_id = h.candidate_id AND i.fee_item_code = h.code
-                              AND o.status = 'pending') THEN 'paying'
-               WHEN EXISTS (SELECT 1 FROM order_items i JOIN orders o ON o.order_no = i.order_no
-                            JOIN receipts rc ON rc.order_no = o.order_no
-                            WHERE i.candidate_id = h.candidate_id AND i.fee_item_code = h.code
-                              AND o.status = 'paid' AND rc.status = 'reversed') THEN 'given_back'
+               WHEN MAX(CASE WHEN o.status = 'paid' AND rc.status = 'issued' THEN 1 ELSE 0 END) = 1 THEN 'held'
+               WHEN MAX(CASE WHEN o.status = 'pending' THEN 1 ELSE 0 END) = 1 THEN 'paying'
+               WHEN MAX(CASE WHEN o.status = 'paid' AND rc.status = 'reversed' THEN 1 ELSE 0 END) = 1 THEN 'given_back'
                ELSE 'unpaid'
              END AS kind,
-             (SELECT r.status FROM refunds r JOIN orders o ON o.order_no = r.order_no
-              WHERE r.order_no = h.holder AND r.gateway = o.gateway
-              ORDER BY r.created_at DESC LIMIT 1) AS refund_status
-           FROM (
-             SELECT cf.candidate_id, f.code, f.amount_fen,
-               (SELECT o.order_no FROM order_items i JOIN orders o ON o.order_no = i.order_no
-                JOIN receipts rc ON rc.order_no = o.order_no
-                WHERE i.candidate_id = cf.candidate_id AND i.fee_item_code = cf.fee_item_code
-                  AND o.status = 'paid' AND rc.status = 'issued'
-                ORDER BY o.created_at LIMIT 1) AS holder
-             FROM fee_items f JOIN candidate_fees cf ON cf.fee_item_code = f.code
-             WHERE f.exam_code = $1
-           ) h
+             MAX(CASE WHEN o.status = 'paid' AND rc.status = 'issued' THEN
+                   (SELECT r.status FROM refunds r WHERE r.order_no = o.order_no AND r.gateway = o.gateway
+                    ORDER BY r.created_at DESC LIMIT 1)
+                 END) AS refund_status
+           FROM fee_items f JOIN candidate_fees cf ON cf.fee_item_code = f.code
+           LEFT JOIN order_items i ON i.candidate_id = cf.candidate_id AND i.fee_item_code = cf.fee_item_code
+           LEFT JOIN orders o ON o.order_no = i.order_no
+           LEFT JOIN receipts rc ON rc.order_no = o.order_no
+           WHERE f.exam_code = $1
+           GROUP BY cf.fee_item_code, cf.candidate_id
          ) s
          GROUP BY kind, refund_status",
     )

@@ -383,6 +383,18 @@ async fn candidates_are_found_by_name_or_id_number_and_shown_with_their_history(
         .await;
     let nobody: CandidatePage = response.json().await.unwrap();
     assert!(nobody.candidates.is_empty());
+    let response = app
+        .post(
+            "/api/v1/admin/candidates/search",
+            Some(&admin),
+            &json!({ "id_number": "310104200001010010" }),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a wrong check digit"
+    );
 
     let refund = refund_requested(&app, &first, &paid.order_no).await;
     let detail: CandidateDetail =

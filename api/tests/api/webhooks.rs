@@ -761,6 +761,10 @@ async fn an_endpoints_deliveries_are_listed_with_their_state_and_failures() {
     assert!(pending.next_attempt_at.is_some() && pending.delivered_at.is_none());
     let delivered = listed_deliveries(&app, &admin, &endpoint.id, "?status=delivered").await;
     assert!(delivered.deliveries.is_empty());
+    let failed = listed_deliveries(&app, &admin, &endpoint.id, "?status=failed").await;
+    assert!(failed.deliveries.is_empty(), "retrying is not given up");
+    let listed = listed_deliveries(&app, &admin, &endpoint.id, "?status=pending").await;
+    assert_eq!(listed.deliveries.len(), 1);
 
     app.clock.advance(Duration::seconds(11));
     wait_for_calls(&received, 2).await;
