@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the candidate web client (web/) into web/dist, where `examfee serve` serves it
-# (EXAMFEE_WEB_DIR): release, size-optimised (opt-level "z", LTO, wasm-opt -Oz), with
-# content-hashed asset names so browsers may cache them for good. Prints the WASM's
-# gzip size. Installs what it needs and skips what is there: the wasm32 target,
+# Builds the two browser bundles: the candidate web client (web/) into web/dist, where
+# `examfee serve` serves it at / (EXAMFEE_WEB_DIR), and the operator console (console/)
+# into console/dist, served at /admin/ (EXAMFEE_CONSOLE_DIR). Each is its own WASM, so
+# candidates never download the console. Release, size-optimised (opt-level "z", LTO,
+# wasm-opt -Oz), with content-hashed asset names so browsers may cache them for good.
+# Prints each WASM's gzip size. Installs what it needs and skips what is there: the wasm32 target,
 # wasm-bindgen-cli of exactly the version web/ pins, and binaryen's wasm-opt from npm
 # into target/tools.
 set -euo pipefail
@@ -30,38 +32,55 @@ if [ "$("$WASM_OPT" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VER
     "binaryen@$BINARYEN_VERSION"
 fi
 
-cargo build --locked -p examfee-web --target wasm32-unknown-unknown --profile wasm-release
+# One cargo run each: built together, cargo would unify their dependencies' features,
+# and the console's would change the candidate client's bundle.
+for crate in examfee-web examfee-console; do
+  cargo build --locked -p "$crate" --target wasm32-unknown-unknown --profile wasm-release
+done
 
-rm -rf "$STAGE"
-mkdir -p "$STAGE/dist/assets"
-wasm-bindgen --target web --no-typescript --out-dir "$STAGE" --out-name app \
-  "$TARGET/wasm32-unknown-unknown/wasm-release/examfee-web.wasm"
-# The features rustc's wasm32 target emits by default; names and producers are dropped
-# here rather than by cargo's `strip`, which would hide those features from wasm-bindgen.
-"$WASM_OPT" -Oz --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$STAGE/app_bg.wasm" -o "$STAGE/app.wasm"
+# bundle CRATE SOURCE OUT LABEL CSS… → SOURCE's index.html and boot.js, the crate's
+# WASM and the CSS files (joined in order) as OUT with hashed assets.
+bundle() {
+  local crate=$1 source=$2 out=$3 label=$4 stage="$STAGE/$1"
+  shift 4
+  rm -rf "$stage"
+  mkdir -p "$stage/dist/assets"
+  wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name app \
+    "$TARGET/wasm32-unknown-unknown/wasm-release/$crate.wasm"
+  # The features rustc's wasm32 target emits by default; names and producers are dropped
+  # here rather than by cargo's `strip`, which would hide those features from wasm-bindgen.
+  "$WASM_OPT" -Oz --strip-debug --strip-producers \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$stage/app_bg.wasm" -o "$stage/app.wasm"
 
-hashed() { # FILE NAME EXT → copies FILE to assets/NAME-<hash>.EXT, prints that name
-  local name
-  name="$2-$(sha256sum "$1" | cut -c1-16).$3"
-  cp "$1" "$STAGE/dist/assets/$name"
-  echo "$name"
+  hashed() { # FILE NAME EXT → copies FILE to assets/NAME-<hash>.EXT, prints that name
+    local name
+    name="$2-$(sha256sum "$1" | cut -c1-16).$3"
+    cp "$1" "$stage/dist/assets/$name"
+    echo "$name"
+  }
+  local wasm js css boot
+  wasm=$(hashed "$stage/app.wasm" app wasm)
+  js=$(hashed "$stage/app.js" app js)
+  cat "$@" >"$stage/style.css"
+  css=$(hashed "$stage/style.css" style css)
+  # The loader is a file, not an inline script, so the server's Content-Security-Policy
+  # allows no inline script; it names the hashed files, so it is hashed after them.
+  sed -e "s/{{WASM}}/$wasm/g" -e "s/{{JS}}/$js/g" "$source/boot.js" >"$stage/boot.js"
+  boot=$(hashed "$stage/boot.js" boot js)
+  sed -e "s/{{WASM}}/$wasm/g" -e "s/{{JS}}/$js/g" -e "s/{{STYLE}}/$css/g" -e "s/{{BOOT}}/$boot/g" \
+    "$source/index.html" >"$stage/dist/index.html"
+
+  # Swapped in whole, so a running server never serves half a build.
+  rm -rf "$out"
+  mv "$stage/dist" "$out"
+  local raw gz
+  raw=$(stat -c %s "$out/assets/$wasm")
+  gz=$(gzip -9 -c "$out/assets/$wasm" | wc -c)
+  echo "$label built into $out: $wasm $((raw / 1024)) KiB, gzip $((gz / 1024)) KiB ($gz bytes)"
 }
-wasm=$(hashed "$STAGE/app.wasm" app wasm)
-js=$(hashed "$STAGE/app.js" app js)
-css=$(hashed web/style.css style css)
-# The loader is a file, not an inline script, so the server's Content-Security-Policy
-# allows no inline script; it names the hashed files, so it is hashed after them.
-sed -e "s/{{WASM}}/$wasm/g" -e "s/{{JS}}/$js/g" web/boot.js >"$STAGE/boot.js"
-boot=$(hashed "$STAGE/boot.js" boot js)
-sed -e "s/{{WASM}}/$wasm/g" -e "s/{{JS}}/$js/g" -e "s/{{STYLE}}/$css/g" -e "s/{{BOOT}}/$boot/g" \
-  web/index.html >"$STAGE/dist/index.html"
 
-# Swapped in whole, so a running server never serves half a build.
-rm -rf "$OUT"
-mv "$STAGE/dist" "$OUT"
-raw=$(stat -c %s "$OUT/assets/$wasm")
-gz=$(gzip -9 -c "$OUT/assets/$wasm" | wc -c)
-echo "web client built into $OUT: $wasm $((raw / 1024)) KiB, gzip $((gz / 1024)) KiB ($gz bytes)"
+bundle examfee-web web "$OUT" "web client" web/style.css
+# The console's style sheet builds on the candidate client's (same look, one source).
+bundle examfee-console console console/dist "operator console" web/style.css console/style.css

@@ -30,6 +30,8 @@ pub struct Config {
     /// `(username, password)` of an operator to create or reset at start.
     pub bootstrap_admin: Option<(String, SecretString)>,
     pub web_dir: PathBuf,
+    /// The built operator console, served at `/admin/`.
+    pub console_dir: PathBuf,
     /// Login and captcha requests per minute from one client address; `0` turns the
     /// limit off.
     pub rate_limit_per_ip: u32,
@@ -261,6 +263,9 @@ impl Config {
             bootstrap_admin,
             web_dir: get("EXAMFEE_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".into())
+                .into(),
+            console_dir: get("EXAMFEE_CONSOLE_DIR")
+                .unwrap_or_else(|| "console/dist".into())
                 .into(),
             rate_limit_per_ip: u32::try_from(number(
                 "EXAMFEE_RATE_LIMIT_PER_IP",

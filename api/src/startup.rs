@@ -500,6 +500,7 @@ fn serve(
     config: &Config,
 ) -> anyhow::Result<Server> {
     let web_dir = config.web_dir.clone();
+    let console_dir = config.console_dir.clone();
     let cors_origins = config.cors_origins.clone();
     let production = config.production;
     let methods = web::Data::new(routes::methods::MethodTable::of(&routes::openapi_document()));
@@ -575,6 +576,8 @@ fn serve(
                     examfee_sandbox::mount(sandbox.clone(), SANDBOX_PREFIX)(cfg);
                 }
             })
+            // The console first: the candidate client's fallback takes every other path.
+            .configure(routes::web_client::configure_console(console_dir.clone()))
             .configure(routes::web_client::configure(web_dir.clone()))
     })
     .listen(listener)?

@@ -1,6 +1,6 @@
 // Starts `examfee serve` as a test needs it: a fresh SQLite database and sandbox store
 // in a temporary folder, demo data, the test captcha answer, a bootstrap operator, the
-// in-process sandbox, the built web client, and a free port chosen by the OS.
+// in-process sandbox, the built web client and console, and a free port chosen by the OS.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -10,6 +10,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = path.resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
 const BINARY = process.env.EXAMFEE_BIN || path.join(TARGET, 'debug', 'examfee');
 const WEB_DIR = path.join(ROOT, 'web', 'dist');
+const CONSOLE_DIR = path.join(ROOT, 'console', 'dist');
 const SCREENSHOTS = path.join(ROOT, 'e2e', 'screenshots');
 const CAPTCHA_ANSWER = 'e2e42';
 const ADMIN = { username: 'admin', password: 'Admin12345' };
@@ -27,6 +28,7 @@ async function startServer(extraEnv = {}) {
     EXAMFEE_BOOTSTRAP_ADMIN: `${ADMIN.username}:${ADMIN.password}`,
     EXAMFEE_RATE_LIMIT_PER_IP: '0',
     EXAMFEE_WEB_DIR: WEB_DIR,
+    EXAMFEE_CONSOLE_DIR: CONSOLE_DIR,
     // Refunds are sent by the background worker: a short interval keeps tests quick.
     EXAMFEE_SYNC_INTERVAL_SECS: '1',
     RUST_LOG: 'warn',
@@ -71,4 +73,4 @@ async function startServer(extraEnv = {}) {
   };
 }
 
-module.exports = { startServer, BINARY, WEB_DIR, SCREENSHOTS };
+module.exports = { startServer, BINARY, WEB_DIR, CONSOLE_DIR, SCREENSHOTS };

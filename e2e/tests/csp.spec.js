@@ -5,23 +5,7 @@
 // headers are checked to be there, so a server that sent none could not pass.
 const { test, expect } = require('../support/fixtures');
 const j = require('../support/journey');
-
-/** Collects what the browser reports against the policy, in every page of the context. */
-async function watchPolicy(context) {
-  const violations = [];
-  await context.exposeBinding('reportPolicyViolation', (_source, text) => violations.push(text));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.reportPolicyViolation(
-        `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} (${document.location.pathname})`,
-      );
-    });
-  });
-  context.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(`console: ${message.text()}`);
-  });
-  return violations;
-}
+const { watchPolicy } = require('../support/policy');
 
 test('the web client and the platform cashier run under their policies', async ({ page, server }) => {
   const violations = await watchPolicy(page.context());

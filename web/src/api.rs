@@ -1,6 +1,7 @@
 //! The ExamFee API, one function per endpoint, with the request and response types of
 //! `shared`. Requests go to the same origin, so the browser sends the HttpOnly session
-//! cookie by itself; no token is ever held in script.
+//! cookie by itself; no token is ever held in script. The operators' console builds
+//! its own endpoints' requests on `json`, `empty` and `bodyless_post`.
 
 use examfee_shared::dto::{
     CaptchaResponse, ChangePasswordRequest, CreateOrderRequest, FeeView, LoginRequest, MeResponse,
@@ -51,16 +52,16 @@ impl ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-fn url(path: &str) -> String {
+pub fn url(path: &str) -> String {
     format!("/api/v1{path}")
 }
 
 /// Path segments come from the API or the address bar; encoding keeps them one segment.
-fn segment(value: &str) -> String {
+pub fn segment(value: &str) -> String {
     String::from(js_sys::encode_uri_component(value))
 }
 
-async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> {
+pub async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> {
     let response = request
         .map_err(|_| ApiError::Unreachable)?
         .send()
@@ -79,7 +80,7 @@ async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> 
     Err(ApiError::Problem(Box::new(problem)))
 }
 
-async fn json<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> ApiResult<T> {
+pub async fn json<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> ApiResult<T> {
     send(request)
         .await?
         .json()
@@ -87,7 +88,7 @@ async fn json<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) ->
         .map_err(|_| ApiError::Unreachable)
 }
 
-async fn empty(request: Result<Request, gloo_net::Error>) -> ApiResult<()> {
+pub async fn empty(request: Result<Request, gloo_net::Error>) -> ApiResult<()> {
     send(request).await.map(drop)
 }
 
@@ -115,7 +116,7 @@ pub async fn reset_password(body: &PasswordResetRequest) -> ApiResult<()> {
 
 /// A POST without a body. It still says it is JSON: the API refuses a change
 /// authenticated by the cookie that a plain HTML form could have sent (CSRF).
-fn bodyless_post(path: &str) -> Result<Request, gloo_net::Error> {
+pub fn bodyless_post(path: &str) -> Result<Request, gloo_net::Error> {
     Request::post(&url(path))
         .header("Content-Type", "application/json")
         .build()

@@ -2,19 +2,25 @@
 //! words — 登录, 修改密码, 个人信息, 网上缴费, the payment platform's cashier and back,
 //! 电子票据, 申请退费 — in Chinese with an English switch.
 
-mod api;
-mod browser;
-mod components;
-mod i18n;
+//!
+//! Also a library for the operators' console (console/, its own bundle): the API
+//! client, the two languages, the session flag, the browser facilities and the form,
+//! captcha and layout components are public for it. The candidates' pages stay
+//! private, and the console's code is in no way part of this bundle.
+
+pub mod api;
+pub mod browser;
+pub mod components;
+pub mod i18n;
 mod pages;
-mod session;
+pub mod session;
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::path;
 
-use crate::components::layout::{SiteFooter, SiteHeader, page_title};
+use crate::components::layout::{NotFound, SiteFooter, SiteHeader};
 use crate::i18n::{Text, t};
 use crate::pages::{
     cashier, fees, login, password, pay_return, profile, receipt, refund, reset, verify,
@@ -35,7 +41,7 @@ fn App() -> impl IntoView {
             <FocusOnNavigate/>
             <SiteHeader/>
             <main id="main" tabindex="-1">
-                <Routes fallback=NotFound>
+                <Routes fallback=|| view! { <NotFound home="/" home_label=Text::new("返回主页", "Home")/> }>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/login") view=login::LoginPage/>
                     <Route path=path!("/password") view=password::PasswordPage/>
@@ -77,15 +83,4 @@ fn Home() -> impl IntoView {
         "/login"
     };
     view! { <Redirect path=target/> }
-}
-
-#[component]
-fn NotFound() -> impl IntoView {
-    page_title(Text::new("页面不存在", "Page not found"));
-    view! {
-        <section class="card narrow">
-            <h1>{t("页面不存在", "Page not found")}</h1>
-            <p><A href="/">{t("返回主页", "Home")}</A></p>
-        </section>
-    }
 }

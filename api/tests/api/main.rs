@@ -17,6 +17,7 @@ mod channel_notifications;
 mod channels;
 mod chaos;
 mod console;
+mod console_client;
 mod faults;
 mod helpers;
 mod import;

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api;
+use crate::api::{self, ApiError};
+use crate::browser::focus;
 use crate::i18n::{Text, t};
 
 #[derive(Clone, Copy)]
@@ -16,6 +17,11 @@ pub struct Captcha {
 }
 
 impl Captcha {
+    /// A captcha with its first image on its way.
+    #[allow(
+        clippy::new_without_default,
+        reason = "making one asks the server for an image, which no `Default` should do"
+    )]
     pub fn new() -> Captcha {
         let captcha = Captcha {
             id: RwSignal::new(None),
@@ -41,6 +47,31 @@ impl Captcha {
                 }
             }
             self.loading.set(false);
+        });
+    }
+
+    /// A login refused: the attempt used the captcha up, right or wrong, so the answer
+    /// goes and a new image comes; the API's error goes to the account field when it
+    /// blamed that field (`account`: its id and error), else to the form; focus goes to
+    /// the captcha when that was wrong, else to the account field.
+    pub fn login_refused(
+        self,
+        answer: RwSignal<String>,
+        error: &ApiError,
+        account: (&'static str, RwSignal<Option<Text>>),
+    ) {
+        answer.set(String::new());
+        self.refresh();
+        let (field, field_error) = account;
+        if error.field() == Some(field) {
+            field_error.set(Some(error.text()));
+        } else {
+            self.error.set(Some(error.text()));
+        }
+        focus(if error.code() == Some("captcha_invalid") {
+            "captcha_answer"
+        } else {
+            field
         });
     }
 

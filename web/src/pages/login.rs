@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
-use crate::browser::{focus, session_storage};
+use crate::browser::session_storage;
 use crate::components::captcha::{Captcha, CaptchaImage};
 use crate::components::form::{ErrorAlert, Field, SubmitButton, focus_first_error};
 use crate::components::layout::page_title;
@@ -83,20 +83,7 @@ pub fn LoginPage() -> impl IntoView {
                     };
                     navigate(next, Default::default());
                 }
-                Err(e) => {
-                    // The captcha was used up by this attempt, right or wrong.
-                    answer.set(String::new());
-                    captcha.refresh();
-                    match e.field() {
-                        Some("id_number") => id_error.set(Some(e.text())),
-                        _ => form_error.set(Some(e.text())),
-                    }
-                    focus(if e.code() == Some("captcha_invalid") {
-                        "captcha_answer"
-                    } else {
-                        "id_number"
-                    });
-                }
+                Err(e) => captcha.login_refused(answer, &e, ("id_number", id_error)),
             }
         }
     });

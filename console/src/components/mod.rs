@@ -1,0 +1,4 @@
+pub mod chart;
+pub mod download;
+pub mod pager;
+pub mod remote;

@@ -1,0 +1,3 @@
+fn main() {
+    examfee_console::mount();
+}

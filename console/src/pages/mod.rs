@@ -1,0 +1,9 @@
+pub mod audit;
+pub mod candidates;
+pub mod dashboard;
+pub mod exams;
+pub mod login;
+pub mod orders;
+pub mod reconciliation;
+pub mod refunds;
+pub mod webhooks;
