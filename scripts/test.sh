@@ -31,11 +31,15 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
-# The web client builds for wasm32 only; it is linted for that target below.
+# The web client builds for wasm32 only; it is linted for that target below. The console
+# builds on the host too, so its unit tests run with the others.
 cargo clippy --locked --workspace --exclude examfee-web --all-targets -- -D warnings
 
 step "web client: clippy -D warnings on wasm32"
 cargo clippy --locked -p examfee-web --target wasm32-unknown-unknown -- -D warnings
+
+step "operator console: clippy -D warnings on wasm32"
+cargo clippy --locked -p examfee-console --target wasm32-unknown-unknown -- -D warnings
 
 step "shared crate on wasm32"
 cargo check --locked -p examfee-shared --target wasm32-unknown-unknown
