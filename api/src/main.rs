@@ -131,6 +131,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let base = format!("http://{host}:{}", app.port());
     println!("ExamFee is running:");
     println!("  web client   {base}/");
+    println!("  console      {base}/admin/");
     println!("  Swagger UI   {base}/swagger-ui/");
     println!("  OpenAPI      {base}/api-docs/openapi.json");
     if app.on_channel_fakes() {
