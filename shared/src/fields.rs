@@ -10,6 +10,12 @@ pub fn masked_name(name: &str) -> String {
     format!("{first}{}", "*".repeat(chars.count()))
 }
 
+/// A one-time code as people type it from an SMS or an authenticator app: exactly six
+/// ASCII digits (the SMS codes ExamFee sends and RFC 6238's six-digit TOTP).
+pub fn is_one_time_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
 pub const CODE_MAX: usize = 32;
 pub const NAME_MAX: usize = 64;
 pub const REASON_MAX: usize = 200;
@@ -88,6 +94,14 @@ pub fn check_reason(reason: &str) -> Result<&str, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_six_ascii_digits_are_a_one_time_code() {
+        assert!(is_one_time_code("000000"));
+        for bad in ["", "12345", "1234567", "12345a", "１２３４５６", " 12345"] {
+            assert!(!is_one_time_code(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn masked_names_keep_the_first_character_and_the_length() {

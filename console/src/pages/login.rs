@@ -5,6 +5,7 @@
 
 use examfee_shared::admin::ChangeOperatorPasswordRequest;
 use examfee_shared::dto::AdminLoginRequest;
+use examfee_shared::fields::is_one_time_code;
 use examfee_shared::password::check_operator_password;
 use examfee_web::browser::focus;
 use examfee_web::components::captcha::{Captcha, CaptchaImage};
@@ -27,8 +28,7 @@ const TOTP_SHAPE: Text = Text::new("动态验证码为6位数字", "The code has
 
 fn totp_error(code: &str) -> Option<Text> {
     let code = code.trim();
-    let six_digits = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    (!code.is_empty() && !six_digits).then_some(TOTP_SHAPE)
+    (!code.is_empty() && !is_one_time_code(code)).then_some(TOTP_SHAPE)
 }
 
 #[component]
