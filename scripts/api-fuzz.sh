@@ -20,14 +20,19 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --locked -q -p examfee
+# EXAMFEE_BIN: a server binary built already (the test command passes the one its
+# tests built); otherwise it is built here.
+if [ -z "${EXAMFEE_BIN:-}" ]; then
+  cargo build --locked -q -p examfee
+  EXAMFEE_BIN="$TARGET/debug/examfee"
+fi
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 EXAMFEE_LISTEN=127.0.0.1:0 \
   DATABASE_URL="sqlite://$work/examfee.db" EXAMFEE_SANDBOX_DB="$work/sandbox.db" \
   EXAMFEE_DEMO=1 EXAMFEE_CAPTCHA_TEST_ANSWER=fuzz42 \
   EXAMFEE_BOOTSTRAP_ADMIN='admin:Admin12345' EXAMFEE_RATE_LIMIT_PER_IP=0 \
-  RUST_LOG=warn "$TARGET/debug/examfee" serve >"$work/out" 2>"$work/err" &
+  RUST_LOG=warn "$EXAMFEE_BIN" serve >"$work/out" 2>"$work/err" &
 server=$!
 for _ in $(seq 100); do grep -q 'web client' "$work/out" 2>/dev/null && break; sleep 0.2; done
 base="$(grep -o 'web client *http://[^ ]*' "$work/out" | grep -o 'http://[^ ]*' | sed 's:/$::')"

@@ -8,6 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-25}"
+# The fuzz build instruments every crate the targets link (the whole server), so it
+# builds nothing the workspace built and is the longest build of the test command.
+# Optimisation level 1 with line tables only builds faster than the default (3 with
+# debug information); FUZZ_OPT_LEVEL=3 for a long run (docs/fuzzing.md). cargo-fuzz
+# itself is installed with the same settings.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${FUZZ_OPT_LEVEL:-1}"
+export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
 targets=(id_number candidate_import sandbox_notification wechatpay_notification alipay_notification)
 
 if ! cargo fuzz --version 2>/dev/null | grep -q '0\.13\.'; then

@@ -23,8 +23,10 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 if cargo nextest --version >/dev/null 2>&1; then
   run_tests() { cargo nextest run --locked --no-fail-fast "$@"; }
+  only_api_tests=(-E 'binary(api)')
 else
   run_tests() { cargo test --locked --no-fail-fast "$@"; }
+  only_api_tests=(--test api)
 fi
 
 step "cargo fmt --check"
@@ -41,9 +43,6 @@ cargo clippy --locked -p examfee-web --target wasm32-unknown-unknown -- -D warni
 step "operator console: clippy -D warnings on wasm32"
 cargo clippy --locked -p examfee-console --target wasm32-unknown-unknown -- -D warnings
 
-step "shared crate on wasm32"
-cargo check --locked -p examfee-shared --target wasm32-unknown-unknown
-
 step "docker-compose.yml"
 # No container engine runs on these machines; validating the file is what can be done.
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
@@ -52,8 +51,16 @@ EXAMFEE_MASTER_KEY="$(printf '0%.0s' $(seq 64))" EXAMFEE_BOOTSTRAP_ADMIN=ci:not-
   POSTGRES_PASSWORD=ci0not0a0real0password EXAMFEE_PUBLIC_URL=https://localhost \
   docker-compose -f docker-compose.yml config -q
 
+# Every host build below selects the same packages as this one: cargo unifies
+# dependency features over the packages it builds, so `-p examfee` alone would build
+# about 300 dependencies a second time with other features.
+HOST_PACKAGES=(--workspace --exclude examfee-web)
+
 step "tests on SQLite"
-run_tests --workspace --exclude examfee-web
+run_tests "${HOST_PACKAGES[@]}"
+# The integration tests built the server binary; the API fuzzing, the image's staging
+# and the browser tests run that one instead of building their own.
+export EXAMFEE_BIN="${CARGO_TARGET_DIR:-target}/debug/examfee"
 
 step "API tests on PostgreSQL (${EXAMFEE_TEST_PG_URL})"
 if command -v psql >/dev/null 2>&1; then
@@ -62,7 +69,7 @@ if command -v psql >/dev/null 2>&1; then
     "SELECT datname FROM pg_database WHERE datname LIKE 'examfee_test_%'" |
     while read -r name; do psql "${EXAMFEE_TEST_PG_URL}/postgres" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null; done
 fi
-EXAMFEE_TEST_DB=postgres run_tests -p examfee --test api
+EXAMFEE_TEST_DB=postgres run_tests "${HOST_PACKAGES[@]}" "${only_api_tests[@]}"
 
 step "API fuzzing: schemathesis, every check, over the served OpenAPI document"
 scripts/api-fuzz.sh
@@ -83,7 +90,6 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy
   apt_install chromium fonts-wqy-microhei
 fi
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-cargo build --locked -p examfee
 (cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error && npx playwright test)
 
 step "all checks passed"

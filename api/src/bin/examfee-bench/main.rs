@@ -13,6 +13,7 @@
 mod ceilings;
 mod chaos;
 mod chart;
+mod cpu;
 mod load;
 mod peak;
 mod report;
@@ -173,9 +174,11 @@ async fn main() -> anyhow::Result<()> {
     // neighbour on a shared machine slows both alike.
     let chunk = args.logins / ROUNDS;
     let (mut logins, mut argon2_secs) = (Sample::default(), 0.0);
+    let (mut login_cpu, mut argon2_cpu) = (cpu::CpuTime::default(), cpu::CpuTime::default());
     for round in 0..ROUNDS {
         let login_captchas = captchas(&bench, chunk).await?;
         let b = bench.clone();
+        let before = cpu::CpuTime::now();
         logins.absorb(
             load::drive(args.concurrency, chunk, move |i| {
                 let (b, captcha) = (b.clone(), login_captchas[i].clone());
@@ -189,7 +192,10 @@ async fn main() -> anyhow::Result<()> {
             })
             .await,
         );
+        let between = cpu::CpuTime::now();
         argon2_secs += chunk as f64 / ceilings::argon2_verify(threads, chunk);
+        login_cpu = login_cpu.add(between.since(before));
+        argon2_cpu = argon2_cpu.add(cpu::CpuTime::now().since(between));
     }
     let argon2 = (chunk * ROUNDS) as f64 / argon2_secs;
     rows.push(Row::rate(
@@ -198,6 +204,19 @@ async fn main() -> anyhow::Result<()> {
         argon2,
         "argon2id verify, same threads",
         0.9,
+    ));
+    // Where a login's time goes besides the hash: the CPU of everything else, of
+    // which the database server's share (PostgreSQL), per login.
+    let per_login = |cpu: cpu::CpuTime| {
+        let each = |d: std::time::Duration| ms(d) / (chunk * ROUNDS) as f64;
+        (each(cpu.own) + each(cpu.database), each(cpu.database))
+    };
+    let ((login_ms, login_db_ms), (hash_ms, _)) = (per_login(login_cpu), per_login(argon2_cpu));
+    rows.push(Row::cpu(
+        "CPU of a login besides its argon2 (all of it / the database server's)",
+        login_ms - hash_ms,
+        login_db_ms,
+        hash_ms,
     ));
 
     // 2. The fee list against a bare JSON handler.

@@ -48,6 +48,24 @@ impl Row {
         Row::rate(figure, sample, ceiling.rate(), ceiling_of, target)
     }
 
+    /// CPU milliseconds an operation costs besides its core work (`of_which`: the part
+    /// spent in the database server), against the core work's own CPU milliseconds.
+    /// No target: it says where the rest of a ratio's gap goes.
+    pub fn cpu(figure: &str, besides: f64, of_which: f64, core_work: f64) -> Row {
+        Row {
+            figure: figure.to_owned(),
+            value: besides,
+            unit: "ms",
+            ceiling: core_work,
+            ceiling_of: format!("CPU of one argon2id verification; database {of_which:.2} ms"),
+            ratio: besides / core_work,
+            target: 0.0,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            errors: 0,
+        }
+    }
+
     /// A p99 under load against the same p99 when quiet.
     pub fn latency(figure: &str, loaded: &Sample, quiet: &Sample, target: f64) -> Row {
         let (p99, quiet_p99) = (ms(loaded.percentile(99.0)), ms(quiet.percentile(99.0)));
