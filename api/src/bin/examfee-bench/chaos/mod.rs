@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
+use examfee_sandbox::latency::PlatformLatency;
 use examfee_sandbox::protocol::Faults;
 use sqlx::Connection;
 use tokio::sync::{Notify, Semaphore};
@@ -66,6 +67,7 @@ pub fn chaos_faults() -> Faults {
         query_hang_ms: 0,
         pay_after_close: true,
         notify_bad_signature: false,
+        latency: PlatformLatency::default(),
     }
 }
 
