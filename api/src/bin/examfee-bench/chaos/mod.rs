@@ -10,7 +10,6 @@
 
 mod check;
 mod journeys;
-mod processes;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -28,10 +27,10 @@ use sqlx::Connection;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::processes::{Process, free_port, sibling_binary};
 use crate::report::Machine;
 use crate::setup::Bench;
 use journeys::{Run, Scenario, Tally};
-use processes::{Process, free_port, sibling_binary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Database {
