@@ -66,6 +66,10 @@ pub struct Config {
     /// Required with `platform_url`; for the in-process sandbox a random secret is
     /// kept in the database.
     pub platform_secret: Option<SecretString>,
+    /// How long one call to the platform may take, connecting included, before it
+    /// counts as unavailable (and is retried within `RetryPolicy::GATEWAY`'s budget).
+    /// Well above a slow call of a real platform (a few seconds).
+    pub platform_timeout: Duration,
     /// How browsers and the platform reach ExamFee; unset: `http://` + the listen
     /// address.
     pub public_url: Option<String>,
@@ -292,6 +296,9 @@ impl Config {
             platform_merchant_id: get("EXAMFEE_PLATFORM_MERCHANT_ID")
                 .unwrap_or_else(|| "examfee".into()),
             platform_secret: get("EXAMFEE_PLATFORM_SECRET").map(SecretString::from),
+            platform_timeout: Duration::from_secs(
+                number("EXAMFEE_PLATFORM_TIMEOUT_SECS", 10)?.clamp(1, 300),
+            ),
             public_url: get("EXAMFEE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
             sandbox_db: get("EXAMFEE_SANDBOX_DB")
                 .unwrap_or_else(|| "data/sandbox.db".into())

@@ -34,6 +34,7 @@ use crate::error;
 use crate::metrics::{self, Metrics};
 use crate::payments::alipay::{Alipay, AlipayConfig};
 use crate::payments::platform::PaymentPlatform;
+use crate::payments::retrying::{RetryPolicy, retrying};
 use crate::payments::sandbox_platform::SandboxPlatform;
 use crate::payments::webhook_targets::TargetPolicy;
 use crate::payments::wechatpay::{WechatPay, WechatPayConfig};
@@ -258,6 +259,7 @@ async fn app_state(
                 platform_url,
                 &config.platform_merchant_id,
                 secret,
+                config.platform_timeout,
                 clock.clone(),
             )?))
         };
@@ -277,6 +279,12 @@ async fn app_state(
         let client = Alipay::new(alipay, clock.clone())?;
         channels.push((PayChannel::Alipay, Gateway::Alipay, Arc::new(client)));
     }
+    // Every gateway's passing hiccups are retried before anyone sees them.
+    let platform = platform.map(|p| retrying(Gateway::Platform, p, RetryPolicy::GATEWAY));
+    let channels = channels
+        .into_iter()
+        .map(|(channel, gateway, p)| (channel, gateway, retrying(gateway, p, RetryPolicy::GATEWAY)))
+        .collect();
     let payments = Payments {
         gateways: Gateways { platform, channels },
         platform_notify_base: platform_notify_base(config, self_url).to_owned(),

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::{Clock, SystemClock};
 use crate::protocol::{
-    CreateRefund, CreateTrade, Delivery, Faults, Notification, Refund, TestPay, Trade,
+    Calls, CreateRefund, CreateTrade, Delivery, Faults, Notification, Refund, TestPay, Trade,
 };
 use crate::signing::{
     HEADER_MERCHANT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, HeaderProblem, Message,
@@ -241,6 +241,12 @@ impl PlatformClient {
     /// Test helper (test mode only): replaces the platform's fault set.
     pub async fn set_faults(&self, faults: &Faults) -> Result<Faults, ClientError> {
         self.unsigned(Method::PUT, "/v1/test/faults", Some(faults))
+            .await
+    }
+
+    /// Test helper (test mode only): the merchant API calls waiting at the platform.
+    pub async fn test_calls(&self) -> Result<Calls, ClientError> {
+        self.unsigned(Method::GET, "/v1/test/calls", None::<&()>)
             .await
     }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::latency::PlatformLatency;
+
 #[derive(Debug, Clone)]
 pub struct Merchant {
     pub id: String,
@@ -108,6 +110,8 @@ pub struct SandboxConfig {
     /// The account of the Tencent Cloud SMS fake mounted at `/sms/` with the outbox at
     /// `/v1/test/sms`; `None`: no SMS service.
     pub sms: Option<crate::channels::tencent_sms::fake::SmsAccount>,
+    /// The platform's latency from the start (test mode changes it with the faults).
+    pub latency: PlatformLatency,
 }
 
 impl SandboxConfig {
@@ -119,6 +123,7 @@ impl SandboxConfig {
             notify_timeout: Duration::from_secs(10),
             public_url: None,
             sms: None,
+            latency: PlatformLatency::default(),
         }
     }
 
@@ -174,6 +179,7 @@ impl ServerConfig {
             get("SANDBOX_TEST_MODE").is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no"));
         sandbox.notify_schedule = NotifySchedule::wechat().scaled(scale);
         sandbox.public_url = get("SANDBOX_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        sandbox.latency = latency_from(&get)?;
         Ok(ServerConfig {
             listen: get("SANDBOX_LISTEN")
                 .unwrap_or_else(|| "127.0.0.1:8090".into())
@@ -186,6 +192,36 @@ impl ServerConfig {
             sandbox,
         })
     }
+}
+
+/// The platform's latency from `SANDBOX_LATENCY_MS`, `SANDBOX_LATENCY_JITTER_MS`,
+/// `SANDBOX_SLOW_CALL_RATE`, `SANDBOX_SLOW_CALL_MS` and `SANDBOX_CALL_ERROR_RATE`,
+/// each zero when unset, checked as the faults are.
+fn latency_from(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<PlatformLatency> {
+    fn number<T: std::str::FromStr + Default>(
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+    ) -> anyhow::Result<T> {
+        match get(name) {
+            Some(value) => value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name} is a number, not `{value}`")),
+            None => Ok(T::default()),
+        }
+    }
+    let latency = PlatformLatency {
+        base_ms: number(get, "SANDBOX_LATENCY_MS")?,
+        jitter_ms: number(get, "SANDBOX_LATENCY_JITTER_MS")?,
+        slow_rate: number(get, "SANDBOX_SLOW_CALL_RATE")?,
+        slow_ms: number(get, "SANDBOX_SLOW_CALL_MS")?,
+        error_rate: number(get, "SANDBOX_CALL_ERROR_RATE")?,
+        ..PlatformLatency::default()
+    };
+    if let Some((field, why)) = latency.problem() {
+        bail!("the platform latency's {field} is out of range: {why}");
+    }
+    Ok(latency)
 }
 
 #[cfg(test)]
@@ -238,5 +274,33 @@ mod tests {
         assert!(with("SANDBOX_NOTIFY_SCALE", "0").is_err());
         assert!(with("SANDBOX_NOTIFY_SCALE", "fast").is_err());
         assert!(with("SANDBOX_MERCHANTS", "a:").is_err());
+    }
+
+    #[test]
+    fn latency_comes_from_the_environment_and_is_checked() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            ServerConfig::from_lookup(move |n| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == n)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let remote = with(&[
+            ("SANDBOX_LATENCY_MS", "150"),
+            ("SANDBOX_LATENCY_JITTER_MS", "50"),
+            ("SANDBOX_SLOW_CALL_RATE", "0.01"),
+            ("SANDBOX_SLOW_CALL_MS", "3000"),
+            ("SANDBOX_CALL_ERROR_RATE", "0.005"),
+        ])
+        .unwrap();
+        assert_eq!(remote.sandbox.latency, PlatformLatency::remote_example());
+        assert_eq!(
+            with(&[]).unwrap().sandbox.latency,
+            PlatformLatency::default()
+        );
+        assert!(with(&[("SANDBOX_CALL_ERROR_RATE", "2")]).is_err());
+        assert!(with(&[("SANDBOX_SLOW_CALL_MS", "600000")]).is_err());
+        assert!(with(&[("SANDBOX_LATENCY_MS", "soon")]).is_err());
     }
 }

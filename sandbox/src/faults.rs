@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::{SandboxError, SandboxResult};
 use crate::protocol::Faults;
+use crate::state::Sandbox;
 
 pub fn fires(rate: f64) -> bool {
     rate > 0.0 && rand::random::<f64>() < rate
@@ -41,7 +42,24 @@ pub fn validate(faults: &Faults) -> SandboxResult<()> {
             ));
         }
     }
+    if let Some((field, en)) = faults.latency.problem() {
+        return Err(SandboxError::invalid(
+            field,
+            "平台延迟设置超出范围：比例须在 0 到 1 之间，等待不超过一分钟",
+            en,
+        ));
+    }
     Ok(())
+}
+
+/// What every merchant API call meets before its work: the platform's latency, and
+/// perhaps its transient error (nothing done, so the merchant may simply retry).
+pub async fn on_call(sandbox: &Sandbox) -> SandboxResult<()> {
+    sandbox
+        .calls
+        .pass()
+        .await
+        .map_err(|_| SandboxError::PlatformUnavailable)
 }
 
 /// The longest wait the newer wait faults take: an hour covers any test, and a bound

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod faults;
+pub mod latency;
 pub mod links;
 pub mod merchant_api;
 pub mod notifier;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use examfee_sandbox::clock::SystemClock;
 use examfee_sandbox::config::{DEV_MERCHANT, ServerConfig};
+use examfee_sandbox::latency::PlatformLatency;
 use examfee_sandbox::startup::Application;
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if config.sandbox.test_mode {
         tracing::info!("test mode: test helpers and fault injection are on");
+    }
+    if config.sandbox.latency != PlatformLatency::default() {
+        tracing::info!(latency = ?config.sandbox.latency, "merchant API calls wait as if the platform were far away");
     }
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;

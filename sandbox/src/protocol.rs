@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use examfee_shared::{Fen, PayChannel};
 use serde::{Deserialize, Serialize};
 
+use crate::latency::PlatformLatency;
+
 /// What a merchant answers to a notification once it has stored it; anything else
 /// (another body, another status, no answer) makes the platform retry.
 pub const NOTIFY_ACK_BODY: &str = r#"{"code":"SUCCESS"}"#;
@@ -185,6 +187,16 @@ pub struct Faults {
     pub pay_after_close: bool,
     /// Notifications carry a signature that does not verify.
     pub notify_bad_signature: bool,
+    /// How far away the platform is: every merchant API call waits, and some fail
+    /// with 503 `platform_unavailable` having done nothing.
+    pub latency: PlatformLatency,
+}
+
+/// Test helper view of the merchant API calls under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Calls {
+    /// Calls waiting out their latency or held (`latency.hold`) now.
+    pub waiting: usize,
 }
 
 /// Test helper view of one notification: how its delivery is going.

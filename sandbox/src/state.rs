@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use crate::channels::tencent_sms::fake::SmsFake;
 use crate::clock::Clock;
 use crate::config::{Merchant, SandboxConfig};
+use crate::latency::CallGate;
 use crate::protocol::Faults;
 use crate::store::Db;
 use crate::store::notifications::NotificationRow;
@@ -21,6 +22,8 @@ pub struct Sandbox {
     pub(crate) config: SandboxConfig,
     pub(crate) merchants: HashMap<String, Arc<Merchant>>,
     faults: RwLock<Faults>,
+    /// Where merchant API calls wait out `Faults::latency`.
+    pub(crate) calls: CallGate,
     /// Wakes the notifier when a notification is queued or the faults change.
     pub(crate) notifier_wake: Notify,
     /// Duplicates the `notify_duplicate_delay_ms` fault will send, with when (ms).
@@ -45,8 +48,12 @@ impl Sandbox {
             db,
             clock,
             merchants: config.merchants_by_id(),
+            calls: CallGate::new(config.latency.clone()),
+            faults: RwLock::new(Faults {
+                latency: config.latency.clone(),
+                ..Faults::default()
+            }),
             config,
-            faults: RwLock::new(Faults::default()),
             notifier_wake: Notify::new(),
             delayed_duplicates: Mutex::new(Vec::new()),
         }))
@@ -54,15 +61,25 @@ impl Sandbox {
 
     pub fn faults(&self) -> Faults {
         // A poisoned lock still holds whole settings: they are only ever replaced.
-        self.faults
+        let mut faults = self
+            .faults
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        // With the errors `fail_next` has still to give.
+        faults.latency = self.calls.settings();
+        faults
     }
 
     pub(crate) fn set_faults(&self, faults: Faults) {
+        self.calls.set(faults.latency.clone());
         *self.faults.write().unwrap_or_else(PoisonError::into_inner) = faults;
         self.notifier_wake.notify_one();
+    }
+
+    /// Merchant API calls waiting at the platform now.
+    pub fn calls_waiting(&self) -> usize {
+        self.calls.waiting()
     }
 
     pub(crate) fn merchant(&self, id: &str) -> Option<&Arc<Merchant>> {

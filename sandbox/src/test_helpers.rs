@@ -10,7 +10,7 @@ use crate::clock::from_ms;
 use crate::error::{SandboxError, SandboxResult};
 use crate::faults;
 use crate::links::Links;
-use crate::protocol::{Delivery, Faults, TestPay};
+use crate::protocol::{Calls, Delivery, Faults, TestPay};
 use crate::state::Sandbox;
 use crate::store::notifications;
 use crate::trades;
@@ -20,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(expire)
         .service(deliveries)
         .service(set_faults)
-        .service(get_faults);
+        .service(get_faults)
+        .service(calls);
 }
 
 #[derive(Deserialize)]
@@ -102,4 +103,13 @@ async fn set_faults(
 #[get("/v1/test/faults")]
 async fn get_faults(sandbox: web::Data<Sandbox>) -> HttpResponse {
     HttpResponse::Ok().json(sandbox.faults())
+}
+
+/// The merchant API calls waiting at the platform now: a test that holds calls
+/// (`latency.hold`) waits for them to arrive here.
+#[get("/v1/test/calls")]
+async fn calls(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    HttpResponse::Ok().json(Calls {
+        waiting: sandbox.calls_waiting(),
+    })
 }

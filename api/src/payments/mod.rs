@@ -10,6 +10,7 @@ pub mod platform;
 pub mod receipts;
 pub mod reconcile;
 pub mod refunds;
+pub mod retrying;
 pub mod sandbox_platform;
 pub mod settle;
 pub mod sync;

@@ -23,10 +23,12 @@ impl SandboxPlatform {
         base_url: &str,
         merchant_id: &str,
         secret: SecretString,
+        timeout: std::time::Duration,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let mut config = ClientConfig::new(base_url, merchant_id, "");
         config.secret = secret;
+        config.timeout = timeout;
         // The client signs with ExamFee's clock, so tests that move it move both.
         config.clock = clock;
         Ok(SandboxPlatform {

@@ -6,48 +6,14 @@
 //! refund. It runs on the suite's database (`EXAMFEE_TEST_DB`).
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::helpers::sandbox_binary;
 
 /// The whole run, build of the sandbox included, stays far below this; beyond it the
 /// bench is stopped and the test fails rather than hang.
 const LIMIT: Duration = Duration::from_secs(240);
-
-/// `examfee-sandbox` belongs to another package, so the test harness does not build
-/// it: it is built here (at once when up to date), in the profile of this test's
-/// binaries, and its path taken from cargo's own report.
-fn sandbox_binary() -> PathBuf {
-    let bench = Path::new(env!("CARGO_BIN_EXE_examfee-bench"));
-    let release = bench.parent().is_some_and(|dir| dir.ends_with("release"));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut build = Command::new(cargo);
-    build
-        .args([
-            "build",
-            "-p",
-            "examfee-sandbox",
-            "--bin",
-            "examfee-sandbox",
-            "--message-format=json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit());
-    if release {
-        build.arg("--release");
-    }
-    let output = build.output().expect("cargo runs");
-    assert!(output.status.success(), "building examfee-sandbox failed");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find_map(|message| {
-            (message["target"]["name"] == "examfee-sandbox")
-                .then(|| message["executable"].as_str().map(PathBuf::from))
-                .flatten()
-        })
-        .expect("cargo names the examfee-sandbox executable")
-}
 
 #[test]
 fn a_small_chaos_run_keeps_the_books_equal_and_refunds_every_double_payment() {

@@ -553,3 +553,38 @@ pub async fn assert_problem(
     );
     body
 }
+
+/// `examfee-sandbox` belongs to another package, so the test harness does not build
+/// it: it is built here (at once when up to date), in the profile of this test's
+/// binaries, and its path taken from cargo's own report.
+pub fn sandbox_binary() -> std::path::PathBuf {
+    let bench = std::path::Path::new(env!("CARGO_BIN_EXE_examfee-bench"));
+    let release = bench.parent().is_some_and(|dir| dir.ends_with("release"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = std::process::Command::new(cargo);
+    build
+        .args([
+            "build",
+            "-p",
+            "examfee-sandbox",
+            "--bin",
+            "examfee-sandbox",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::inherit());
+    if release {
+        build.arg("--release");
+    }
+    let output = build.output().expect("cargo runs");
+    assert!(output.status.success(), "building examfee-sandbox failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|message| {
+            (message["target"]["name"] == "examfee-sandbox")
+                .then(|| message["executable"].as_str().map(std::path::PathBuf::from))
+                .flatten()
+        })
+        .expect("cargo names the examfee-sandbox executable")
+}

@@ -31,6 +31,7 @@ mod operator_views;
 mod operators;
 mod payments;
 mod peak;
+mod remote_platform;
 mod replicas;
 mod retention;
 mod roles;

@@ -35,6 +35,7 @@ fn created(new: bool) -> StatusCode {
 #[post("/v1/trades")]
 async fn create_trade(signed: SignedRequest, links: Links) -> HttpResponse {
     let result = async {
+        faults::on_call(&signed.sandbox).await?;
         let request: CreateTrade = signed.json()?;
         let (trade, new) = trades::create(&signed.sandbox, &signed.merchant, request).await?;
         Ok((created(new), trade.to_wire(&links)?))
@@ -45,6 +46,7 @@ async fn create_trade(signed: SignedRequest, links: Links) -> HttpResponse {
 #[get("/v1/trades/{out_trade_no}")]
 async fn query_trade(signed: SignedRequest, path: web::Path<String>, links: Links) -> HttpResponse {
     let result = async {
+        faults::on_call(&signed.sandbox).await?;
         validate::merchant_no("out_trade_no", &path)?;
         faults::on_query(&signed.sandbox.faults()).await?;
         let trade = trades::find(&signed.sandbox, &signed.merchant.id, &path).await?;
@@ -56,6 +58,7 @@ async fn query_trade(signed: SignedRequest, path: web::Path<String>, links: Link
 #[post("/v1/trades/{out_trade_no}/close")]
 async fn close_trade(signed: SignedRequest, path: web::Path<String>, links: Links) -> HttpResponse {
     let result = async {
+        faults::on_call(&signed.sandbox).await?;
         validate::merchant_no("out_trade_no", &path)?;
         let trade = trades::find(&signed.sandbox, &signed.merchant.id, &path).await?;
         let closed = trades::close(&signed.sandbox, &trade.trade_no, false).await?;
@@ -67,6 +70,7 @@ async fn close_trade(signed: SignedRequest, path: web::Path<String>, links: Link
 #[post("/v1/refunds")]
 async fn create_refund(signed: SignedRequest, links: Links) -> HttpResponse {
     let result = async {
+        faults::on_call(&signed.sandbox).await?;
         let request: CreateRefund = signed.json()?;
         let (refund, new) =
             refunds::create(&signed.sandbox, &signed.merchant, request, &links).await?;
@@ -78,6 +82,7 @@ async fn create_refund(signed: SignedRequest, links: Links) -> HttpResponse {
 #[get("/v1/refunds/{out_refund_no}")]
 async fn query_refund(signed: SignedRequest, path: web::Path<String>) -> HttpResponse {
     let result = async {
+        faults::on_call(&signed.sandbox).await?;
         validate::merchant_no("out_refund_no", &path)?;
         faults::on_query(&signed.sandbox.faults()).await?;
         let refund = refunds::find(&signed.sandbox, &signed.merchant.id, &path).await?;
@@ -89,6 +94,7 @@ async fn query_refund(signed: SignedRequest, path: web::Path<String>) -> HttpRes
 #[get("/v1/statements/{date}")]
 async fn daily_statement(signed: SignedRequest, path: web::Path<String>) -> HttpResponse {
     let result: SandboxResult<Vec<u8>> = async {
+        faults::on_call(&signed.sandbox).await?;
         let date = NaiveDate::parse_from_str(&path, "%Y-%m-%d").map_err(|_| {
             SandboxError::invalid(
                 "date",

@@ -1,6 +1,7 @@
 //! Each injected fault, set at run time through the test helper.
 
-use examfee_sandbox::client::{ClientError, NotificationError};
+use examfee_sandbox::client::{ClientConfig, ClientError, NotificationError, PlatformClient};
+use examfee_sandbox::latency::PlatformLatency;
 use examfee_sandbox::protocol::{Faults, NotificationEvent, TradeStatus};
 use examfee_shared::PayChannel;
 use reqwest::StatusCode;
@@ -293,4 +294,117 @@ async fn waits_beyond_an_hour_are_refused() {
         let hour = put_faults(&sandbox, serde_json::json!({ field: 3_600_000 })).await;
         assert_eq!(hour.status(), StatusCode::OK, "{field}");
     }
+}
+
+#[tokio::test]
+async fn transient_call_errors_answer_unavailable_having_done_nothing() {
+    let sandbox = spawn_sandbox().await;
+    let faults = Faults {
+        latency: PlatformLatency {
+            fail_next: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    sandbox.client.set_faults(&faults).await.unwrap();
+    let request = trade_request("EF-L1", 100, NOWHERE);
+    let error = sandbox.client.create_trade(&request).await.unwrap_err();
+    assert_eq!(error.code(), Some("platform_unavailable"));
+    assert!(error.is_retryable());
+    // Nothing was created: the trade is unknown, and the same request now creates it.
+    let unknown = sandbox.client.query_trade("EF-L1").await.unwrap_err();
+    assert_eq!(unknown.code(), Some("trade_not_found"));
+    let created = sandbox.client.create_trade(&request).await.unwrap();
+    assert_eq!(created.status, TradeStatus::Waiting);
+
+    // Every merchant call is subject to it, the statement included.
+    let always = Faults {
+        latency: PlatformLatency {
+            error_rate: 1.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    sandbox.client.set_faults(&always).await.unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+    let failed = [
+        sandbox.client.query_trade("EF-L1").await.unwrap_err(),
+        sandbox.client.close_trade("EF-L1").await.unwrap_err(),
+        sandbox.client.statement(day).await.unwrap_err(),
+    ];
+    for error in failed {
+        assert_eq!(error.code(), Some("platform_unavailable"), "{error}");
+    }
+    sandbox.client.set_faults(&Faults::default()).await.unwrap();
+    let open = sandbox.client.query_trade("EF-L1").await.unwrap();
+    assert_eq!(open.status, TradeStatus::Waiting, "the close did nothing");
+}
+
+#[tokio::test]
+async fn held_calls_are_counted_at_the_platform_and_go_on_when_released() {
+    let sandbox = spawn_sandbox().await;
+    let hold = Faults {
+        latency: PlatformLatency {
+            hold: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    sandbox.client.set_faults(&hold).await.unwrap();
+    let calls: Vec<_> = (0..3)
+        .map(|n| {
+            // A client of its own, patient enough for however long the test holds it.
+            let mut config = ClientConfig::new(&sandbox.base, MERCHANT, SECRET);
+            config.clock = sandbox.clock.clone();
+            config.timeout = std::time::Duration::from_secs(120);
+            let client = PlatformClient::new(config).unwrap();
+            tokio::spawn(async move {
+                client
+                    .create_trade(&trade_request(&format!("EF-H{n}"), 100, NOWHERE))
+                    .await
+            })
+        })
+        .collect();
+    wait_until(|| async { sandbox.client.test_calls().await.unwrap().waiting == 3 }).await;
+    assert!(calls.iter().all(|call| !call.is_finished()));
+    sandbox.client.set_faults(&Faults::default()).await.unwrap();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap().status, TradeStatus::Waiting);
+    }
+    assert_eq!(sandbox.client.test_calls().await.unwrap().waiting, 0);
+}
+
+#[tokio::test]
+async fn latency_out_of_range_is_refused_naming_its_field() {
+    let sandbox = spawn_sandbox().await;
+    let cases = [
+        (
+            serde_json::json!({ "error_rate": 1.01 }),
+            "latency.error_rate",
+        ),
+        (serde_json::json!({ "slow_rate": -1 }), "latency.slow_rate"),
+        (serde_json::json!({ "slow_ms": 60_001 }), "latency.slow_ms"),
+        (
+            serde_json::json!({ "base_ms": 1_000_000 }),
+            "latency.base_ms",
+        ),
+    ];
+    for (latency, field) in cases {
+        let refused = put_faults(&sandbox, serde_json::json!({ "latency": latency })).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}"
+        );
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["field"], field);
+    }
+    let unknown = put_faults(&sandbox, serde_json::json!({ "latency": { "speed": 1 } })).await;
+    assert_eq!(problem_code(unknown).await, "malformed_request");
+    let remote = serde_json::json!({ "latency": { "base_ms": 150, "jitter_ms": 50,
+        "slow_rate": 0.01, "slow_ms": 3000, "error_rate": 0.005 } });
+    let set = put_faults(&sandbox, remote).await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let set: Faults = set.json().await.unwrap();
+    assert_eq!(set.latency.base_ms, 150);
 }

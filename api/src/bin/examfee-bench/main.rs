@@ -2,8 +2,8 @@
 //! one run on the same machine, so that runs on different machines compare by ratio.
 //!
 //!   cargo run --release -p examfee --bin examfee-bench -- [--out docs/bench]
-//!   cargo run --release -p examfee --bin examfee-bench -- peak --candidates 50000
 //!   cargo build --release -p examfee --bins -p examfee-sandbox
+//!   target/release/examfee-bench peak --candidates 50000 [--platform-latency-ms 150 …]
 //!   target/release/examfee-bench chaos --candidates 1000 [--db postgres]
 //!
 //! SQLite in a temporary folder by default; `DATABASE_URL=postgres://…` (an empty
@@ -15,7 +15,9 @@ mod chaos;
 mod chart;
 mod cpu;
 mod load;
+mod memory;
 mod peak;
+mod processes;
 mod report;
 mod setup;
 
@@ -62,12 +64,28 @@ struct Args {
 enum Command {
     /// The peak day: every candidate logs in, changes the password, pays and waits
     /// for 已缴费; fails unless all did and the ledger equals the platform's statement.
+    ///
+    /// ExamFee (`examfee serve`) and the sandbox (`examfee-sandbox`) run as processes
+    /// of their own, built beside this binary unless named; the platform may be put
+    /// far away (`--platform-*`).
     Peak {
         #[arg(long, default_value_t = 1000)]
         candidates: usize,
         /// Candidates on their way at once.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        #[command(flatten)]
+        latency: peak::LatencyArgs,
+        /// Sessions logged in after the journeys to weigh an idle session (at most
+        /// one per candidate).
+        #[arg(long, default_value_t = 1000)]
+        idle_sessions: usize,
+        /// The `examfee` binary; default: beside this one.
+        #[arg(long)]
+        examfee_bin: Option<PathBuf>,
+        /// The `examfee-sandbox` binary; default: beside this one.
+        #[arg(long)]
+        sandbox_bin: Option<PathBuf>,
     },
     /// Every candidate pays at once while the platform (`examfee-sandbox`, its own
     /// process) misbehaves and ExamFee (`examfee serve`, a child) is killed with
@@ -131,7 +149,21 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Peak {
             candidates,
             concurrency,
-        }) => return peak::run(candidates, concurrency, &args.out).await,
+            latency,
+            idle_sessions,
+            examfee_bin,
+            sandbox_bin,
+        }) => {
+            let options = peak::Options {
+                candidates,
+                concurrency,
+                latency: latency.latency()?,
+                idle_sessions,
+                examfee_bin,
+                sandbox_bin,
+            };
+            return peak::run(options, &args.out).await;
+        }
         Some(Command::Chaos {
             candidates,
             db,

@@ -26,9 +26,6 @@ pub struct Bench {
     /// The run's temporary folder, removed with the bench; `None` for a server the
     /// bench did not start.
     pub dir: Option<PathBuf>,
-    /// The master key of the server the bench started (`None` for another's), so
-    /// that the bench can read sealed values (the sandbox merchant secret).
-    pub master_key: Option<MasterKey>,
 }
 
 /// The `n`th of a series of distinct valid ID numbers.
@@ -60,11 +57,9 @@ impl Bench {
         config.rate_limit_per_ip = 0;
         config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
         config.sandbox_db = dir.join("sandbox.db");
-        let master_key = match config.master_key.clone() {
-            Some(key) => key,
-            None => MasterKey::generate()?,
-        };
-        config.master_key = Some(master_key.clone());
+        if config.master_key.is_none() {
+            config.master_key = Some(MasterKey::generate()?);
+        }
         let app = Application::build(config, Arc::new(SystemClock)).await?;
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
@@ -80,18 +75,17 @@ impl Bench {
             http,
             database_url,
             dir: Some(dir),
-            master_key: Some(master_key),
         })
     }
 
-    /// The client of a server started elsewhere (the chaos run's child process).
+    /// The client of a server started elsewhere (the chaos and peak runs' child
+    /// process).
     pub fn external(base: &str, http: reqwest::Client, database_url: &str) -> Bench {
         Bench {
             base: base.to_owned(),
             http,
             database_url: database_url.to_owned(),
             dir: None,
-            master_key: None,
         }
     }
 

@@ -29,6 +29,7 @@ use super::protocol::{
 use crate::channels::rsa::{PrivateKey, PublicKey};
 use crate::clock::Clock;
 use crate::faults::fires;
+use crate::latency::{CallGate, PlatformLatency};
 
 /// What the fake needs: the one app it serves and its own key.
 pub struct AlipayFakeConfig {
@@ -92,6 +93,10 @@ pub struct AlipayFaults {
     pub refuse_next_precreate: Option<String>,
     /// The next refund likewise.
     pub refuse_next_refund: Option<String>,
+    /// How far away Alipay is: every gateway call waits, and some are answered with
+    /// Alipay's system error (`20000`, `isp.unknow-error`, "try again") having done
+    /// nothing.
+    pub latency: PlatformLatency,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +174,7 @@ pub struct AlipayFake {
     config: AlipayFakeConfig,
     state: Mutex<State>,
     http: reqwest::Client,
+    calls: CallGate,
 }
 
 /// A gateway answer: the object under the method's key, signed.
@@ -183,6 +189,7 @@ impl AlipayFake {
         Arc::new(AlipayFake {
             config,
             state: Mutex::new(State::default()),
+            calls: CallGate::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -201,10 +208,13 @@ impl AlipayFake {
     }
 
     pub fn faults(&self) -> AlipayFaults {
-        self.state().faults.clone()
+        let mut faults = self.state().faults.clone();
+        faults.latency = self.calls.settings();
+        faults
     }
 
     pub fn set_faults(&self, faults: AlipayFaults) {
+        self.calls.set(faults.latency.clone());
         self.state().faults = faults;
     }
 
@@ -431,11 +441,24 @@ impl AlipayFake {
         if self.state().faults.down {
             return HttpResponse::BadGateway().body("502 Bad Gateway");
         }
-        let mut params = protocol::parse_form(request.query_string().as_bytes());
-        params.extend(protocol::parse_form(body));
-        let map: BTreeMap<String, String> = params.iter().cloned().collect();
+        let map: BTreeMap<String, String> = gateway_params(request, body).into_iter().collect();
         let reply = self.answer(request, &map);
         self.signed(&reply)
+    }
+
+    /// Alipay's answer when it is briefly unavailable: the public error `20000` with
+    /// `isp.unknow-error` (sic), which its documentation says to call again on.
+    fn system_busy(&self, request: &HttpRequest, body: &[u8]) -> HttpResponse {
+        let method = gateway_params(request, body)
+            .iter()
+            .find(|(k, _)| k == "method")
+            .map_or_else(String::new, |(_, v)| v.clone());
+        self.signed(&Reply {
+            key: protocol::response_key(&method),
+            content: json!({"code": "20000", "msg": "Service Currently Unavailable",
+                            "sub_code": "isp.unknow-error", "sub_msg": "系统繁忙"}),
+            signed: true,
+        })
     }
 
     fn answer(self: &Arc<Self>, request: &HttpRequest, params: &BTreeMap<String, String>) -> Reply {
@@ -847,6 +870,14 @@ impl AlipayFake {
     }
 }
 
+/// A gateway call's parameters, from the query string and the form body, as Alipay
+/// takes them from either.
+fn gateway_params(request: &HttpRequest, body: &[u8]) -> Vec<(String, String)> {
+    let mut params = protocol::parse_form(request.query_string().as_bytes());
+    params.extend(protocol::parse_form(body));
+    params
+}
+
 /// Registers the fake under `prefix` (say `/sandbox/alipay`): the gateway
 /// `{prefix}/gateway.do`, bill downloads `{prefix}/bill/{token}`, and the test helpers
 /// `{prefix}/test/…`. Register it before a scope that owns a shorter prefix
@@ -875,7 +906,11 @@ async fn gateway(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    fake.into_inner().gateway(&request, &body)
+    let fake = fake.into_inner();
+    if fake.calls.pass().await.is_err() {
+        return fake.system_busy(&request, &body);
+    }
+    fake.gateway(&request, &body)
 }
 
 async fn download_bill(fake: web::Data<AlipayFake>, token: web::Path<String>) -> HttpResponse {
@@ -933,6 +968,9 @@ async fn put_faults(fake: web::Data<AlipayFake>, body: web::Json<AlipayFaults>) 
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return HttpResponse::BadRequest()
             .json(json!({"reason": "a fault rate is a share between 0 and 1"}));
+    }
+    if let Some((field, why)) = faults.latency.problem() {
+        return HttpResponse::BadRequest().json(json!({"reason": format!("{field}: {why}")}));
     }
     fake.set_faults(faults.clone());
     HttpResponse::Ok().json(faults)

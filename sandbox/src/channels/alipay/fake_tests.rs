@@ -222,3 +222,30 @@ async fn the_bill_holds_the_days_payments() {
     );
     let _ = Utc.timestamp_opt(0, 0);
 }
+
+#[actix_web::test]
+async fn a_transient_system_error_is_signed_does_nothing_and_the_call_then_succeeds() {
+    let s = setup();
+    s.fake.set_faults(AlipayFaults {
+        latency: PlatformLatency {
+            fail_next: 1,
+            ..PlatformLatency::default()
+        },
+        ..AlipayFaults::default()
+    });
+    let expire = protocol::format_time(Utc::now() + chrono::Duration::minutes(30));
+    let biz = format!(
+        r#"{{"out_trade_no":"E9","total_amount":"12.00","subject":"考试费","time_expire":"{expire}"}}"#
+    );
+    let busy = call(&s.fake, form(&s.app_key, APP_ID, protocol::PRECREATE, &biz)).await;
+    let busy = verify_answer(&busy, protocol::PRECREATE, &s.alipay).unwrap();
+    assert_eq!(busy.common.code, "20000");
+    assert_eq!(busy.common.sub_code.as_deref(), Some("isp.unknow-error"));
+    assert!(
+        s.fake.scan("E9").is_err(),
+        "the failed call created nothing"
+    );
+    let created = call(&s.fake, form(&s.app_key, APP_ID, protocol::PRECREATE, &biz)).await;
+    let created = verify_answer(&created, protocol::PRECREATE, &s.alipay).unwrap();
+    assert!(created.common.is_success());
+}

@@ -38,6 +38,7 @@ use super::{ApiV3Key, Authorization, SignedHeaders, new_nonce, new_resource_nonc
 use crate::channels::rsa::{KeyError, PrivateKey, PublicKey};
 use crate::clock::Clock;
 use crate::faults::fires;
+use crate::latency::{CallGate, PlatformLatency};
 
 /// What the fake knows of its one merchant, and its own key.
 #[derive(Clone)]
@@ -145,6 +146,10 @@ pub struct FakeFaults {
     pub refuse_next_refund: Option<Refusal>,
     /// Bill files arrive altered on the way, so their SHA1 no longer matches.
     pub corrupt_bill_files: bool,
+    /// How far away WeChat Pay is: every API call waits, and some are answered 500
+    /// `SYSTEM_ERROR` having done nothing (WeChat Pay's "call again with the same
+    /// parameters").
+    pub latency: PlatformLatency,
 }
 
 /// A notification and how its delivery is going.
@@ -209,6 +214,7 @@ pub struct WechatPayFake {
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
     wake: tokio::sync::Notify,
+    calls: CallGate,
 }
 
 /// An answer the handlers give: signed JSON, or a signed error.
@@ -221,6 +227,7 @@ impl WechatPayFake {
             clock,
             state: Mutex::new(State::default()),
             wake: tokio::sync::Notify::new(),
+            calls: CallGate::default(),
         }
     }
 
@@ -230,11 +237,23 @@ impl WechatPayFake {
     }
 
     pub fn faults(&self) -> FakeFaults {
-        self.state().faults.clone()
+        let mut faults = self.state().faults.clone();
+        faults.latency = self.calls.settings();
+        faults
     }
 
     pub fn set_faults(&self, faults: FakeFaults) {
+        self.calls.set(faults.latency.clone());
         self.state().faults = faults;
+    }
+
+    /// What every API call meets first: WeChat Pay's latency, and perhaps its system
+    /// error.
+    async fn on_call(&self) -> Result<(), HttpResponse> {
+        self.calls
+            .pass()
+            .await
+            .map_err(|_| self.error(500, codes::SYSTEM_ERROR, "系统错误"))
     }
 
     /// The notifications so far, oldest first.
@@ -981,6 +1000,9 @@ async fn native(
     body: web::Bytes,
     fake: web::Data<WechatPayFake>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     either(
         fake.authenticate(&req, &body)
             .and_then(|()| fake.create_native(&body)),
@@ -998,6 +1020,9 @@ async fn query_trade(
     path: web::Path<String>,
     fake: web::Data<WechatPayFake>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     let mchid = web::Query::<MchidQuery>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.into_inner().mchid);
@@ -1013,6 +1038,9 @@ async fn close_trade(
     path: web::Path<String>,
     fake: web::Data<WechatPayFake>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     either(
         fake.authenticate(&req, &body)
             .and_then(|()| fake.close_trade(&path, &body)),
@@ -1024,6 +1052,9 @@ async fn create_refund(
     body: web::Bytes,
     fake: web::Data<WechatPayFake>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     either(
         fake.authenticate(&req, &body)
             .and_then(|()| fake.create_refund(&body)),
@@ -1036,6 +1067,9 @@ async fn query_refund(
     path: web::Path<String>,
     fake: web::Data<WechatPayFake>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     either(
         fake.authenticate(&req, &body)
             .and_then(|()| fake.query_refund(&path)),
@@ -1054,6 +1088,9 @@ async fn trade_bill(
     fake: web::Data<WechatPayFake>,
     prefix: web::Data<Prefix>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     either(fake.authenticate(&req, &body).and_then(|()| {
         let query = web::Query::<BillQuery>::from_query(req.query_string())
             .map_err(|_| fake.error(400, codes::PARAM_ERROR, "缺少 bill_date"))?;
@@ -1071,6 +1108,9 @@ async fn download_bill(
     body: web::Bytes,
     fake: web::Data<WechatPayFake>,
 ) -> HttpResponse {
+    if let Err(refusal) = fake.on_call().await {
+        return refusal;
+    }
     either(fake.authenticate(&req, &body).and_then(|()| {
         let query = web::Query::<TokenQuery>::from_query(req.query_string())
             .map_err(|_| fake.error(400, codes::PARAM_ERROR, "缺少 token"))?;
@@ -1127,6 +1167,9 @@ async fn test_set_faults(
     ];
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return HttpResponse::BadRequest().body("a fault rate is a share between 0 and 1");
+    }
+    if let Some((field, why)) = body.latency.problem() {
+        return HttpResponse::BadRequest().body(format!("{field}: {why}"));
     }
     fake.set_faults(body.into_inner());
     HttpResponse::NoContent().finish()

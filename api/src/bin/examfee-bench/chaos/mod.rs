@@ -10,7 +10,6 @@
 
 mod check;
 mod journeys;
-mod processes;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -22,15 +21,16 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
+use examfee_sandbox::latency::PlatformLatency;
 use examfee_sandbox::protocol::Faults;
 use sqlx::Connection;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::processes::{Process, free_port, sibling_binary};
 use crate::report::Machine;
 use crate::setup::Bench;
 use journeys::{Run, Scenario, Tally};
-use processes::{Process, free_port, sibling_binary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Database {
@@ -66,6 +66,7 @@ pub fn chaos_faults() -> Faults {
         query_hang_ms: 0,
         pay_after_close: true,
         notify_bad_signature: false,
+        latency: PlatformLatency::default(),
     }
 }
 

@@ -376,3 +376,28 @@ async fn faults_make_the_service_down_or_refuse_the_next_order() {
         ]
     );
 }
+
+#[actix_web::test]
+async fn a_transient_system_error_is_signed_does_nothing_and_the_call_then_succeeds() {
+    let m = merchant();
+    m.fake.set_faults(FakeFaults {
+        latency: PlatformLatency {
+            fail_next: 1,
+            ..PlatformLatency::default()
+        },
+        ..FakeFaults::default()
+    });
+    let body = order("EF20261202000009").to_string();
+    let (status, answer, signed) = m.call(m.signed("POST", NATIVE, &body)).await;
+    assert_eq!(
+        (status, m.verified(&answer, signed)["code"].clone()),
+        (500, codes::SYSTEM_ERROR.into())
+    );
+    let query =
+        "/sandbox/wechatpay/v3/pay/transactions/out-trade-no/EF20261202000009?mchid=1900000109";
+    let (status, _, _) = m.call(m.signed("GET", query, "")).await;
+    assert_eq!(status, 404, "the failed call created nothing");
+    let (status, _, _) = m.call(m.signed("POST", NATIVE, &body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(m.fake.faults().latency.fail_next, 0);
+}

@@ -1,6 +1,7 @@
-//! The two processes of a chaos run: the payment-platform sandbox, which lives through
-//! the whole run, and ExamFee, which the run kills with SIGKILL and starts again. Each
-//! writes its log to a file in the run's folder.
+//! The two processes of a chaos or peak run: the payment-platform sandbox, which lives
+//! through the whole run, and ExamFee, which a chaos run kills with SIGKILL and starts
+//! again. Each writes its log to a file in the run's folder. On their own, ExamFee's
+//! memory is ExamFee's alone.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -129,6 +130,18 @@ impl Process {
             child: None,
             base: format!("http://127.0.0.1:{port}"),
         }
+    }
+
+    /// This process with one more environment variable (set over an earlier one).
+    pub fn with_env(mut self, name: &str, value: impl Into<String>) -> Process {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn start(&mut self) -> anyhow::Result<()> {
