@@ -20,6 +20,15 @@ impl WriteQueue {
             _held: self.0.clone().lock_owned().await,
         }
     }
+
+    /// [`WriteQueue::turn`] for a thread outside the async runtime (the API's SQLite
+    /// writer thread), in the same queue; it panics on a runtime thread, where it
+    /// would block the runtime.
+    pub fn blocking_turn(&self) -> WriteTurn {
+        WriteTurn {
+            _held: self.0.clone().blocking_lock_owned(),
+        }
+    }
 }
 
 /// A writer's turn; the next writer's begins when it is dropped.
@@ -75,6 +84,19 @@ mod tests {
         let first = queue.turn().await;
         assert!(queue.clone().0.try_lock().is_err());
         drop(first);
+        drop(queue.turn().await);
+    }
+
+    #[tokio::test]
+    async fn a_thread_waits_in_the_same_queue() {
+        let queue = WriteQueue::default();
+        let first = queue.turn().await;
+        let other = queue.clone();
+        let thread = std::thread::spawn(move || drop(other.blocking_turn()));
+        // The thread cannot have its turn before the first writer is done.
+        assert!(!thread.is_finished());
+        drop(first);
+        thread.join().unwrap();
         drop(queue.turn().await);
     }
 

@@ -17,10 +17,9 @@ use super::platform::{PlatformError, TradeRequest};
 use super::{audit, sync};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
-use crate::metrics::Committed;
 use crate::state::AppState;
 use crate::store;
-use crate::store::orders::{NewOrder, OrderItemRow, OrderRow};
+use crate::store::orders::{Decision, FeeClaim, NewOrder, OrderItemRow, OrderRow, Placement};
 
 /// `EF` + Beijing date and time + six random digits: readable on the phone; a clash
 /// with an order of the same second rolls back and [`create_order`] draws again.
@@ -150,58 +149,56 @@ async fn place(
         .try_fold(0_i64, |sum, item| sum.checked_add(item.amount_fen))
         .ok_or_else(|| anyhow::anyhow!("the fees of an order overflow a fen count"))?;
 
-    let mut tx = state.db.begin_write().await?;
-    // Serialised with the payments of the candidate's fees (see `settle`).
-    store::candidates::lock(&mut tx, candidate_id).await?;
-    let claims = store::orders::claims_on_fees(&mut tx, candidate_id, codes).await?;
+    // On real channels the order is paid at ExamFee's own cashier, known at once;
+    // on the platform, at the platform's, known once the platform takes the order.
+    let on_channels = !state.payments.gateways.channels.is_empty();
+    let order = NewOrder {
+        order_no: order_no.clone(),
+        candidate_id: candidate_id.to_owned(),
+        amount_fen: amount,
+        fee_key: fee_key.clone(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        expires_at: to_ms(now + state.payments.order_ttl),
+        cashier_url: on_channels.then(|| format!("{}/{order_no}", state.payments.cashier_base)),
+        items: items.clone(),
+        trade_at: (!on_channels).then_some(Gateway::Platform),
+        actor: Actor::Candidate(candidate_id.to_owned()),
+        detail: json!({ "fee_item_codes": codes, "amount_fen": amount }),
+    };
+    let decision = move |claims: &[FeeClaim]| decide(claims, &fee_key);
+    Ok(
+        match store::orders::place(&state.db, order, to_ms(now), decision).await? {
+            Placement::New(created) => Placed::New(created, items),
+            Placement::Existing(open) => Placed::Existing(open),
+            Placement::Refused(why) => return Err(why),
+            Placement::Clashed => Placed::Clashed,
+        },
+    )
+}
+
+/// What a new order for `fee_key` makes of the candidate's orders on the same fees.
+fn decide(claims: &[FeeClaim], fee_key: &str) -> Decision<ApiError> {
     if let Some(same) = claims
         .iter()
         .find(|c| c.open && c.status == OrderStatus::Pending && c.fee_key == fee_key)
     {
-        let open = store::orders::get_in(&mut tx, &same.order_no)
-            .await?
-            .ok_or(ApiError::NotFound("order"))?;
-        return Ok(Placed::Existing(open));
+        return Decision::Existing(same.order_no.clone());
     }
     if claims.iter().any(|c| holds_fee(c.status, c.receipt)) {
-        return Err(conflict(
+        return Decision::Refuse(conflict(
             "fee_already_paid",
             "该项目已缴费，无需重复缴费",
             "This fee is paid already.",
         ));
     }
     if claims.iter().any(|c| c.open) {
-        return Err(conflict(
+        return Decision::Refuse(conflict(
             "fee_in_open_order",
             "该项目已在另一笔待支付订单中，请先完成或等待该订单关闭",
             "This fee is in another open order; pay it or let it close first.",
         ));
     }
-    // On real channels the order is paid at ExamFee's own cashier, known at once;
-    // on the platform, at the platform's, known once the platform takes the order.
-    let cashier_url = (!state.payments.gateways.channels.is_empty())
-        .then(|| format!("{}/{order_no}", state.payments.cashier_base));
-    let order = NewOrder {
-        order_no: &order_no,
-        candidate_id,
-        amount_fen: amount,
-        fee_key: &fee_key,
-        idempotency_key,
-        expires_at: to_ms(now + state.payments.order_ttl),
-        cashier_url: cashier_url.as_deref(),
-        items: &items,
-    };
-    let created = match store::orders::insert(&mut tx, &order, to_ms(now)).await {
-        Err(e) if store::is_unique_violation(&e) => return Ok(Placed::Clashed),
-        inserted => inserted?,
-    };
-    let detail = json!({ "fee_item_codes": codes, "amount_fen": amount });
-    let actor = Actor::Candidate(candidate_id.to_owned());
-    let (entity, action) = (AuditEntity::Order, AuditAction::OrderCreated);
-    audit(&mut tx, now, &actor, entity, &order_no, action, detail).await?;
-    tx.count(Committed::OrderCreated);
-    tx.commit().await?;
-    Ok(Placed::New(created, items))
+    Decision::Insert
 }
 
 /// Makes sure a pending order paid at the platform has its trade there. The order is
@@ -211,6 +208,12 @@ async fn place(
 /// have ExamFee's cashier from the start and open trades only in [`pay`].
 pub async fn ensure_trade(state: &AppState, order: OrderRow) -> ApiResult<OrderView> {
     let items = store::orders::items(&state.db, &order.order_no).await?;
+    if order.status == OrderStatus::Pending && order.cashier_url.is_none() {
+        // A new order's trade row is stored with it; one stored before they were has
+        // none (a row already there stays as it is).
+        let now = to_ms(state.clock.now());
+        store::trades::open(&state.db, &order.order_no, Gateway::Platform, now).await?;
+    }
     with_trade(state, order, items).await
 }
 
@@ -226,30 +229,18 @@ async fn with_trade(
         .payments
         .gateway(Gateway::Platform)
         .map_err(|_| ApiError::PlatformUnavailable)?;
+    // The trade's row was stored before this call (with the order, or by
+    // `ensure_trade`), so an order opened at the platform is closed there at expiry
+    // even when the answer is lost.
     let request = trade_request(state, &order, &items, Gateway::Platform);
-    store::trades::open(
-        &state.db,
-        &order.order_no,
-        Gateway::Platform,
-        to_ms(state.clock.now()),
-    )
-    .await?;
     let trade = platform.create_trade(&request).await.map_err(|e| {
         tracing::warn!(order_no = %order.order_no, error = %e, "creating the platform trade failed");
         ApiError::PlatformUnavailable
     })?;
-    let now = to_ms(state.clock.now());
-    store::trades::set_pay_url(
+    let recorded = store::orders::record_trade(
         &state.db,
         &order.order_no,
         Gateway::Platform,
-        &trade.pay_url,
-        now,
-    )
-    .await?;
-    let recorded = store::orders::set_trade(
-        &state.db,
-        &order.order_no,
         &trade.trade_no,
         &trade.pay_url,
         to_ms(state.clock.now()),
@@ -362,7 +353,9 @@ pub async fn pay(
     match at.create_trade(&request).await {
         Ok(trade) => {
             let now = to_ms(state.clock.now());
-            store::trades::set_pay_url(&state.db, order_no, gateway, &trade.pay_url, now).await?;
+            let mut tx = state.db.begin_write().await?;
+            store::trades::set_pay_url(&mut tx, order_no, gateway, &trade.pay_url, now).await?;
+            tx.commit().await?;
             Ok(PayView {
                 channel,
                 qr_code: trade.pay_url,

@@ -14,20 +14,38 @@ pub struct AuditEntry<'a> {
     pub detail: serde_json::Value,
 }
 
+const RECORD: &str = "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 pub async fn record(tx: &mut Tx, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(at_ms)
-    .bind(entry.actor.to_string())
-    .bind(entry.action.as_str())
-    .bind(entry.entity.as_str())
-    .bind(entry.entity_id)
-    .bind(entry.detail.to_string())
-    .execute(&mut **tx)
-    .await
-    .map(drop)
+    sqlx::query(RECORD)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(at_ms)
+        .bind(entry.actor.to_string())
+        .bind(entry.action.as_str())
+        .bind(entry.entity.as_str())
+        .bind(entry.entity_id)
+        .bind(entry.detail.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// [`record`] on the SQLite writer thread ([`super::local_writes`]).
+pub(super) fn record_local(
+    conn: &rusqlite::Connection,
+    at_ms: i64,
+    entry: AuditEntry<'_>,
+) -> rusqlite::Result<()> {
+    let values: [&dyn rusqlite::ToSql; 7] = [
+        &uuid::Uuid::new_v4().to_string(),
+        &at_ms,
+        &entry.actor.to_string(),
+        &entry.action.as_str(),
+        &entry.entity.as_str(),
+        &entry.entity_id,
+        &entry.detail.to_string(),
+    ];
+    super::local_writes::execute(conn, RECORD, &values).map(drop)
 }
 
 #[derive(Debug, Clone, FromRow)]

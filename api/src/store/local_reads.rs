@@ -42,6 +42,11 @@ impl LocalReads {
         })
     }
 
+    /// The file read.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Runs `read` on this thread's connection, opening it on first use.
     pub fn with<T>(
         &self,

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod fee_list;
 pub mod fee_list_cache;
 mod local_reads;
+mod local_writes;
 pub mod login_attempts;
 pub mod notifications;
 pub mod operators;
@@ -57,6 +58,9 @@ pub struct Db {
     transactions: Option<AnyPool>,
     /// SQLite files only: hot reads on the calling thread, see [`local_reads`].
     local_reads: Option<Arc<local_reads::LocalReads>>,
+    /// SQLite files only: the order path's write transactions, on a thread of their
+    /// own and committed in groups, see [`local_writes`].
+    local_writes: Option<Arc<local_writes::LocalWriter>>,
     /// SQLite only: the queue of this process's writers, see [`transactions`].
     writers: Option<WriteQueue>,
     /// Fee lists read lately, used only on PostgreSQL while

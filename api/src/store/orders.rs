@@ -1,11 +1,16 @@
 //! Orders and their items.
 
-use examfee_shared::{Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus};
+use examfee_shared::{
+    Actor, AuditAction, AuditEntity, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus,
+};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use super::audit::AuditEntry;
+use super::fee_list_cache::Changes;
 use super::states::{optional_state, state};
 use super::{Db, Tx, placeholder_list, values_placeholders};
+use crate::metrics::Committed;
 
 #[derive(Debug, Clone)]
 pub struct OrderRow {
@@ -116,72 +121,203 @@ pub async fn items_of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec
     .await
 }
 
-pub struct NewOrder<'a> {
-    pub order_no: &'a str,
-    pub candidate_id: &'a str,
+/// A new order, as [`place`] stores it with its items, its audit record and, paid
+/// at a gateway's cashier, its trade's row.
+pub struct NewOrder {
+    pub order_no: String,
+    pub candidate_id: String,
     pub amount_fen: i64,
-    pub fee_key: &'a str,
-    pub idempotency_key: Option<&'a str>,
+    pub fee_key: String,
+    pub idempotency_key: Option<String>,
     pub expires_at: i64,
     /// ExamFee's own cashier, when the order is paid on real channels.
-    pub cashier_url: Option<&'a str>,
-    pub items: &'a [OrderItemRow],
+    pub cashier_url: Option<String>,
+    /// In the order of the fee codes, sorted.
+    pub items: Vec<OrderItemRow>,
+    /// The gateway whose cashier takes the payment, when it is not ExamFee's: the
+    /// trade's row is stored with the order, before the gateway is called.
+    pub trade_at: Option<Gateway>,
+    /// Who creates the order, and the audit record's detail.
+    pub actor: Actor,
+    pub detail: serde_json::Value,
+}
+
+/// What order creation makes of the other orders on the new order's fees.
+pub enum Decision<R> {
+    /// This open order is the answer instead.
+    Existing(String),
+    /// No order: `R` says why.
+    Refuse(R),
+    Insert,
+}
+
+/// How [`place`] ended.
+pub enum Placement<R> {
+    New(OrderRow),
+    Existing(OrderRow),
+    Refused(R),
+    /// A unique key was taken (the order number, or on PostgreSQL a concurrent
+    /// request's idempotency key or fees): rolled back, to be looked at again.
+    Clashed,
+}
+
+/// Stores a new order unless `decide`, given the candidate's orders on its fees, says
+/// otherwise: in one transaction, the order, its items, its trade's row and its audit
+/// record. On an SQLite file it runs on the writer thread, committed with whatever
+/// other writes wait ([`super::local_writes`]).
+pub async fn place<R: Send + 'static>(
+    db: &Db,
+    order: NewOrder,
+    now_ms: i64,
+    decide: impl FnOnce(&[FeeClaim]) -> Decision<R> + Send + 'static,
+) -> sqlx::Result<Placement<R>> {
+    let candidate_id = order.candidate_id.clone();
+    let placed = match db.local_writer() {
+        Some(writer) => {
+            writer
+                .run(move |conn| local::place(conn, &order, now_ms, decide))
+                .await
+        }
+        None => place_in_tx(db, &order, now_ms, decide).await,
+    };
+    match placed {
+        Err(e) if super::is_unique_violation(&e) => Ok(Placement::Clashed),
+        Ok(Placement::New(order)) if db.local_writer().is_some() => {
+            let mut changes = Changes::default();
+            changes.candidate(&candidate_id);
+            db.committed_locally(&changes, &[Committed::OrderCreated]);
+            Ok(Placement::New(order))
+        }
+        other => other,
+    }
+}
+
+async fn place_in_tx<R>(
+    db: &Db,
+    order: &NewOrder,
+    now_ms: i64,
+    decide: impl FnOnce(&[FeeClaim]) -> Decision<R>,
+) -> sqlx::Result<Placement<R>> {
+    let mut tx = db.begin_write().await?;
+    // Serialised with the payments of the candidate's fees (see `payments::settle`).
+    super::candidates::lock(&mut tx, &order.candidate_id).await?;
+    let codes: Vec<&str> = order
+        .items
+        .iter()
+        .map(|i| i.fee_item_code.as_str())
+        .collect();
+    let claims = claims_on_fees(&mut tx, &order.candidate_id, &codes).await?;
+    match decide(&claims) {
+        Decision::Existing(order_no) => {
+            let open = get_in(&mut tx, &order_no).await?;
+            return open
+                .map(Placement::Existing)
+                .ok_or(sqlx::Error::RowNotFound);
+        }
+        Decision::Refuse(why) => return Ok(Placement::Refused(why)),
+        Decision::Insert => {}
+    }
+    let created = insert(&mut tx, order, now_ms).await?;
+    if let Some(gateway) = order.trade_at {
+        super::trades::open_in(&mut tx, &order.order_no, gateway, now_ms).await?;
+    }
+    super::audit::record(&mut tx, now_ms, audit_of(order)).await?;
+    tx.count(Committed::OrderCreated);
+    tx.commit().await?;
+    Ok(Placement::New(created))
+}
+
+fn audit_of(order: &NewOrder) -> AuditEntry<'_> {
+    AuditEntry {
+        actor: &order.actor,
+        action: AuditAction::OrderCreated,
+        entity: AuditEntity::Order,
+        entity_id: &order.order_no,
+        detail: order.detail.clone(),
+    }
+}
+
+const INSERT: &str =
+    "INSERT INTO orders (order_no, candidate_id, status, amount_fen, fee_key, idempotency_key,
+                             created_at, expires_at, synced_at, updated_at, cashier_url)
+         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6, $8) RETURNING ";
+
+fn insert_items_sql(items: usize) -> String {
+    format!(
+        "INSERT INTO order_items (order_no, fee_item_code, candidate_id, amount_fen, open) VALUES {}",
+        values_placeholders(items, 5)
+    )
 }
 
 /// Stores a pending order and its items; returns the order as stored.
-pub async fn insert(tx: &mut Tx, order: &NewOrder<'_>, now_ms: i64) -> sqlx::Result<OrderRow> {
-    let row = sqlx::query_as(&format!(
-        "INSERT INTO orders (order_no, candidate_id, status, amount_fen, fee_key, idempotency_key,
-                             created_at, expires_at, synced_at, updated_at, cashier_url)
-         VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $6, $6, $8) RETURNING {COLUMNS}"
-    ))
-    .bind(order.order_no)
-    .bind(order.candidate_id)
-    .bind(order.amount_fen)
-    .bind(order.fee_key)
-    .bind(order.idempotency_key)
-    .bind(now_ms)
-    .bind(order.expires_at)
-    .bind(order.cashier_url)
-    .fetch_one(&mut **tx)
-    .await?;
-    let sql = format!(
-        "INSERT INTO order_items (order_no, fee_item_code, candidate_id, amount_fen, open) VALUES {}",
-        values_placeholders(order.items.len(), 5)
-    );
+async fn insert(tx: &mut Tx, order: &NewOrder, now_ms: i64) -> sqlx::Result<OrderRow> {
+    let row = sqlx::query_as(&format!("{INSERT}{COLUMNS}"))
+        .bind(order.order_no.as_str())
+        .bind(order.candidate_id.as_str())
+        .bind(order.amount_fen)
+        .bind(order.fee_key.as_str())
+        .bind(order.idempotency_key.as_deref())
+        .bind(now_ms)
+        .bind(order.expires_at)
+        .bind(order.cashier_url.as_deref())
+        .fetch_one(&mut **tx)
+        .await?;
+    let sql = insert_items_sql(order.items.len());
     let mut query = sqlx::query(&sql);
-    for item in order.items {
+    for item in &order.items {
         query = query
-            .bind(order.order_no)
+            .bind(order.order_no.as_str())
             .bind(item.fee_item_code.as_str())
-            .bind(order.candidate_id)
+            .bind(order.candidate_id.as_str())
             .bind(item.amount_fen)
             .bind(1_i64);
     }
     query.execute(&mut **tx).await?;
-    tx.fee_list_changed(order.candidate_id);
+    tx.fee_list_changed(&order.candidate_id);
     Ok(row)
 }
 
-/// Records the platform's trade once and returns the order with it; `None` when
-/// another writer recorded it first.
-pub async fn set_trade(
+const SET_TRADE: &str =
+    "UPDATE orders SET platform_trade_no = $2, cashier_url = $3, updated_at = $4
+         WHERE order_no = $1 AND cashier_url IS NULL RETURNING ";
+
+/// Records what the gateway answered when the order's trade was opened at its cashier,
+/// in one transaction: where to pay on the trade, and the trade number and that
+/// cashier on the order (once). Returns the order with them; `None` when another
+/// writer recorded the order's cashier first. On an SQLite file it runs on the writer
+/// thread like [`place`].
+pub async fn record_trade(
     db: &Db,
     order_no: &str,
+    gateway: Gateway,
     trade_no: &str,
     cashier_url: &str,
     now_ms: i64,
 ) -> sqlx::Result<Option<OrderRow>> {
-    sqlx::query_as(&format!(
-        "UPDATE orders SET platform_trade_no = $2, cashier_url = $3, updated_at = $4
-         WHERE order_no = $1 AND cashier_url IS NULL RETURNING {COLUMNS}"
-    ))
-    .bind(order_no)
-    .bind(trade_no)
-    .bind(cashier_url)
-    .bind(now_ms)
-    .fetch_optional(&mut *db.writer().await?)
-    .await
+    if let Some(writer) = db.local_writer() {
+        let (order_no, trade_no, cashier_url) = (
+            order_no.to_owned(),
+            trade_no.to_owned(),
+            cashier_url.to_owned(),
+        );
+        return writer
+            .run(move |conn| {
+                super::trades::local::set_pay_url(conn, &order_no, gateway, &cashier_url, now_ms)?;
+                local::set_trade(conn, &order_no, &trade_no, &cashier_url, now_ms)
+            })
+            .await;
+    }
+    let mut tx = db.begin_write().await?;
+    super::trades::set_pay_url(&mut tx, order_no, gateway, cashier_url, now_ms).await?;
+    let recorded = sqlx::query_as(&format!("{SET_TRADE}{COLUMNS}"))
+        .bind(order_no)
+        .bind(trade_no)
+        .bind(cashier_url)
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(recorded)
 }
 
 /// What a gateway said of a payment, stored with `paid`.
@@ -332,20 +468,24 @@ const CLAIMS: &str =
 /// Every order of the candidate on one of these fees, in one statement: order
 /// creation checks them inside its write transaction, where each statement on SQLite
 /// is a hand-off to the connection's thread and back.
-pub async fn claims_on_fees(
+async fn claims_on_fees(
     tx: &mut Tx,
     candidate_id: &str,
-    codes: &[String],
+    codes: &[&str],
 ) -> sqlx::Result<Vec<FeeClaim>> {
-    let sql = format!(
-        "{CLAIMS} WHERE i.candidate_id = $1 AND i.fee_item_code IN ({})",
-        placeholder_list(2, codes.len())
-    );
+    let sql = claims_on_fees_sql(codes.len());
     let mut query = sqlx::query_as(&sql).bind(candidate_id);
     for code in codes {
-        query = query.bind(code.as_str());
+        query = query.bind(*code);
     }
     query.fetch_all(&mut **tx).await
+}
+
+fn claims_on_fees_sql(codes: usize) -> String {
+    format!(
+        "{CLAIMS} WHERE i.candidate_id = $1 AND i.fee_item_code IN ({})",
+        placeholder_list(2, codes)
+    )
 }
 
 /// The candidate's other orders that share a fee with this one.
@@ -508,4 +648,116 @@ pub async fn items_of_orders(db: &Db, order_nos: &[String]) -> sqlx::Result<Vec<
         query = query.bind(order_no.as_str());
     }
     query.fetch_all(&db.pool).await
+}
+
+/// The order path's statements on the SQLite writer thread ([`super::local_writes`]),
+/// each the SQL its sqlx twin above runs.
+mod local {
+    use rusqlite::Connection;
+
+    use super::super::local_writes::{execute, optional_state, query, state};
+    use super::super::{audit, trades};
+    use super::{
+        COLUMNS, Decision, FeeClaim, INSERT, NewOrder, OrderRow, Placement, SET_TRADE, audit_of,
+        claims_on_fees_sql, insert_items_sql,
+    };
+
+    fn order(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
+        Ok(OrderRow {
+            order_no: row.get("order_no")?,
+            candidate_id: row.get("candidate_id")?,
+            status: state(row, "status", "order_no")?,
+            amount_fen: row.get("amount_fen")?,
+            fee_key: row.get("fee_key")?,
+            idempotency_key: row.get("idempotency_key")?,
+            platform_trade_no: row.get("platform_trade_no")?,
+            cashier_url: row.get("cashier_url")?,
+            pay_channel: optional_state(row, "pay_channel", "order_no")?,
+            gateway: optional_state(row, "gateway", "order_no")?,
+            created_at: row.get("created_at")?,
+            expires_at: row.get("expires_at")?,
+            paid_at: row.get("paid_at")?,
+            synced_at: row.get("synced_at")?,
+        })
+    }
+
+    fn claim(row: &rusqlite::Row<'_>) -> rusqlite::Result<FeeClaim> {
+        Ok(FeeClaim {
+            order_no: row.get("order_no")?,
+            fee_key: row.get("fee_key")?,
+            status: state(row, "status", "order_no")?,
+            open: row.get::<_, i64>("open")? == 1,
+            receipt: optional_state(row, "receipt_status", "order_no")?,
+        })
+    }
+
+    /// `super::place_in_tx`; SQLite needs no row lock (one writer at a time).
+    pub(super) fn place<R>(
+        conn: &Connection,
+        new: &NewOrder,
+        now_ms: i64,
+        decide: impl FnOnce(&[FeeClaim]) -> Decision<R>,
+    ) -> rusqlite::Result<Placement<R>> {
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&new.candidate_id];
+        values.extend(
+            new.items
+                .iter()
+                .map(|i| &i.fee_item_code as &dyn rusqlite::ToSql),
+        );
+        let claims = query(conn, &claims_on_fees_sql(new.items.len()), &values, claim)?;
+        match decide(&claims) {
+            Decision::Existing(order_no) => {
+                let sql = format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1");
+                let open = query(conn, &sql, &[&order_no], order)?.into_iter().next();
+                return open
+                    .map(Placement::Existing)
+                    .ok_or(rusqlite::Error::QueryReturnedNoRows);
+            }
+            Decision::Refuse(why) => return Ok(Placement::Refused(why)),
+            Decision::Insert => {}
+        }
+        let sql = format!("{INSERT}{COLUMNS}");
+        let values: [&dyn rusqlite::ToSql; 8] = [
+            &new.order_no,
+            &new.candidate_id,
+            &new.amount_fen,
+            &new.fee_key,
+            &new.idempotency_key,
+            &now_ms,
+            &new.expires_at,
+            &new.cashier_url,
+        ];
+        let created = query(conn, &sql, &values, order)?
+            .into_iter()
+            .next()
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(new.items.len() * 5);
+        for item in &new.items {
+            values.extend([
+                &new.order_no as &dyn rusqlite::ToSql,
+                &item.fee_item_code,
+                &new.candidate_id,
+                &item.amount_fen,
+                &1_i64,
+            ]);
+        }
+        execute(conn, &insert_items_sql(new.items.len()), &values)?;
+        if let Some(gateway) = new.trade_at {
+            trades::local::open(conn, &new.order_no, gateway, now_ms)?;
+        }
+        audit::record_local(conn, now_ms, audit_of(new))?;
+        Ok(Placement::New(created))
+    }
+
+    pub(super) fn set_trade(
+        conn: &Connection,
+        order_no: &str,
+        trade_no: &str,
+        cashier_url: &str,
+        now_ms: i64,
+    ) -> rusqlite::Result<Option<OrderRow>> {
+        let sql = format!("{SET_TRADE}{COLUMNS}");
+        let values: [&dyn rusqlite::ToSql; 4] = [&order_no, &trade_no, &cashier_url, &now_ms];
+        Ok(query(conn, &sql, &values, order)?.into_iter().next())
+    }
 }

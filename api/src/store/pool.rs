@@ -11,6 +11,7 @@ use sqlx::{AnyPool, Connection, Executor};
 use examfee_shared::write_turn::WriteQueue;
 
 use super::fee_list_cache::FeeListCache;
+use super::local_writes::LocalWriter;
 use super::{Db, local_reads, sqlite};
 
 /// A pooled PostgreSQL connection idle longer than this is pinged before use.
@@ -41,13 +42,23 @@ impl Db {
             true => Some(open_pool(options, 1, Some(sqlite::FULL)).await?),
             false => None,
         };
+        let local_reads = is_sqlite
+            .then(|| local_reads::LocalReads::of_url(&url))
+            .flatten();
+        let writers = is_sqlite.then(WriteQueue::default);
+        let local_writes = match (&local_reads, &writers) {
+            (Some(file), Some(queue)) => Some(Arc::new(
+                LocalWriter::start(file.path().to_owned(), queue.clone())
+                    .context("cannot start the SQLite writer thread")?,
+            )),
+            _ => None,
+        };
         Ok(Db {
             pool,
             transactions,
-            local_reads: is_sqlite
-                .then(|| local_reads::LocalReads::of_url(&url).map(Arc::new))
-                .flatten(),
-            writers: is_sqlite.then(WriteQueue::default),
+            local_reads: local_reads.map(Arc::new),
+            local_writes,
+            writers,
             fee_lists: Arc::new(FeeListCache::default()),
             url,
             keys: None,

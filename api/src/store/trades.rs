@@ -64,24 +64,59 @@ pub async fn open_in(
         .map(drop)
 }
 
+const SET_PAY_URL: &str =
+    "UPDATE order_trades SET pay_url = $3, updated_at = $4 WHERE order_no = $1 AND gateway = $2";
+
 /// Where the payer pays at the gateway, as it answered.
 pub async fn set_pay_url(
-    db: &Db,
+    tx: &mut Tx,
     order_no: &str,
     gateway: Gateway,
     pay_url: &str,
     now_ms: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE order_trades SET pay_url = $3, updated_at = $4 WHERE order_no = $1 AND gateway = $2",
-    )
-    .bind(order_no)
-    .bind(gateway.as_str())
-    .bind(pay_url)
-    .bind(now_ms)
-    .execute(&mut *db.writer().await?)
-    .await
-    .map(drop)
+    sqlx::query(SET_PAY_URL)
+        .bind(order_no)
+        .bind(gateway.as_str())
+        .bind(pay_url)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// [`open_in`] and [`set_pay_url`] on the SQLite writer thread
+/// ([`super::local_writes`]).
+pub(super) mod local {
+    use examfee_shared::Gateway;
+    use rusqlite::Connection;
+
+    use super::super::local_writes::execute;
+    use super::{OPEN, SET_PAY_URL};
+
+    pub fn open(
+        conn: &Connection,
+        order_no: &str,
+        gateway: Gateway,
+        now_ms: i64,
+    ) -> rusqlite::Result<()> {
+        execute(conn, OPEN, &[&order_no, &gateway.as_str(), &now_ms]).map(drop)
+    }
+
+    pub fn set_pay_url(
+        conn: &Connection,
+        order_no: &str,
+        gateway: Gateway,
+        pay_url: &str,
+        now_ms: i64,
+    ) -> rusqlite::Result<()> {
+        execute(
+            conn,
+            SET_PAY_URL,
+            &[&order_no, &gateway.as_str(), &pay_url, &now_ms],
+        )
+        .map(drop)
+    }
 }
 
 pub async fn get(db: &Db, order_no: &str, gateway: Gateway) -> sqlx::Result<Option<TradeRow>> {

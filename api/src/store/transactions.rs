@@ -11,6 +11,7 @@ use sqlx::pool::PoolConnection;
 
 use super::Db;
 use super::fee_list_cache::{self, Changes, FeeListCache};
+use super::local_writes::LocalWriter;
 use crate::at_rest::DataKeys;
 use crate::metrics::{Committed, Metrics};
 
@@ -70,14 +71,29 @@ impl Tx {
                 .await?;
         }
         self.tx.commit().await?;
-        // After the commit: a list read before it and kept after this is refused.
-        self.cache.forget(&self.fee_lists);
-        if let Some(metrics) = &self.metrics {
-            self.committed
-                .iter()
-                .for_each(|change| metrics.committed(change));
-        }
+        after_commit(
+            &self.cache,
+            self.metrics.as_deref(),
+            &self.fee_lists,
+            &self.committed,
+        );
         Ok(())
+    }
+}
+
+/// What follows a commit, of a [`Tx`] or of the SQLite writer thread.
+fn after_commit(
+    cache: &FeeListCache,
+    metrics: Option<&Metrics>,
+    fee_lists: &Changes,
+    committed: &[Committed],
+) {
+    // After the commit: a list read before it and kept after this is refused.
+    cache.forget(fee_lists);
+    if let Some(metrics) = metrics {
+        committed
+            .iter()
+            .for_each(|change| metrics.committed(change));
     }
 }
 
@@ -125,6 +141,23 @@ impl Db {
     pub async fn writer(&self) -> sqlx::Result<Writer> {
         let turn = self.turn().await;
         Ok(OnTurn::new(self.pool.acquire().await?, turn))
+    }
+
+    /// SQLite files: the thread that runs the order path's write transactions in
+    /// groups ([`super::local_writes`]); elsewhere they run as a [`Tx`].
+    pub(super) fn local_writer(&self) -> Option<&LocalWriter> {
+        self.local_writes.as_deref()
+    }
+
+    /// After a transaction of the [`LocalWriter`] committed: what [`Tx::commit`] does
+    /// after its commit.
+    pub(super) fn committed_locally(&self, fee_lists: &Changes, committed: &[Committed]) {
+        after_commit(
+            &self.fee_lists,
+            self.metrics.as_deref(),
+            fee_lists,
+            committed,
+        );
     }
 
     /// SQLite: waits for this process's turn to write; PostgreSQL needs none.

@@ -611,6 +611,55 @@ async fn concurrent_requests_for_the_same_fees_get_the_one_order() {
 }
 
 #[tokio::test]
+async fn concurrent_orders_are_each_answered_with_their_trade_stored() {
+    // On SQLite the orders of concurrent candidates share commits (the writer thread
+    // of `store::local_writes`); each must still be answered with what was stored.
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.seed_fees(&admin).await;
+    let mut tokens = Vec::new();
+    for n in 1..=12 {
+        tokens.push(app.another_candidate(&admin, n).await);
+    }
+    let mut requests = tokio::task::JoinSet::new();
+    for token in tokens {
+        let request = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(token)
+            .json(&json!({ "fee_item_codes": [FEE_EXAM, FEE_REG] }));
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.json::<OrderView>().await.unwrap()
+        });
+    }
+    let orders = requests.join_all().await;
+    for order in &orders {
+        let cashier = order.cashier_url.clone().unwrap();
+        let stored: (String, Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT o.status, o.cashier_url, t.pay_url FROM orders o
+             JOIN order_trades t ON t.order_no = o.order_no AND t.gateway = 'platform'
+             WHERE o.order_no = $1 AND o.platform_trade_no IS NOT NULL",
+        )
+        .bind(&order.order_no)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            stored,
+            ("pending".to_owned(), Some(cashier.clone()), Some(cashier))
+        );
+        assert_eq!(
+            app.audit_actors(&order.order_no, "order.created")
+                .await
+                .len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_notification_with_another_amount_or_signature_is_refused_and_flagged() {
     let app = spawn_app().await;
     let (_, token) = app.candidate_with_own_password().await;
