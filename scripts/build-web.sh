@@ -4,9 +4,12 @@
 # into console/dist, served at /admin/ (EXAMFEE_CONSOLE_DIR). Each is its own WASM, so
 # candidates never download the console. Release, size-optimised (opt-level "z", LTO,
 # wasm-opt -Oz), with content-hashed asset names so browsers may cache them for good.
-# Prints each WASM's gzip size. Installs what it needs and skips what is there: the wasm32 target,
-# wasm-bindgen-cli of exactly the version web/ pins, and binaryen's wasm-opt from npm
-# into target/tools.
+# Beside each hashed asset (WASM, JS, CSS) it writes the asset compressed at the best
+# ratios, NAME.br (brotli, quality 11, by Node's own zlib: nothing to install) and NAME.gz
+# (gzip -9), which the server sends to browsers that accept them. Prints each WASM's
+# gzip and brotli size. Installs what it needs and skips what is there: the wasm32
+# target, wasm-bindgen-cli of exactly the version web/ pins, and binaryen's wasm-opt from
+# npm into target/tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +40,21 @@ fi
 for crate in examfee-web examfee-console; do
   cargo build --locked -p "$crate" --target wasm32-unknown-unknown --profile wasm-release
 done
+
+# precompress FILE… → FILE.br and FILE.gz beside each.
+precompress() {
+  node -e '
+    const fs = require("fs"), zlib = require("zlib"), { constants: z } = zlib;
+    for (const file of process.argv.slice(1)) {
+      const data = fs.readFileSync(file);
+      fs.writeFileSync(file + ".br", zlib.brotliCompressSync(data, { params: {
+        [z.BROTLI_PARAM_QUALITY]: z.BROTLI_MAX_QUALITY,
+        [z.BROTLI_PARAM_LGWIN]: z.BROTLI_MAX_WINDOW_BITS,
+        [z.BROTLI_PARAM_SIZE_HINT]: data.length,
+      } }));
+    }' "$@"
+  gzip -9 -n -k -f "$@"
+}
 
 # bundle CRATE SOURCE OUT LABEL CSS… → SOURCE's index.html and boot.js, the crate's
 # WASM and the CSS files (joined in order) as OUT with hashed assets.
@@ -71,14 +89,17 @@ bundle() {
   boot=$(hashed "$stage/boot.js" boot js)
   sed -e "s/{{WASM}}/$wasm/g" -e "s/{{JS}}/$js/g" -e "s/{{STYLE}}/$css/g" -e "s/{{BOOT}}/$boot/g" \
     "$source/index.html" >"$stage/dist/index.html"
+  precompress "$stage"/dist/assets/*
 
   # Swapped in whole, so a running server never serves half a build.
   rm -rf "$out"
   mv "$stage/dist" "$out"
-  local raw gz
+  local raw gz br
   raw=$(stat -c %s "$out/assets/$wasm")
-  gz=$(gzip -9 -c "$out/assets/$wasm" | wc -c)
-  echo "$label built into $out: $wasm $((raw / 1024)) KiB, gzip $((gz / 1024)) KiB ($gz bytes)"
+  gz=$(stat -c %s "$out/assets/$wasm.gz")
+  br=$(stat -c %s "$out/assets/$wasm.br")
+  echo "$label built into $out: $wasm $((raw / 1024)) KiB, gzip $((gz / 1024)) KiB ($gz bytes)," \
+    "brotli $((br / 1024)) KiB ($br bytes)"
 }
 
 bundle examfee-web web "$OUT" "web client" web/style.css
