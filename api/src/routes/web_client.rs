@@ -8,14 +8,22 @@
 //! content (scripts/build-web.sh), so those never change and browsers keep them for a
 //! year; `index.html`, under whatever route it is served, is revalidated on every load,
 //! so a new build reaches users at once.
+//!
+//! Compression: the build also writes each hashed asset brotli- and gzip-compressed
+//! beside it (`NAME.br`, `NAME.gz`, at the best ratios, too slow to do per request).
+//! A request for the asset gets the best of those its `Accept-Encoding` allows, with
+//! the asset's own type; the server's live compression leaves an answer that already
+//! has a `Content-Encoding` alone.
 
 use std::path::{Path, PathBuf};
 
 use actix_files::{Files, NamedFile};
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, CACHE_CONTROL, HeaderValue};
+use actix_web::http::header::{
+    self, AcceptEncoding, CACHE_CONTROL, ContentEncoding, Encoding, Header, HeaderValue, VARY,
+};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 
@@ -64,8 +72,13 @@ pub fn configure_console(console_dir: PathBuf) -> impl FnOnce(&mut web::ServiceC
 /// The SPA in `dir` at `prefix` (`""` for the root).
 fn mount_spa(cfg: &mut web::ServiceConfig, prefix: &'static str, dir: PathBuf) {
     let index = dir.join("index.html");
+    let assets = dir.join("assets");
     cfg.service(
         web::scope(prefix)
+            // Inside the caching policy, which covers the compressed answers too.
+            .wrap(from_fn(move |req, next| {
+                precompressed(prefix, assets.clone(), req, next)
+            }))
             .wrap(from_fn(move |req, next| cache_control(prefix, req, next)))
             .service(
                 Files::new("/", &dir)
@@ -93,6 +106,71 @@ fn mount_spa(cfg: &mut web::ServiceConfig, prefix: &'static str, dir: PathBuf) {
 fn is_asset(prefix: &str, path: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.starts_with("/assets/"))
+}
+
+/// The compressed forms the build writes, best first: brotli, then gzip.
+const PRECOMPRESSED: [(ContentEncoding, &str); 2] = [
+    (ContentEncoding::Brotli, "br"),
+    (ContentEncoding::Gzip, "gz"),
+];
+
+/// A hashed asset's precompressed form when the request accepts one, else the plain
+/// file as before; for an asset that has such forms, `Vary: Accept-Encoding`, since
+/// the answer depends on it.
+async fn precompressed(
+    prefix: &'static str,
+    assets: PathBuf,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody, impl MessageBody>>, actix_web::Error> {
+    let reading = req.method() == Method::GET || req.method() == Method::HEAD;
+    let forms: Vec<(ContentEncoding, PathBuf)> = match asset_name(prefix, req.path()) {
+        Some(name) if reading => PRECOMPRESSED
+            .into_iter()
+            .map(|(encoding, extension)| (encoding, assets.join(format!("{name}.{extension}"))))
+            .filter(|(_, path)| path.is_file())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if forms.is_empty() {
+        return Ok(next.call(req).await?.map_into_right_body());
+    }
+    let accepted = AcceptEncoding::parse(req.request())
+        .ok()
+        .and_then(|accept| {
+            let offered = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+            accept.negotiate(offered.iter())
+        });
+    let chosen = forms
+        .into_iter()
+        .find(|(encoding, _)| accepted.as_ref() == Some(&Encoding::Known(*encoding)));
+    let mut response = match chosen {
+        Some((encoding, path)) => {
+            // Named after the original, so type and disposition are the original's.
+            let original = path.with_extension("");
+            let file = web::block(move || std::fs::File::open(path)).await??;
+            let file = NamedFile::from_file(file, original)?.set_content_encoding(encoding);
+            let (req, _) = req.into_parts();
+            let response = file.into_response(&req);
+            ServiceResponse::new(req, response).map_into_left_body()
+        }
+        None => next.call(req).await?.map_into_right_body(),
+    };
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(response)
+}
+
+/// The file name of a hashed asset in `path`, when it is a plain one (the build's
+/// names: letters, digits, `-`, `_` and dots, no folder); else `None`, and the file
+/// server decides.
+fn asset_name<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
+    let name = path.strip_prefix(prefix)?.strip_prefix("/assets/")?;
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    (plain && !name.starts_with('.')).then_some(name)
 }
 
 async fn cache_control(

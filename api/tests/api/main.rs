@@ -40,4 +40,5 @@ mod shared_limits;
 mod sms;
 mod stress;
 mod totp;
+mod web_assets;
 mod webhooks;
