@@ -38,7 +38,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   # Not --locked: this version's own lock file does not build on the current toolchain.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  # Tools: optimised at level 1, they build in less time and run for seconds.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 WASM_OPT="$TOOLS/binaryen/node_modules/.bin/wasm-opt"
 if [ "$("$WASM_OPT" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSION" ]; then
@@ -49,7 +50,7 @@ fi
 
 WASM_SPLIT="$TOOLS/wasm-split-$WASM_SPLIT_VERSION/bin/wasm-split-cli"
 if [ ! -x "$WASM_SPLIT" ]; then
-  cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
     --features build-binary --root "$TOOLS/wasm-split-$WASM_SPLIT_VERSION"
 fi
 WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
