@@ -26,6 +26,9 @@ pub struct Bench {
     /// The run's temporary folder, removed with the bench; `None` for a server the
     /// bench did not start.
     pub dir: Option<PathBuf>,
+    /// The master key of the server the bench started (`None` for another's), so
+    /// that the bench can read sealed values (the sandbox merchant secret).
+    pub master_key: Option<MasterKey>,
 }
 
 /// The `n`th of a series of distinct valid ID numbers.
@@ -57,9 +60,11 @@ impl Bench {
         config.rate_limit_per_ip = 0;
         config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
         config.sandbox_db = dir.join("sandbox.db");
-        if config.master_key.is_none() {
-            config.master_key = Some(MasterKey::generate()?);
-        }
+        let master_key = match config.master_key.clone() {
+            Some(key) => key,
+            None => MasterKey::generate()?,
+        };
+        config.master_key = Some(master_key.clone());
         let app = Application::build(config, Arc::new(SystemClock)).await?;
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
@@ -75,6 +80,7 @@ impl Bench {
             http,
             database_url,
             dir: Some(dir),
+            master_key: Some(master_key),
         })
     }
 
@@ -86,6 +92,7 @@ impl Bench {
             http,
             database_url: database_url.to_owned(),
             dir: None,
+            master_key: None,
         }
     }
 
