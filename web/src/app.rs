@@ -22,6 +22,7 @@ pub fn mount() {
 fn App() -> impl IntoView {
     i18n::provide_lang();
     session::provide_session();
+    preload_next_screens();
     view! {
         <Router>
             <a class="skip-link" href="#main">{t("跳到主要内容", "Skip to content")}</a>
@@ -78,6 +79,25 @@ lazy_screen!(PayReturn, pay_return::PayReturnPage);
 lazy_screen!(Receipt, receipt::ReceiptPage);
 lazy_screen!(Refund, refund::RefundPage);
 lazy_screen!(Verify, verify::VerifyPage);
+
+/// When the candidate first types (on the login screen: their ID number), fetches the
+/// modules of the screens reached next (修改密码 after a first login, 网上缴费 after any
+/// other), so that a login does not wait for them: on a slow connection they are dozens
+/// of files. Not before: fetched at once, they hold up the captcha and so the form.
+fn preload_next_screens() {
+    let started = StoredValue::new(false);
+    // Kept for the app's life, which is the page's.
+    let _typing = window_event_listener(leptos::ev::input, move |_| {
+        if started.get_value() {
+            return;
+        }
+        started.set_value(true);
+        leptos::task::spawn_local(async {
+            <Password as LazyRoute>::preload().await;
+            <Fees as LazyRoute>::preload().await;
+        });
+    });
+}
 
 /// After moving to another screen, keyboard and screen-reader users continue at its
 /// content, not at the link that led there (which is gone).
