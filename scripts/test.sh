@@ -60,7 +60,9 @@ step "tests on SQLite"
 run_tests "${HOST_PACKAGES[@]}"
 # The integration tests built the server binary; the API fuzzing, the image's staging
 # and the browser tests run that one instead of building their own.
-export EXAMFEE_BIN="${CARGO_TARGET_DIR:-target}/debug/examfee"
+# Absolute: the browser tests run it from e2e/.
+EXAMFEE_BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/examfee"
+export EXAMFEE_BIN
 
 step "API tests on PostgreSQL (${EXAMFEE_TEST_PG_URL})"
 if command -v psql >/dev/null 2>&1; then
