@@ -88,14 +88,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_thread_waits_in_the_same_queue() {
+    async fn a_threads_turn_is_a_turn_of_the_same_queue() {
         let queue = WriteQueue::default();
-        let first = queue.turn().await;
         let other = queue.clone();
-        let thread = std::thread::spawn(move || drop(other.blocking_turn()));
-        // The thread cannot have its turn before the first writer is done.
-        assert!(!thread.is_finished());
-        drop(first);
+        let (taken, has_turn) = std::sync::mpsc::channel();
+        let (finish, go) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let turn = other.blocking_turn();
+            taken.send(()).unwrap();
+            go.recv().unwrap();
+            drop(turn);
+        });
+        has_turn.recv().unwrap();
+        // While the thread holds its turn, no async writer has one.
+        assert!(queue.0.try_lock().is_err());
+        finish.send(()).unwrap();
         thread.join().unwrap();
         drop(queue.turn().await);
     }
