@@ -9,8 +9,8 @@
 # (gzip -9), which the server sends to browsers that accept them. Prints each WASM's
 # gzip and brotli size.
 #
-# The candidate client is split: each screen behind a `lazy_screen!` (web/src/lib.rs) goes
-# into WASM modules of its own that the browser fetches when the screen is first
+# The candidate client is split: each screen behind a `#[lazy]` function (web/src/app.rs)
+# goes into WASM modules of its own that the browser fetches when the screen is first
 # reached, so the login screen waits for the main module only. The split is made by
 # wasm_split_cli_support's `wasm-split-cli` on the linked WASM (which keeps its
 # relocations for it: `--emit-relocs`), before wasm-bindgen; its JS link module and the

@@ -366,7 +366,11 @@ pub struct Problem {
     #[cfg_attr(feature = "openapi", schema(example = "Wrong ID number or password."))]
     pub detail_en: String,
     /// With `account_locked`: when logging in is possible again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::time::rfc3339_opt"
+    )]
     pub locked_until: Option<DateTime<Utc>>,
     /// With `validation_failed`: the field that broke a rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]

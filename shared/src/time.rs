@@ -8,6 +8,24 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
+/// Reads an optional time written in RFC 3339, as the API writes every time, with
+/// chrono's RFC 3339 parser. Its default for `DateTime<Utc>` parses through its general
+/// format machinery, which was the largest part of chrono in the candidates' login
+/// screen WASM (every problem+json it reads may carry `locked_until`; docs/benchmarks.md,
+/// "Web client size").
+pub fn rfc3339_opt<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    })
+    .transpose()
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
@@ -121,5 +139,36 @@ mod tests {
         let before = Utc::now();
         clock.advance(Duration::minutes(31));
         assert!(clock.now() >= before + Duration::minutes(31));
+    }
+
+    #[test]
+    fn a_problem_reads_its_lock_time_as_written_and_refuses_what_is_not_rfc_3339() {
+        use crate::dto::Problem;
+        let mut problem = Problem::new(
+            "account_locked",
+            423,
+            "Locked",
+            "锁定".into(),
+            "Locked".into(),
+        );
+        problem.locked_until = Some(utc("2026-12-04T20:15:00.250Z"));
+        let sent = serde_json::to_string(&problem).unwrap();
+        let read: Problem = serde_json::from_str(&sent).unwrap();
+        assert_eq!(read.locked_until, problem.locked_until);
+        let offset = sent.replace("2026-12-04T20:15:00.250Z", "2026-12-05T04:15:00.250+08:00");
+        let read: Problem = serde_json::from_str(&offset).unwrap();
+        assert_eq!(read.locked_until, problem.locked_until);
+
+        problem.locked_until = None;
+        let read: Problem =
+            serde_json::from_str(&serde_json::to_string(&problem).unwrap()).unwrap();
+        assert_eq!(read.locked_until, None);
+        let null = r#"{"type":"t","title":"t","status":423,"code":"c","detail":"d","detail_en":"d","locked_until":null}"#;
+        assert_eq!(
+            serde_json::from_str::<Problem>(null).unwrap().locked_until,
+            None
+        );
+        let wrong = null.replace("null", "\"2026-12-04 20:15\"");
+        assert!(serde_json::from_str::<Problem>(&wrong).is_err());
     }
 }

@@ -1,10 +1,16 @@
-//! The candidates' app: the routes to every screen, the main module holding the login
+//! The candidates' app: the screen each path shows, the main module holding the login
 //! screen and each later screen split off to be fetched when first reached.
+//!
+//! leptos_router keeps the location, the links and the history; the screen is chosen
+//! by [`Screen::of`], a plain `match`, not by its `<Routes>`. Its generic route tree
+//! (the route choice over eleven view types, the nested matching) was the largest part
+//! of the router in the login screen's WASM, and the candidates' paths are flat: see
+//! docs/benchmarks.md, "Web client size".
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{Redirect, Router};
 use leptos_router::hooks::use_location;
-use leptos_router::{Lazy, LazyRoute, lazy_route, path};
+use leptos_router::location::{BrowserUrl, LocationProvider};
 
 use crate::browser;
 use crate::components::layout::{NotFound, SiteFooter, SiteHeader};
@@ -29,56 +35,146 @@ fn App() -> impl IntoView {
             <FocusOnNavigate/>
             <SiteHeader/>
             <main id="main" tabindex="-1">
-                <Routes fallback=|| view! { <NotFound home="/" home_label=Text::new("返回主页", "Home")/> }>
-                    <Route path=path!("/") view=Home/>
-                    <Route path=path!("/login") view=login::LoginPage/>
-                    <Route path=path!("/password") view={Lazy::<Password>::new()}/>
-                    <Route path=path!("/forgot-password") view={Lazy::<Reset>::new()}/>
-                    <Route path=path!("/profile") view={Lazy::<Profile>::new()}/>
-                    <Route path=path!("/fees") view={Lazy::<Fees>::new()}/>
-                    <Route path=path!("/cashier/:order_no") view={Lazy::<Cashier>::new()}/>
-                    <Route path=path!("/pay/return") view={Lazy::<PayReturn>::new()}/>
-                    <Route path=path!("/receipt/:order_no") view={Lazy::<Receipt>::new()}/>
-                    <Route path=path!("/refund/:order_no") view={Lazy::<Refund>::new()}/>
-                    <Route path=path!("/verify") view={Lazy::<Verify>::new()}/>
-                </Routes>
+                <Screens/>
             </main>
             <SiteFooter/>
         </Router>
     }
 }
 
-/// A screen in a WASM module of its own, fetched when first reached: scripts/build-web.sh
-/// splits the build at each of these (leptos's `#[lazy_route]`), so that the login screen
-/// waits for the main module only. The build must split: until then the screen is an
-/// import from a placeholder module no browser has.
-macro_rules! lazy_screen {
-    ($route:ident, $page:path) => {
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(this: Self) -> AnyView {
-                let $route = this;
-                $page().into_any()
-            }
-        }
-    };
+/// What a path of the candidates' client shows; `String`s are the order number in it,
+/// as written in the path.
+#[derive(Debug, Clone, PartialEq)]
+enum Screen {
+    Home,
+    Login,
+    Password,
+    Reset,
+    Profile,
+    Fees,
+    Cashier(String),
+    PayReturn,
+    Receipt(String),
+    Refund(String),
+    Verify,
+    NotFound,
 }
 
-lazy_screen!(Password, password::PasswordPage);
-lazy_screen!(Reset, reset::ResetPage);
-lazy_screen!(Profile, profile::ProfilePage);
-lazy_screen!(Fees, fees::FeesPage);
-lazy_screen!(Cashier, cashier::CashierPage);
-lazy_screen!(PayReturn, pay_return::PayReturnPage);
-lazy_screen!(Receipt, receipt::ReceiptPage);
-lazy_screen!(Refund, refund::RefundPage);
-lazy_screen!(Verify, verify::VerifyPage);
+impl Screen {
+    /// The screen of a location's path (without its query); a trailing `/` is ignored.
+    fn of(path: &str) -> Screen {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
+        let (first, second) = (segments.next().unwrap_or(""), segments.next());
+        if segments.next().is_some() {
+            return Screen::NotFound;
+        }
+        let order_no = |no: &str| (!no.is_empty()).then(|| no.to_owned());
+        match (first, second) {
+            ("", None) => Screen::Home,
+            ("login", None) => Screen::Login,
+            ("password", None) => Screen::Password,
+            ("forgot-password", None) => Screen::Reset,
+            ("profile", None) => Screen::Profile,
+            ("fees", None) => Screen::Fees,
+            ("pay", Some("return")) => Screen::PayReturn,
+            ("verify", None) => Screen::Verify,
+            ("cashier", Some(no)) => order_no(no).map_or(Screen::NotFound, Screen::Cashier),
+            ("receipt", Some(no)) => order_no(no).map_or(Screen::NotFound, Screen::Receipt),
+            ("refund", Some(no)) => order_no(no).map_or(Screen::NotFound, Screen::Refund),
+            _ => Screen::NotFound,
+        }
+    }
+}
+
+/// The current path's screen. A new query on the same screen (`/login?expired=1`, say)
+/// keeps it; the screen reads its query itself.
+#[component]
+fn Screens() -> impl IntoView {
+    let location = use_location();
+    let screen = Memo::new(move |_| location.pathname.with(|path| Screen::of(path)));
+    // A followed link changes the router's location at once but writes the address bar
+    // only when told that the new path is taken, which `<Routes>` would do: this does it
+    // for every new path.
+    let address_bar = use_context::<BrowserUrl>();
+    Effect::new(move |_| {
+        location.pathname.track();
+        if let Some(address_bar) = &address_bar {
+            address_bar.ready_to_complete();
+        }
+    });
+    move || match screen.get() {
+        Screen::Home => view! { <Home/> }.into_any(),
+        Screen::Login => view! { <login::LoginPage/> }.into_any(),
+        Screen::Password => later(password_screen()),
+        Screen::Reset => later(reset_screen()),
+        Screen::Profile => later(profile_screen()),
+        Screen::Fees => later(fees_screen()),
+        Screen::Cashier(no) => later(cashier_screen(no)),
+        Screen::PayReturn => later(pay_return_screen()),
+        Screen::Receipt(no) => later(receipt_screen(no)),
+        Screen::Refund(no) => later(refund_screen(no)),
+        Screen::Verify => later(verify_screen()),
+        Screen::NotFound => {
+            view! { <NotFound home="/" home_label=Text::new("返回主页", "Home")/> }.into_any()
+        }
+    }
+}
+
+/// A screen from a module fetched when first reached: nothing until it is there.
+fn later(screen: impl Future<Output = AnyView> + Send + 'static) -> AnyView {
+    Suspend::new(screen).into_any()
+}
+
+// The screens in WASM modules of their own: scripts/build-web.sh splits the build at
+// each `#[lazy]` function, so that the login screen waits for the main module only.
+// The build must split: until then the screen is an import from a placeholder module no
+// browser has.
+
+#[lazy]
+fn password_screen() -> AnyView {
+    view! { <password::PasswordPage/> }.into_any()
+}
+
+#[lazy]
+fn reset_screen() -> AnyView {
+    view! { <reset::ResetPage/> }.into_any()
+}
+
+#[lazy]
+fn profile_screen() -> AnyView {
+    view! { <profile::ProfilePage/> }.into_any()
+}
+
+#[lazy]
+fn fees_screen() -> AnyView {
+    view! { <fees::FeesPage/> }.into_any()
+}
+
+#[lazy]
+fn cashier_screen(order_no: String) -> AnyView {
+    view! { <cashier::CashierPage order_no/> }.into_any()
+}
+
+#[lazy]
+fn pay_return_screen() -> AnyView {
+    view! { <pay_return::PayReturnPage/> }.into_any()
+}
+
+#[lazy]
+fn receipt_screen(order_no: String) -> AnyView {
+    view! { <receipt::ReceiptPage order_no/> }.into_any()
+}
+
+#[lazy]
+fn refund_screen(order_no: String) -> AnyView {
+    view! { <refund::RefundPage order_no/> }.into_any()
+}
+
+#[lazy]
+fn verify_screen() -> AnyView {
+    view! { <verify::VerifyPage/> }.into_any()
+}
 
 /// When the candidate first types (on the login screen: their ID number), fetches the
 /// modules of the screens reached next (修改密码 after a first login, 网上缴费 after any
@@ -92,9 +188,10 @@ fn preload_next_screens() {
             return;
         }
         started.set_value(true);
+        // `#[lazy]` names each function's loader `__preload_<name>`.
         leptos::task::spawn_local(async {
-            <Password as LazyRoute>::preload().await;
-            <Fees as LazyRoute>::preload().await;
+            __preload_password_screen().await;
+            __preload_fees_screen().await;
         });
     });
 }

@@ -14,7 +14,7 @@ use examfee_shared::{OrderStatus, PayChannel};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, ApiError};
 use crate::browser;
@@ -177,12 +177,8 @@ fn back_to_fees(navigate: &impl Fn(&str, NavigateOptions)) {
 }
 
 #[component]
-pub fn CashierPage() -> impl IntoView {
+pub fn CashierPage(order_no: String) -> impl IntoView {
     page_title(Text::new("收银台", "Checkout"));
-    let order_no = use_params_map()
-        .get_untracked()
-        .get("order_no")
-        .unwrap_or_default();
     let cashier = Cashier::new(order_no);
     cashier.look();
 

@@ -6,7 +6,6 @@ use examfee_shared::dto::ReceiptView;
 use examfee_shared::time::beijing_time;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 
 use crate::api;
 use crate::browser;
@@ -17,12 +16,8 @@ use crate::i18n::{Text, receipt_status, t, tx, use_lang};
 use crate::pages::verify::verify_path;
 
 #[component]
-pub fn ReceiptPage() -> impl IntoView {
+pub fn ReceiptPage(order_no: String) -> impl IntoView {
     page_title(Text::new("电子票据", "E-receipt"));
-    let order_no = use_params_map()
-        .get_untracked()
-        .get("order_no")
-        .unwrap_or_default();
     let receipt = LocalResource::new(move || {
         let order_no = order_no.clone();
         async move { api::receipt(&order_no).await }

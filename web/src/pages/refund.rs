@@ -7,7 +7,6 @@ use examfee_shared::time::beijing_time;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 
 use crate::api;
 use crate::browser::focus;
@@ -17,12 +16,8 @@ use crate::components::loading::or_placeholder;
 use crate::i18n::{Text, refund_status, t, tx};
 
 #[component]
-pub fn RefundPage() -> impl IntoView {
+pub fn RefundPage(order_no: String) -> impl IntoView {
     page_title(Text::new("申请退费", "Apply for a refund"));
-    let order_no = use_params_map()
-        .get_untracked()
-        .get("order_no")
-        .unwrap_or_default();
     let order = LocalResource::new({
         let order_no = order_no.clone();
         move || {
