@@ -92,14 +92,18 @@ impl Subject {
         action: AuditAction,
         detail: Value,
     ) -> sqlx::Result<()> {
-        let entry = AuditEntry {
+        store::audit::record(tx, now_ms, self.entry(action, detail)).await
+    }
+
+    /// One entry about this subject, to be written with a change.
+    pub fn entry(&self, action: AuditAction, detail: Value) -> AuditEntry<'_> {
+        AuditEntry {
             actor: &self.actor,
             action,
             entity: self.entity,
             entity_id: &self.entity_id,
             detail: self.detail(detail),
-        };
-        store::audit::record(tx, now_ms, entry).await
+        }
     }
 }
 

@@ -125,9 +125,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_id_cannot_be_changed_reused_or_kept_past_its_expiry() {
-        let db = Db::connect_and_migrate("sqlite::memory:", Some(1))
-            .await
-            .unwrap();
+        let dir = std::env::temp_dir().join(format!("examfee-captcha-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let db = Db::connect_and_migrate(&url, Some(1)).await.unwrap();
         let captchas = Captchas::new(b"k".repeat(32), Some("ab12c".into()));
         let now = Utc::now();
         let issued = captchas.issue(now).await.unwrap().captcha_id;
@@ -150,6 +150,8 @@ mod tests {
         for garbage in ["", "x", "a.b.c", "6f1c2b7e-3d4a-4b8f-9a51-0c2d7e8f9a10"] {
             assert!(captchas.check(&db, garbage, "ab12c", now).await.is_err());
         }
+        drop(db);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -54,6 +54,18 @@ pub struct Attempt {
     locked_until: Option<i64>,
 }
 
+/// The count a right login clears when its session opens: account key and address.
+pub struct Cleared {
+    account_key: String,
+    address: String,
+}
+
+impl Cleared {
+    pub fn row(&self) -> (&str, &str) {
+        (&self.account_key, &self.address)
+    }
+}
+
 /// Takes a slot for one password check of `name` from `address`, or answers
 /// `account_locked` without any hashing.
 pub async fn reserve(
@@ -141,6 +153,20 @@ impl Attempt {
     ) -> ApiResult<()> {
         if right {
             self.succeeded(state).await
+        } else {
+            Err(self.failed(role, wrong))
+        }
+    }
+
+    /// Settles the slot of a login: as [`Attempt::settle`], but a right login's count
+    /// is cleared by the session it opens, in the same commit
+    /// ([`store::sessions::open`]); what it clears is returned.
+    pub fn settle_login(self, role: Role, right: bool, wrong: ApiError) -> ApiResult<Cleared> {
+        if right {
+            Ok(Cleared {
+                account_key: self.account_key,
+                address: self.address,
+            })
         } else {
             Err(self.failed(role, wrong))
         }

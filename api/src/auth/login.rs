@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::SESSION_COOKIE;
 use super::account_audit::{Subject, Via, record_refusal};
-use super::lockout;
+use super::lockout::{self, Cleared};
 use super::passwords::Credential;
 use super::sms_codes;
 use super::tokens::Claims;
@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 use crate::store::candidates::CandidateRow;
+use crate::store::sessions::Opening;
 
 pub struct Account {
     pub subject_id: String,
@@ -126,21 +127,24 @@ pub async fn log_in(
         _ => None,
     };
     let right = password_right && code_right.unwrap_or(true);
-    if let Err(refusal) = attempt.settle(state, role, right, wrong).await {
-        let subject = match &subject_id {
-            Some(id) => Subject::account(role, id),
-            None => Subject::unknown(role, name),
-        };
-        // The audit log, unlike the answer, says it was the code: a right password
-        // with a wrong code is worth an administrator's attention.
-        let via = if password_right {
-            Via::LoginTotp
-        } else {
-            Via::Login
-        };
-        record_refusal(state, &subject, via, address, &refusal).await?;
-        return Err(refusal);
-    }
+    let cleared = match attempt.settle_login(role, right, wrong) {
+        Ok(cleared) => cleared,
+        Err(refusal) => {
+            let subject = match &subject_id {
+                Some(id) => Subject::account(role, id),
+                None => Subject::unknown(role, name),
+            };
+            // The audit log, unlike the answer, says it was the code: a right password
+            // with a wrong code is worth an administrator's attention.
+            let via = if password_right {
+                Via::LoginTotp
+            } else {
+                Via::Login
+            };
+            record_refusal(state, &subject, via, address, &refusal).await?;
+            return Err(refusal);
+        }
+    };
     // A right password means the account exists: Unknown never verifies.
     let subject_id = subject_id.ok_or(wrong_for(role))?;
     let access = Access {
@@ -149,7 +153,7 @@ pub async fn log_in(
         second_factor: code_right == Some(true),
         sms_verification,
     };
-    open_session(state, role, &subject_id, address, access).await
+    open_session(state, role, &subject_id, &cleared, access).await
 }
 
 fn wrong_for(role: Role) -> ApiError {
@@ -173,7 +177,7 @@ async fn open_session(
     state: &AppState,
     role: Role,
     subject_id: &str,
-    address: &str,
+    cleared: &Cleared,
     access: Access,
 ) -> ApiResult<HttpResponse> {
     let Access {
@@ -186,25 +190,27 @@ async fn open_session(
     let ttl = Duration::from_std(state.token_ttl).map_err(anyhow::Error::from)?;
     let expires = now + ttl;
     let session_id = uuid::Uuid::new_v4().to_string();
-    let mut tx = state.db.begin_write().await?;
-    store::sessions::create(
-        &mut tx,
-        &session_id,
-        role,
-        subject_id,
-        to_ms(now),
-        to_ms(expires),
-    )
-    .await?;
     // The session id is a bearer credential's half: not in the log.
+    let (_, address) = cleared.row();
     let mut detail = json!({ "address": address, "must_change_password": must_change_password });
     if role == Role::Operator {
         detail["second_factor"] = json!(second_factor);
     }
-    Subject::account(role, subject_id)
-        .record_in(&mut tx, to_ms(now), AuditAction::SessionLogin, detail)
-        .await?;
-    tx.commit().await?;
+    let subject = Subject::account(role, subject_id);
+    let session = Opening {
+        id: &session_id,
+        role,
+        subject_id,
+        now_ms: to_ms(now),
+        expires_at_ms: to_ms(expires),
+        attempts: cleared.row(),
+    };
+    store::sessions::open(
+        &state.db,
+        session,
+        subject.entry(AuditAction::SessionLogin, detail),
+    )
+    .await?;
     let claims = Claims {
         sub: subject_id.to_owned(),
         sid: session_id,

@@ -117,11 +117,14 @@ async fn place(
         return Ok(Placed::Existing(existing));
     }
     let now = state.clock.now();
-    let owned = store::catalog::fees_of_candidate(&state.db, candidate_id).await?;
+    // The fee list's read: on SQLite on the calling thread, on PostgreSQL from its
+    // cache while no commit changed it. Whatever it says, the fees' other orders are
+    // looked at again in the order's transaction.
+    let owned = store::fee_list::of_candidate(&state.db, candidate_id).await?;
     let order_no = new_order_no(now);
     let mut items = Vec::with_capacity(codes.len());
     for code in codes {
-        let Some(fee) = owned.iter().find(|f| &f.code == code) else {
+        let Some(fee) = owned.items.iter().find(|f| &f.code == code) else {
             return Err(ApiError::Invalid {
                 field: "fee_item_codes",
                 code: "fee_item_unknown",

@@ -4,7 +4,7 @@ use examfee_shared::{Actor, ActorFilter, AuditAction, AuditEntity};
 use sqlx::FromRow;
 
 use super::pages::{Cursor, Filters, Value, Window};
-use super::{Db, Tx};
+use super::{AnyQuery, Db, Tx};
 
 pub struct AuditEntry<'a> {
     pub actor: &'a Actor,
@@ -14,17 +14,11 @@ pub struct AuditEntry<'a> {
     pub detail: serde_json::Value,
 }
 
-const RECORD: &str = "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(super) const RECORD: &str = "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 pub async fn record(tx: &mut Tx, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Result<()> {
-    sqlx::query(RECORD)
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(at_ms)
-        .bind(entry.actor.to_string())
-        .bind(entry.action.as_str())
-        .bind(entry.entity.as_str())
-        .bind(entry.entity_id)
-        .bind(entry.detail.to_string())
+    Record::of(at_ms, &entry)
+        .bind(sqlx::query(RECORD))
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -36,16 +30,59 @@ pub(super) fn record_local(
     at_ms: i64,
     entry: AuditEntry<'_>,
 ) -> rusqlite::Result<()> {
-    let values: [&dyn rusqlite::ToSql; 7] = [
-        &uuid::Uuid::new_v4().to_string(),
-        &at_ms,
-        &entry.actor.to_string(),
-        &entry.action.as_str(),
-        &entry.entity.as_str(),
-        &entry.entity_id,
-        &entry.detail.to_string(),
-    ];
-    super::local_writes::execute(conn, RECORD, &values).map(drop)
+    Record::of(at_ms, &entry).write_local(conn)
+}
+
+/// One entry as [`RECORD`] stores it, owning its values: a part of a larger
+/// statement, or carried to the SQLite writer thread.
+pub(super) struct Record {
+    id: String,
+    at: i64,
+    actor: String,
+    action: &'static str,
+    entity: &'static str,
+    entity_id: String,
+    detail: String,
+}
+
+impl Record {
+    pub(super) fn of(at_ms: i64, entry: &AuditEntry<'_>) -> Record {
+        Record {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: at_ms,
+            actor: entry.actor.to_string(),
+            action: entry.action.as_str(),
+            entity: entry.entity.as_str(),
+            entity_id: entry.entity_id.to_owned(),
+            detail: entry.detail.to_string(),
+        }
+    }
+
+    /// Binds the values of [`RECORD`]'s placeholders, in their order, after those
+    /// `query` has.
+    pub(super) fn bind(self, query: AnyQuery<'_>) -> AnyQuery<'_> {
+        query
+            .bind(self.id)
+            .bind(self.at)
+            .bind(self.actor)
+            .bind(self.action)
+            .bind(self.entity)
+            .bind(self.entity_id)
+            .bind(self.detail)
+    }
+
+    pub(super) fn write_local(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        let values: [&dyn rusqlite::ToSql; 7] = [
+            &self.id,
+            &self.at,
+            &self.actor,
+            &self.action,
+            &self.entity,
+            &self.entity_id,
+            &self.detail,
+        ];
+        super::local_writes::execute(conn, RECORD, &values).map(drop)
+    }
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -82,16 +82,6 @@ pub async fn fee_item_codes(db: &Db) -> sqlx::Result<Vec<String>> {
         .await
 }
 
-pub async fn fees_of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<FeeItemRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {FEE_ITEM_COLUMNS} FROM candidate_fees cf JOIN fee_items f ON f.code = cf.fee_item_code
-         WHERE cf.candidate_id = $1 ORDER BY f.exam_code, f.code"
-    ))
-    .bind(candidate_id)
-    .fetch_all(&db.pool)
-    .await
-}
-
 pub async fn exams_of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<ExamRow>> {
     sqlx::query_as(
         "SELECT DISTINCT e.code, e.name FROM candidate_fees cf

@@ -91,9 +91,12 @@ pub async fn lock_end(
     Ok(own.or(latest.map(|at| at + window_ms)))
 }
 
-/// The password was right: the address starts again from nothing.
+pub(super) const CLEAR: &str = "DELETE FROM login_attempts WHERE account_key = $1 AND address = $2";
+
+/// The password was right: the address starts again from nothing. A login clears
+/// its count with the session it opens ([`super::sessions::open`]).
 pub async fn clear(db: &Db, account_key: &str, address: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_attempts WHERE account_key = $1 AND address = $2")
+    sqlx::query(CLEAR)
         .bind(account_key)
         .bind(address)
         .execute(&mut *db.writer().await?)

@@ -145,6 +145,28 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+/// A statement through sqlx's `Any` driver, its values bound one after another.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// `sql` with its placeholders moved up by `by` (`$1` becomes `$(1 + by)`), to stand
+/// after another statement's in one PostgreSQL statement of several parts.
+pub fn renumbered(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
 pub fn placeholder_list(first: usize, count: usize) -> String {
     (first..first + count)
@@ -184,6 +206,21 @@ mod tests {
         assert_eq!(placeholder_list(2, 3), "$2, $3, $4");
     }
 
+    #[tokio::test]
+    async fn an_in_memory_sqlite_store_is_refused() {
+        let error = Db::connect("sqlite::memory:").await.err().unwrap();
+        assert!(error.to_string().contains("must name a file"), "{error}");
+    }
+
+    #[test]
+    fn renumbering_moves_every_placeholder_and_nothing_else() {
+        assert_eq!(
+            renumbered("UPDATE t SET a = $1, b = '$' WHERE c = $12 AND d = $2", 5),
+            "UPDATE t SET a = $6, b = '$' WHERE c = $17 AND d = $7"
+        );
+        assert_eq!(renumbered("$1", 0), "$1");
+    }
+
     #[test]
     fn placeholders_number_across_rows() {
         assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
@@ -192,7 +229,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_taken_key_is_told_from_other_errors() {
-        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let dir = std::env::temp_dir().join(format!("examfee-unique-{}", uuid::Uuid::new_v4()));
+        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
         let mut conn = db.pool.acquire().await.unwrap();
         conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE)")
             .await
@@ -212,5 +252,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!is_unique_violation(&other));
+        drop((conn, db));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

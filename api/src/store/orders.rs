@@ -3,13 +3,15 @@
 use examfee_shared::{
     Actor, AuditAction, AuditEntity, Gateway, OrderStatus, PayChannel, ReceiptStatus, RefundStatus,
 };
+use std::sync::LazyLock;
+
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::audit::AuditEntry;
+use super::audit::{AuditEntry, RECORD, Record};
 use super::fee_list_cache::Changes;
 use super::states::{optional_state, state};
-use super::{Db, Tx, placeholder_list, values_placeholders};
+use super::{Db, Tx, placeholder_list, renumbered, values_placeholders};
 use crate::metrics::Committed;
 
 #[derive(Debug, Clone)]
@@ -164,7 +166,8 @@ pub enum Placement<R> {
 /// Stores a new order unless `decide`, given the candidate's orders on its fees, says
 /// otherwise: in one transaction, the order, its items, its trade's row and its audit
 /// record. On an SQLite file it runs on the writer thread, committed with whatever
-/// other writes wait ([`super::local_writes`]).
+/// other writes wait ([`super::local_writes`]); on PostgreSQL the order's rows are
+/// one statement after the row lock and the look at the fees' other orders.
 pub async fn place<R: Send + 'static>(
     db: &Db,
     order: NewOrder,
@@ -218,10 +221,6 @@ async fn place_in_tx<R>(
         Decision::Insert => {}
     }
     let created = insert(&mut tx, order, now_ms).await?;
-    if let Some(gateway) = order.trade_at {
-        super::trades::open_in(&mut tx, &order.order_no, gateway, now_ms).await?;
-    }
-    super::audit::record(&mut tx, now_ms, audit_of(order)).await?;
     tx.count(Committed::OrderCreated);
     tx.commit().await?;
     Ok(Placement::New(created))
@@ -249,9 +248,24 @@ fn insert_items_sql(items: usize) -> String {
     )
 }
 
-/// Stores a pending order and its items; returns the order as stored.
+/// Stores a pending order with its items, its trade's row (when it has one) and its
+/// audit record in one PostgreSQL statement; returns the order as stored. Its parts
+/// see the same snapshot and its foreign keys are checked at its end, so the items
+/// may stand before the order they belong to.
 async fn insert(tx: &mut Tx, order: &NewOrder, now_ms: i64) -> sqlx::Result<OrderRow> {
-    let row = sqlx::query_as(&format!("{INSERT}{COLUMNS}"))
+    let items = order.items.len();
+    let mut parts = vec![
+        format!("items AS ({})", renumbered(&insert_items_sql(items), 8)),
+        format!("audit AS ({})", renumbered(RECORD, 8 + 5 * items)),
+    ];
+    if order.trade_at.is_some() {
+        parts.push(format!(
+            "trade AS ({})",
+            renumbered(super::trades::OPEN, 15 + 5 * items)
+        ));
+    }
+    let sql = format!("WITH {} {INSERT}{COLUMNS}", parts.join(", "));
+    let mut query = sqlx::query(&sql)
         .bind(order.order_no.as_str())
         .bind(order.candidate_id.as_str())
         .bind(order.amount_fen)
@@ -259,11 +273,7 @@ async fn insert(tx: &mut Tx, order: &NewOrder, now_ms: i64) -> sqlx::Result<Orde
         .bind(order.idempotency_key.as_deref())
         .bind(now_ms)
         .bind(order.expires_at)
-        .bind(order.cashier_url.as_deref())
-        .fetch_one(&mut **tx)
-        .await?;
-    let sql = insert_items_sql(order.items.len());
-    let mut query = sqlx::query(&sql);
+        .bind(order.cashier_url.as_deref());
     for item in &order.items {
         query = query
             .bind(order.order_no.as_str())
@@ -272,9 +282,16 @@ async fn insert(tx: &mut Tx, order: &NewOrder, now_ms: i64) -> sqlx::Result<Orde
             .bind(item.amount_fen)
             .bind(1_i64);
     }
-    query.execute(&mut **tx).await?;
+    query = Record::of(now_ms, &audit_of(order)).bind(query);
+    if let Some(gateway) = order.trade_at {
+        query = query
+            .bind(order.order_no.as_str())
+            .bind(gateway.as_str())
+            .bind(now_ms);
+    }
+    let row = query.fetch_one(&mut **tx).await?;
     tx.fee_list_changed(&order.candidate_id);
-    Ok(row)
+    OrderRow::from_row(&row)
 }
 
 const SET_TRADE: &str =
@@ -307,18 +324,27 @@ pub async fn record_trade(
             })
             .await;
     }
-    let mut tx = db.begin_write().await?;
-    super::trades::set_pay_url(&mut tx, order_no, gateway, cashier_url, now_ms).await?;
-    let recorded = sqlx::query_as(&format!("{SET_TRADE}{COLUMNS}"))
+    sqlx::query_as(&RECORD_TRADE)
         .bind(order_no)
         .bind(trade_no)
         .bind(cashier_url)
         .bind(now_ms)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(recorded)
+        .bind(order_no)
+        .bind(gateway.as_str())
+        .bind(cashier_url)
+        .bind(now_ms)
+        .fetch_optional(&db.pool)
+        .await
 }
+
+/// [`record_trade`] on PostgreSQL: one statement, where a transaction would be four
+/// round trips (issue 20: the database server's CPU per order).
+static RECORD_TRADE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH trade AS ({}) {SET_TRADE}{COLUMNS}",
+        renumbered(super::trades::SET_PAY_URL, 4)
+    )
+});
 
 /// What a gateway said of a payment, stored with `paid`.
 pub struct Payment<'a> {

@@ -45,6 +45,12 @@ impl Db {
         let local_reads = is_sqlite
             .then(|| local_reads::LocalReads::of_url(&url))
             .flatten();
+        // An SQLite store is a file: its writes run on the writer thread, which opens
+        // the file itself, and every other write (on PostgreSQL) is one statement of
+        // PostgreSQL's own. An in-memory database would also be one per connection.
+        if is_sqlite && local_reads.is_none() {
+            anyhow::bail!("an SQLite DATABASE_URL must name a file, not an in-memory database");
+        }
         let writers = is_sqlite.then(WriteQueue::default);
         let local_writes = match (&local_reads, &writers) {
             (Some(file), Some(queue)) => Some(Arc::new(

@@ -4,12 +4,15 @@
 //! hash needs no key.
 
 use examfee_shared::{OperatorRole, Role};
+use std::sync::LazyLock;
+
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::audit::{self, AuditEntry};
+use super::local_writes::execute;
 use super::states::decode;
-
-use super::{Db, Tx};
+use super::{Db, Tx, login_attempts, renumbered};
 
 /// Hex SHA-256 of a session id, as stored.
 pub fn id_hash(id: &str) -> String {
@@ -19,23 +22,66 @@ pub fn id_hash(id: &str) -> String {
         .collect()
 }
 
-pub async fn create(
-    tx: &mut Tx,
-    id: &str,
-    role: Role,
-    subject_id: &str,
-    now_ms: i64,
-    expires_at_ms: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO sessions (id_hash, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id_hash(id))
-        .bind(role.as_str())
-        .bind(subject_id)
-        .bind(now_ms)
-        .bind(expires_at_ms)
-        .execute(&mut **tx)
+const INSERT: &str = "INSERT INTO sessions (id_hash, role, subject_id, created_at, expires_at)
+                      VALUES ($1, $2, $3, $4, $5)";
+
+/// A session a login opens.
+pub struct Opening<'a> {
+    pub id: &'a str,
+    pub role: Role,
+    pub subject_id: &'a str,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+    /// The lockout count the login clears: its account key and address.
+    pub attempts: (&'a str, &'a str),
+}
+
+/// One PostgreSQL statement: the session, its audit record, and the count cleared.
+static OPEN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH session AS ({INSERT}), audit AS ({}) {}",
+        renumbered(audit::RECORD, 5),
+        renumbered(login_attempts::CLEAR, 12)
+    )
+});
+
+/// Opens a session with its audit record and clears the login's lockout count, in
+/// one commit: one statement on PostgreSQL, one job of the writer thread on SQLite
+/// (instead of five round trips, which a login paid beside its argon2 hash).
+pub async fn open(db: &Db, session: Opening<'_>, entry: AuditEntry<'_>) -> sqlx::Result<()> {
+    let record = audit::Record::of(session.now_ms, &entry);
+    let (account_key, address) = session.attempts;
+    let (id_hash, role, subject_id) = (
+        id_hash(session.id),
+        session.role.as_str(),
+        session.subject_id.to_owned(),
+    );
+    let (now_ms, expires_at_ms) = (session.now_ms, session.expires_at_ms);
+    let Some(writer) = db.local_writer() else {
+        let query = sqlx::query(&OPEN)
+            .bind(id_hash)
+            .bind(role)
+            .bind(subject_id)
+            .bind(now_ms)
+            .bind(expires_at_ms);
+        return record
+            .bind(query)
+            .bind(account_key)
+            .bind(address)
+            .execute(&db.pool)
+            .await
+            .map(drop);
+    };
+    let (account_key, address) = (account_key.to_owned(), address.to_owned());
+    writer
+        .run(move |conn| {
+            let values: [&dyn rusqlite::ToSql; 5] =
+                [&id_hash, &role, &subject_id, &now_ms, &expires_at_ms];
+            execute(conn, INSERT, &values)?;
+            record.write_local(conn)?;
+            execute(conn, login_attempts::CLEAR, &[&account_key, &address]).map(drop)
+        })
         .await
-        .map(drop)
 }
 
 /// Whether the session exists for this subject and is neither revoked nor expired.

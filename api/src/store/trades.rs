@@ -32,7 +32,8 @@ impl FromRow<'_, AnyRow> for TradeRow {
 
 const COLUMNS: &str = "order_no, gateway, status, pay_url, trade_no, paid_at";
 
-const OPEN: &str = "INSERT INTO order_trades (order_no, gateway, status, created_at, updated_at)
+pub(super) const OPEN: &str =
+    "INSERT INTO order_trades (order_no, gateway, status, created_at, updated_at)
                     VALUES ($1, $2, 'open', $3, $3) ON CONFLICT (order_no, gateway) DO NOTHING";
 
 /// Stores that the order is being opened at the gateway, before the gateway is
@@ -64,7 +65,7 @@ pub async fn open_in(
         .map(drop)
 }
 
-const SET_PAY_URL: &str =
+pub(super) const SET_PAY_URL: &str =
     "UPDATE order_trades SET pay_url = $3, updated_at = $4 WHERE order_no = $1 AND gateway = $2";
 
 /// Where the payer pays at the gateway, as it answered.

@@ -1,7 +1,8 @@
 //! CPU time spent, read from Linux's /proc: this process's (ExamFee, the sandbox and
 //! the bench's own client all run in it) and the local PostgreSQL server's, whose
 //! processes share the machine's cores with the hashing threads. What a login costs
-//! besides its argon2 verification is the difference between the two.
+//! besides its argon2 verification, or an order besides the platform's create-trade,
+//! is the difference between the two.
 
 use std::time::Duration;
 
@@ -45,6 +46,12 @@ impl CpuTime {
             own: self.own.saturating_sub(earlier.own),
             database: self.database.saturating_sub(earlier.database),
         }
+    }
+
+    /// Milliseconds per one of `count` requests: all of it, and the database's.
+    pub fn per(self, count: usize) -> (f64, f64) {
+        let each = |d: Duration| d.as_secs_f64() * 1000.0 / count as f64;
+        (each(self.own) + each(self.database), each(self.database))
     }
 
     pub fn add(self, other: CpuTime) -> CpuTime {

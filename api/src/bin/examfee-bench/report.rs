@@ -51,13 +51,15 @@ impl Row {
     /// CPU milliseconds an operation costs besides its core work (`of_which`: the part
     /// spent in the database server), against the core work's own CPU milliseconds.
     /// No target: it says where the rest of a ratio's gap goes.
-    pub fn cpu(figure: &str, besides: f64, of_which: f64, core_work: f64) -> Row {
+    /// CPU time per request besides `work`'s (`core_work` ms of CPU), of which the
+    /// database server's.
+    pub fn cpu(figure: &str, besides: f64, of_which: f64, core_work: f64, work: &str) -> Row {
         Row {
             figure: figure.to_owned(),
             value: besides,
             unit: "ms",
             ceiling: core_work,
-            ceiling_of: format!("CPU of one argon2id verification; database {of_which:.2} ms"),
+            ceiling_of: format!("CPU of {work}; database {of_which:.2} ms"),
             ratio: besides / core_work,
             target: 0.0,
             p50_ms: 0.0,
