@@ -1,7 +1,9 @@
 //! Exams and their fee items, and which candidate owes which.
 
 use sqlx::FromRow;
+use sqlx::any::AnyRow;
 
+use super::states::Columns;
 use super::{Db, Tx};
 
 #[derive(Debug, FromRow)]
@@ -10,7 +12,7 @@ pub struct ExamRow {
     pub name: String,
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct FeeItemRow {
     pub code: String,
     pub exam_code: String,
@@ -19,6 +21,28 @@ pub struct FeeItemRow {
     pub pay_from: i64,
     pub pay_until: i64,
     pub refundable_until: i64,
+}
+
+impl FromRow<'_, AnyRow> for FeeItemRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        FeeItemRow::read(row)
+    }
+}
+
+impl FeeItemRow {
+    /// The columns of [`FEE_ITEM_COLUMNS`], through sqlx or on the calling thread
+    /// ([`super::fee_list`]) alike.
+    pub(super) fn read<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        Ok(FeeItemRow {
+            code: row.read("code")?,
+            exam_code: row.read("exam_code")?,
+            title: row.read("title")?,
+            amount_fen: row.read("amount_fen")?,
+            pay_from: row.read("pay_from")?,
+            pay_until: row.read("pay_until")?,
+            refundable_until: row.read("refundable_until")?,
+        })
+    }
 }
 
 pub(super) const FEE_ITEM_COLUMNS: &str =

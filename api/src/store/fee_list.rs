@@ -3,12 +3,10 @@
 
 use std::sync::{Arc, LazyLock};
 
-use examfee_shared::{OrderStatus, ReceiptStatus, RefundStatus};
-use sqlx::FromRow;
-
 use super::Db;
 use super::catalog::{FEE_ITEM_COLUMNS, FeeItemRow};
-use super::states::decode;
+use super::states::{Columns, decode};
+use examfee_shared::{OrderStatus, ReceiptStatus, RefundStatus};
 
 /// One line per (fee, order) of the candidate, with what the fee status derives from.
 #[derive(Debug, Clone)]
@@ -26,9 +24,7 @@ pub struct FeeOrderRow {
 }
 
 /// A fee item of the candidate with one of its orders, or none when it has none.
-#[derive(FromRow)]
 struct Line {
-    #[sqlx(flatten)]
     item: FeeItemRow,
     order_no: Option<String>,
     status: Option<String>,
@@ -38,6 +34,23 @@ struct Line {
     refund_note: Option<String>,
     receipt_no: Option<String>,
     receipt_status: Option<String>,
+}
+
+impl Line {
+    /// A row of [`QUERY`], through sqlx or on the calling thread alike.
+    fn read<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        Ok(Line {
+            item: FeeItemRow::read(row)?,
+            order_no: row.read("order_no")?,
+            status: row.read("status")?,
+            created_at: row.read("created_at")?,
+            refund_status: row.read("refund_status")?,
+            refund_no: row.read("refund_no")?,
+            refund_note: row.read("refund_note")?,
+            receipt_no: row.read("receipt_no")?,
+            receipt_status: row.read("receipt_status")?,
+        })
+    }
 }
 
 // A fee's refund is one on the gateway that paid its order: the refund of a second
@@ -58,29 +71,6 @@ static QUERY: LazyLock<String> = LazyLock::new(|| {
          ORDER BY f.exam_code, f.code"
     )
 });
-
-/// A line read on the calling thread, columns in the order of [`QUERY`].
-fn local_line(row: &rusqlite::Row) -> rusqlite::Result<Line> {
-    Ok(Line {
-        item: FeeItemRow {
-            code: row.get(0)?,
-            exam_code: row.get(1)?,
-            title: row.get(2)?,
-            amount_fen: row.get(3)?,
-            pay_from: row.get(4)?,
-            pay_until: row.get(5)?,
-            refundable_until: row.get(6)?,
-        },
-        order_no: row.get(7)?,
-        status: row.get(8)?,
-        created_at: row.get(9)?,
-        refund_status: row.get(10)?,
-        refund_no: row.get(11)?,
-        refund_note: row.get(12)?,
-        receipt_no: row.get(13)?,
-        receipt_status: row.get(14)?,
-    })
-}
 
 /// A candidate's fee items (by exam, then code) and the orders behind their statuses.
 #[derive(Debug)]
@@ -104,15 +94,16 @@ async fn read(db: &Db, candidate_id: &str) -> anyhow::Result<FeeList> {
     let lines: Vec<Line> = match &db.local_reads {
         Some(local) => local.with(|conn| {
             conn.prepare_cached(&QUERY)?
-                .query_map([candidate_id], local_line)?
+                .query_map([candidate_id], |row| Line::read(row))?
                 .collect()
         })?,
-        None => {
-            sqlx::query_as(&QUERY)
-                .bind(candidate_id)
-                .fetch_all(&db.pool)
-                .await?
-        }
+        None => sqlx::query(&QUERY)
+            .bind(candidate_id)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(Line::read)
+            .collect::<sqlx::Result<_>>()?,
     };
     let mut items: Vec<FeeItemRow> = Vec::new();
     let mut orders = Vec::new();

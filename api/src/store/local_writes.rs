@@ -220,45 +220,6 @@ pub fn query<T>(
     Ok(read_rows)
 }
 
-/// A stored state read through rusqlite, decoded as `super::states::state` does.
-pub fn state<T>(row: &rusqlite::Row<'_>, column: &str, key_column: &str) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr<Err = examfee_shared::states::UnknownState>,
-{
-    let text: String = row.get(column)?;
-    decode(row, &text, column, key_column)
-}
-
-/// Like [`state`], for a column that may be NULL.
-pub fn optional_state<T>(
-    row: &rusqlite::Row<'_>,
-    column: &str,
-    key_column: &str,
-) -> rusqlite::Result<Option<T>>
-where
-    T: std::str::FromStr<Err = examfee_shared::states::UnknownState>,
-{
-    let text: Option<String> = row.get(column)?;
-    text.map(|t| decode(row, &t, column, key_column))
-        .transpose()
-}
-
-fn decode<T>(
-    row: &rusqlite::Row<'_>,
-    text: &str,
-    column: &str,
-    key_column: &str,
-) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr<Err = examfee_shared::states::UnknownState>,
-{
-    let key: Option<String> = row.get(key_column).ok();
-    super::states::decode(text, column, key.as_deref()).map_err(|e| {
-        let index = row.as_ref().column_index(column).unwrap_or_default();
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 /// An error of the writer as the store's callers know errors: a clash on a unique key
 /// is a unique violation as sqlx reports it (`super::is_unique_violation`).
 fn to_sqlx(error: &rusqlite::Error) -> sqlx::Error {

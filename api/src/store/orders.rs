@@ -10,7 +10,7 @@ use sqlx::{FromRow, Row};
 
 use super::audit::{AuditEntry, RECORD, Record};
 use super::fee_list_cache::Changes;
-use super::states::{optional_state, state};
+use super::states::{Columns, optional_state, state};
 use super::{Db, Tx, placeholder_list, renumbered, values_placeholders};
 use crate::metrics::Committed;
 
@@ -35,21 +35,28 @@ pub struct OrderRow {
 
 impl FromRow<'_, AnyRow> for OrderRow {
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        OrderRow::read(row)
+    }
+}
+
+impl OrderRow {
+    /// Through sqlx or on the SQLite writer thread alike.
+    fn read<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
         Ok(OrderRow {
-            order_no: row.try_get("order_no")?,
-            candidate_id: row.try_get("candidate_id")?,
+            order_no: row.read("order_no")?,
+            candidate_id: row.read("candidate_id")?,
             status: state(row, "status", "order_no")?,
-            amount_fen: row.try_get("amount_fen")?,
-            fee_key: row.try_get("fee_key")?,
-            idempotency_key: row.try_get("idempotency_key")?,
-            platform_trade_no: row.try_get("platform_trade_no")?,
-            cashier_url: row.try_get("cashier_url")?,
+            amount_fen: row.read("amount_fen")?,
+            fee_key: row.read("fee_key")?,
+            idempotency_key: row.read("idempotency_key")?,
+            platform_trade_no: row.read("platform_trade_no")?,
+            cashier_url: row.read("cashier_url")?,
             pay_channel: optional_state(row, "pay_channel", "order_no")?,
             gateway: optional_state(row, "gateway", "order_no")?,
-            created_at: row.try_get("created_at")?,
-            expires_at: row.try_get("expires_at")?,
-            paid_at: row.try_get("paid_at")?,
-            synced_at: row.try_get("synced_at")?,
+            created_at: row.read("created_at")?,
+            expires_at: row.read("expires_at")?,
+            paid_at: row.read("paid_at")?,
+            synced_at: row.read("synced_at")?,
         })
     }
 }
@@ -476,11 +483,18 @@ pub struct FeeClaim {
 
 impl FromRow<'_, AnyRow> for FeeClaim {
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        FeeClaim::read(row)
+    }
+}
+
+impl FeeClaim {
+    /// Through sqlx or on the SQLite writer thread alike.
+    fn read<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
         Ok(FeeClaim {
-            order_no: row.try_get("order_no")?,
-            fee_key: row.try_get("fee_key")?,
+            order_no: row.read("order_no")?,
+            fee_key: row.read("fee_key")?,
             status: state(row, "status", "order_no")?,
-            open: row.try_get::<i64, _>("open")? == 1,
+            open: row.read::<i64>("open")? == 1,
             receipt: optional_state(row, "receipt_status", "order_no")?,
         })
     }
@@ -681,41 +695,12 @@ pub async fn items_of_orders(db: &Db, order_nos: &[String]) -> sqlx::Result<Vec<
 mod local {
     use rusqlite::Connection;
 
-    use super::super::local_writes::{execute, optional_state, query, state};
+    use super::super::local_writes::{execute, query};
     use super::super::{audit, trades};
     use super::{
         COLUMNS, Decision, FeeClaim, INSERT, NewOrder, OrderRow, Placement, SET_TRADE, audit_of,
         claims_on_fees_sql, insert_items_sql,
     };
-
-    fn order(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
-        Ok(OrderRow {
-            order_no: row.get("order_no")?,
-            candidate_id: row.get("candidate_id")?,
-            status: state(row, "status", "order_no")?,
-            amount_fen: row.get("amount_fen")?,
-            fee_key: row.get("fee_key")?,
-            idempotency_key: row.get("idempotency_key")?,
-            platform_trade_no: row.get("platform_trade_no")?,
-            cashier_url: row.get("cashier_url")?,
-            pay_channel: optional_state(row, "pay_channel", "order_no")?,
-            gateway: optional_state(row, "gateway", "order_no")?,
-            created_at: row.get("created_at")?,
-            expires_at: row.get("expires_at")?,
-            paid_at: row.get("paid_at")?,
-            synced_at: row.get("synced_at")?,
-        })
-    }
-
-    fn claim(row: &rusqlite::Row<'_>) -> rusqlite::Result<FeeClaim> {
-        Ok(FeeClaim {
-            order_no: row.get("order_no")?,
-            fee_key: row.get("fee_key")?,
-            status: state(row, "status", "order_no")?,
-            open: row.get::<_, i64>("open")? == 1,
-            receipt: optional_state(row, "receipt_status", "order_no")?,
-        })
-    }
 
     /// `super::place_in_tx`; SQLite needs no row lock (one writer at a time).
     pub(super) fn place<R>(
@@ -730,11 +715,15 @@ mod local {
                 .iter()
                 .map(|i| &i.fee_item_code as &dyn rusqlite::ToSql),
         );
-        let claims = query(conn, &claims_on_fees_sql(new.items.len()), &values, claim)?;
+        let claims = query(conn, &claims_on_fees_sql(new.items.len()), &values, |row| {
+            FeeClaim::read(row)
+        })?;
         match decide(&claims) {
             Decision::Existing(order_no) => {
                 let sql = format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1");
-                let open = query(conn, &sql, &[&order_no], order)?.into_iter().next();
+                let open = query(conn, &sql, &[&order_no], |row| OrderRow::read(row))?
+                    .into_iter()
+                    .next();
                 return open
                     .map(Placement::Existing)
                     .ok_or(rusqlite::Error::QueryReturnedNoRows);
@@ -753,7 +742,7 @@ mod local {
             &new.expires_at,
             &new.cashier_url,
         ];
-        let created = query(conn, &sql, &values, order)?
+        let created = query(conn, &sql, &values, |row| OrderRow::read(row))?
             .into_iter()
             .next()
             .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
@@ -784,6 +773,8 @@ mod local {
     ) -> rusqlite::Result<Option<OrderRow>> {
         let sql = format!("{SET_TRADE}{COLUMNS}");
         let values: [&dyn rusqlite::ToSql; 4] = [&order_no, &trade_no, &cashier_url, &now_ms];
-        Ok(query(conn, &sql, &values, order)?.into_iter().next())
+        Ok(query(conn, &sql, &values, |row| OrderRow::read(row))?
+            .into_iter()
+            .next())
     }
 }

@@ -62,6 +62,15 @@ impl CpuTime {
     }
 }
 
+/// The CPU time process `pid` has used so far (zero once it is gone).
+pub fn of_process(pid: u32) -> Duration {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| ticks(&stat))
+        .unwrap_or(0);
+    clock_tick() * u32::try_from(ticks).unwrap_or(u32::MAX)
+}
+
 /// User plus system time, in clock ticks, of a `/proc/PID/stat` line. The command
 /// name (field 2) is in parentheses and may hold spaces, so fields are counted from
 /// its closing parenthesis: utime and stime are fields 14 and 15.

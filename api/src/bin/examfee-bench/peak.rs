@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use crate::processes::{Process, free_port, sibling_binary};
 use crate::report::Machine;
 use crate::setup::{Bench, FEES, NEW_PASSWORD, id_number};
-use crate::{ceilings, load, memory, ms};
+use crate::{ceilings, cpu, load, memory, ms};
 
 /// argon2 operations of one candidate's journey: two logins, and the change (the old
 /// password checked, the new one hashed).
@@ -480,6 +480,8 @@ pub async fn run(options: Options, out: &Path) -> anyhow::Result<()> {
     let done = Arc::new(AtomicUsize::new(0));
     let (d, e, n_done) = (day.clone(), errors.clone(), done.clone());
     let (largest_kib, watcher) = memory::watch(pid, Duration::from_millis(250));
+    let sandbox_pid = sandbox.pid().context("the sandbox is not running")?;
+    let cpu_before = CpuSplit::now(pid, sandbox_pid);
     let started = Instant::now();
     let progress = tokio::spawn(report_progress(done, candidates, started));
     let journeys = load::drive(concurrency, candidates, move |n| {
@@ -502,6 +504,7 @@ pub async fn run(options: Options, out: &Path) -> anyhow::Result<()> {
     progress.abort();
     watcher.abort();
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = CpuSplit::now(pid, sandbox_pid).since(&cpu_before);
     let resident = memory::of(pid)?;
     let journeys_peak_kib = largest_kib.load(Ordering::Relaxed).max(resident.now_kib);
     // The books and the sessions below are the bench's own calls: the platform is near
@@ -510,6 +513,17 @@ pub async fn run(options: Options, out: &Path) -> anyhow::Result<()> {
     let argon2_after = ceilings::argon2_verify(threads, sample);
     let argon2_rate = f64::midpoint(argon2_before, argon2_after);
     let bound = (candidates * ARGON2_PER_CANDIDATE) as f64 / argon2_rate;
+    let per_journey = |d: Duration| d.as_secs_f64() * 1000.0 / candidates as f64;
+    // The ceiling's threads were busy throughout: each verification took this much CPU.
+    let argon2_ms = ARGON2_PER_CANDIDATE as f64 * threads as f64 * 1000.0 / argon2_rate;
+    let cpu_per_journey = CpuPerJourney {
+        server_ms: per_journey(cpu.server),
+        argon2_ms,
+        platform_ms: per_journey(cpu.platform),
+        client_ms: per_journey(cpu.client),
+        machine_busy: (cpu.server + cpu.platform + cpu.client).as_secs_f64()
+            / (elapsed * threads as f64),
+    };
     let (ledger, statement) = ledger_and_statement(&database_url, &platform).await?;
     let idle = idle_sessions(&day, pid, options.idle_sessions.min(candidates)).await?;
 
@@ -556,6 +570,7 @@ pub async fn run(options: Options, out: &Path) -> anyhow::Result<()> {
         ledger,
         statement,
         steps: percentiles,
+        cpu_per_journey,
         memory: Memory {
             server_peak_rss_kib: resident.peak_kib,
             server_journeys_max_rss_kib: journeys_peak_kib,
@@ -642,7 +657,49 @@ struct PeakReport {
     ledger: (i64, i64),
     statement: (i64, i64),
     steps: Vec<StepFigures>,
+    cpu_per_journey: CpuPerJourney,
     memory: Memory,
+}
+
+/// CPU time of the three processes over the journeys, read from /proc.
+struct CpuSplit {
+    server: Duration,
+    platform: Duration,
+    client: Duration,
+}
+
+impl CpuSplit {
+    fn now(server: u32, platform: u32) -> CpuSplit {
+        CpuSplit {
+            server: cpu::of_process(server),
+            platform: cpu::of_process(platform),
+            client: cpu::of_process(std::process::id()),
+        }
+    }
+
+    fn since(&self, earlier: &CpuSplit) -> CpuSplit {
+        CpuSplit {
+            server: self.server.saturating_sub(earlier.server),
+            platform: self.platform.saturating_sub(earlier.platform),
+            client: self.client.saturating_sub(earlier.client),
+        }
+    }
+}
+
+/// Where a journey's CPU went, in ms: the bound counts argon2's alone, while the
+/// platform and the bench's own client share the same cores.
+#[derive(Serialize)]
+struct CpuPerJourney {
+    /// ExamFee's process, its argon2 work included.
+    server_ms: f64,
+    /// A journey's argon2 operations at the ceiling's CPU per operation.
+    argon2_ms: f64,
+    /// The sandbox's process.
+    platform_ms: f64,
+    /// The bench's process: the candidates' HTTP client.
+    client_ms: f64,
+    /// The three together over the journeys' time on every core.
+    machine_busy: f64,
 }
 
 /// KiB as MiB, one decimal.
@@ -671,6 +728,7 @@ impl PeakReport {
             "Peak day, {}: {} candidates, {} at a time, {} cores, {}; ExamFee and the sandbox each their own process; platform {platform}.\n\n\
              - import: {:.2} s ({:.0} rows/s)\n\
              - journeys: {:.1} s; argon2 bound {:.1} s ({} operations at {:.1}/s, the mean of {:.1}/s before and {:.1}/s after); ratio {:.2} (target ≤ 1.2)\n\
+             - CPU per journey: ExamFee {:.1} ms (its argon2 {:.1} ms at the ceiling's rate), the sandbox {:.1} ms, the bench's client {:.1} ms; the three kept {:.0}% of the cores busy\n\
              - errors: {} journeys failed\n\
              - errors seen by candidates: {} {:?} (logins told to wait, server_busy: {})\n\
              - order creation (with the platform's create-trade): p50 {:.1} ms, p99 {:.1} ms\n\
@@ -692,6 +750,11 @@ impl PeakReport {
             self.argon2_before,
             self.argon2_after,
             self.ratio,
+            self.cpu_per_journey.server_ms,
+            self.cpu_per_journey.argon2_ms,
+            self.cpu_per_journey.platform_ms,
+            self.cpu_per_journey.client_ms,
+            self.cpu_per_journey.machine_busy * 100.0,
             self.failed_journeys,
             self.errors_seen_by_candidates,
             self.errors_by_step,
