@@ -47,14 +47,15 @@ pub fn account_key(keys: &DataKeys, role: Role, name: &str) -> String {
 }
 
 /// One password check allowed by the lockout; say how it went.
-#[must_use = "an attempt is settled by `check`"]
+#[must_use = "an attempt is settled by `check` or `settle`"]
 pub struct Attempt {
     account_key: String,
     address: String,
     locked_until: Option<i64>,
 }
 
-/// The count a right login clears when its session opens: account key and address.
+/// The count a right attempt clears: account key and address.
+#[must_use = "a right attempt's count is cleared by its caller"]
 pub struct Cleared {
     account_key: String,
     address: String,
@@ -119,7 +120,10 @@ impl Attempt {
         wrong: ApiError,
     ) -> ApiResult<()> {
         let right = self.password_is_right(state, credential, password).await?;
-        self.settle(state, role, right, wrong).await
+        let cleared = self.settle(role, right, wrong)?;
+        let (account_key, address) = cleared.row();
+        store::login_attempts::clear(&state.db, account_key, address).await?;
+        Ok(())
     }
 
     /// The one argon2 verification this slot allows, without settling the slot: a
@@ -141,27 +145,11 @@ impl Attempt {
         }
     }
 
-    /// Settles the slot: everything right clears the address's count; anything wrong
-    /// leaves this attempt counted and answers `wrong`, or the lock when this was
-    /// the last try allowed.
-    pub async fn settle(
-        self,
-        state: &AppState,
-        role: Role,
-        right: bool,
-        wrong: ApiError,
-    ) -> ApiResult<()> {
-        if right {
-            self.succeeded(state).await
-        } else {
-            Err(self.failed(role, wrong))
-        }
-    }
-
-    /// Settles the slot of a login: as [`Attempt::settle`], but a right login's count
-    /// is cleared by the session it opens, in the same commit
-    /// ([`store::sessions::open`]); what it clears is returned.
-    pub fn settle_login(self, role: Role, right: bool, wrong: ApiError) -> ApiResult<Cleared> {
+    /// Settles the slot: anything wrong leaves this attempt counted and answers
+    /// `wrong`, or the lock when this was the last try allowed; everything right
+    /// returns the count to clear, which a login clears with the session it opens, in
+    /// the same commit ([`store::sessions::open`]), and [`Attempt::check`] at once.
+    pub fn settle(self, role: Role, right: bool, wrong: ApiError) -> ApiResult<Cleared> {
         if right {
             Ok(Cleared {
                 account_key: self.account_key,
@@ -170,12 +158,6 @@ impl Attempt {
         } else {
             Err(self.failed(role, wrong))
         }
-    }
-
-    /// Everything was right: the address starts again from nothing.
-    async fn succeeded(self, state: &AppState) -> ApiResult<()> {
-        store::login_attempts::clear(&state.db, &self.account_key, &self.address).await?;
-        Ok(())
     }
 
     /// Something was wrong: `wrong`, or the lock if this was the last try allowed.

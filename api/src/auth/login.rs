@@ -127,7 +127,7 @@ pub async fn log_in(
         _ => None,
     };
     let right = password_right && code_right.unwrap_or(true);
-    let cleared = match attempt.settle_login(role, right, wrong) {
+    let cleared = match attempt.settle(role, right, wrong) {
         Ok(cleared) => cleared,
         Err(refusal) => {
             let subject = match &subject_id {
