@@ -73,6 +73,14 @@ impl Captchas {
         answer: &str,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
+        self.answered(id, answer, now)?.spend(db).await
+    }
+
+    /// Reads a captcha's id and answer, and compares the answer, writing nothing: a
+    /// login spends it with its lockout slot ([`crate::auth::lockout::reserve`]),
+    /// anything else with [`Answered::spend`]. Fails at once unless the id is one of
+    /// ours and has not expired.
+    pub fn answered(&self, id: &str, answer: &str, now: DateTime<Utc>) -> ApiResult<Answered> {
         let mut parts = id.splitn(3, '.');
         let (Some(nonce), Some(expires_at), Some(tag)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -84,23 +92,17 @@ impl Captchas {
         if nonce.len() != 32 || expires_at <= to_ms(now) {
             return Err(ApiError::CaptchaInvalid);
         }
-        // Used up before the answer is compared, so a wrong answer spends it too, and
-        // of two requests with the same id only one gets here.
-        if !store::captchas::use_up(db, nonce, expires_at).await? {
-            return Err(ApiError::CaptchaInvalid);
-        }
-        let matches: bool = self
+        let right: bool = self
             .tag(nonce, expires_at, answer)
             .as_bytes()
             .ct_eq(tag.as_bytes())
             .into();
-        if matches {
-            Ok(())
-        } else {
-            Err(ApiError::CaptchaInvalid)
-        }
+        Ok(Answered {
+            nonce: nonce.to_owned(),
+            expires_at,
+            right,
+        })
     }
-
     /// Binds the answer (ignoring case and surrounding spaces) to the nonce and the
     /// expiry, so neither can be changed without the key.
     fn tag(&self, nonce: &str, expires_at: i64, answer: &str) -> String {
@@ -116,6 +118,38 @@ impl Captchas {
                 answer.as_bytes(),
             ],
         )
+    }
+}
+
+/// A captcha answered, not yet spent. Spent right or wrong, and of two requests with
+/// the same id only one spends it: the answer counts only once it is.
+#[must_use = "an answered captcha is spent, right or wrong"]
+pub struct Answered {
+    nonce: String,
+    expires_at: i64,
+    right: bool,
+}
+
+impl Answered {
+    pub fn is_right(&self) -> bool {
+        self.right
+    }
+
+    /// What the store spends.
+    pub fn spent(&self) -> store::captchas::Spent<'_> {
+        store::captchas::Spent {
+            nonce: &self.nonce,
+            expires_at_ms: self.expires_at,
+        }
+    }
+
+    /// Spends it on its own: `Ok` if it was fresh and the answer right.
+    pub async fn spend(self, db: &Db) -> ApiResult<()> {
+        if store::captchas::use_up(db, &self.spent()).await? && self.right {
+            Ok(())
+        } else {
+            Err(ApiError::CaptchaInvalid)
+        }
     }
 }
 

@@ -25,12 +25,16 @@ use examfee_shared::Role;
 
 use secrecy::SecretString;
 
+use super::captcha::Answered;
 use super::passwords::Credential;
 use crate::at_rest::DataKeys;
 use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{self, login_attempts::Limits};
+use crate::store::{
+    self,
+    login_attempts::{Limits, Reservation},
+};
 
 /// Wrong passwords from one address before it is locked out of the account.
 pub const MAX_FAILURES: i64 = 5;
@@ -68,13 +72,25 @@ impl Cleared {
 }
 
 /// Takes a slot for one password check of `name` from `address`, or answers
-/// `account_locked` without any hashing.
+/// `account_locked` without any hashing. A login's `captcha` is spent with the slot,
+/// in the same commit: a wrong answer, or a captcha spent before, takes no slot and
+/// answers `captcha_invalid`.
 pub async fn reserve(
     state: &AppState,
     role: Role,
     name: &str,
     address: &str,
+    captcha: Option<Answered>,
 ) -> ApiResult<Attempt> {
+    let captcha = match captcha {
+        Some(wrong) if !wrong.is_right() => {
+            return wrong
+                .spend(&state.db)
+                .await
+                .and(Err(ApiError::CaptchaInvalid));
+        }
+        right => right,
+    };
     let now = state.clock.now();
     let account_key = account_key(state.db.keys()?, role, name);
     let limits = Limits {
@@ -83,15 +99,24 @@ pub async fn reserve(
         window_start_ms: to_ms(now - LOCK_DURATION),
         lock_until_ms: to_ms(now + LOCK_DURATION),
     };
-    match store::login_attempts::reserve(&state.db, &account_key, address, to_ms(now), &limits)
-        .await?
+    let spent = captcha.as_ref().map(Answered::spent);
+    match store::login_attempts::reserve(
+        &state.db,
+        spent.as_ref(),
+        &account_key,
+        address,
+        to_ms(now),
+        &limits,
+    )
+    .await?
     {
-        Some(reserved) => Ok(Attempt {
+        Reservation::Taken(reserved) => Ok(Attempt {
             account_key,
             address: address.to_owned(),
             locked_until: reserved.locked_until,
         }),
-        None => {
+        Reservation::CaptchaSpent => Err(ApiError::CaptchaInvalid),
+        Reservation::Refused => {
             let window = LOCK_DURATION.num_milliseconds();
             let until = store::login_attempts::lock_end(
                 &state.db,

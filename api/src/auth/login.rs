@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::SESSION_COOKIE;
 use super::account_audit::{Subject, Via, record_refusal};
+use super::captcha::Answered;
 use super::lockout::{self, Cleared};
 use super::passwords::Credential;
 use super::sms_codes;
@@ -77,8 +78,8 @@ pub fn candidate_credential(candidate: &CandidateRow) -> Credential {
     }
 }
 
-/// Checks the password of `name` typed from `address` (captcha already checked)
-/// within the lockout, and opens a session. An operator with a confirmed
+/// Checks the password of `name` typed from `address` within the lockout, the
+/// captcha spent with the lockout slot, and opens a session. An operator with a confirmed
 /// authenticator must also send its current code (`totp_code`): a missing, wrong or
 /// replayed code is a failed attempt of the same lockout slot, answered exactly as a
 /// wrong password, so neither the answer nor the count tells that the password was
@@ -90,8 +91,9 @@ pub async fn log_in(
     address: &str,
     password: SecretString,
     totp_code: Option<&str>,
+    captcha: Answered,
 ) -> ApiResult<HttpResponse> {
-    let attempt = lockout::reserve(state, role, name, address).await?;
+    let attempt = lockout::reserve(state, role, name, address, Some(captcha)).await?;
     let (subject_id, must_change_password, operator_role, sms_verification, credential, totp) =
         match find_account(state, role, name).await? {
             Some(a) => (

@@ -57,17 +57,13 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
-    state
-        .captchas
-        .check(
-            &state.db,
-            &body.captcha_id,
-            &body.captcha_answer,
-            state.clock.now(),
-        )
-        .await?;
+    let answered =
+        state
+            .captchas
+            .answered(&body.captcha_id, &body.captcha_answer, state.clock.now())?;
     let username = body.username.trim();
     if username.is_empty() {
+        answered.spend(&state.db).await?;
         return Err(ApiError::invalid("username", &FieldError::Name));
     }
     log_in(
@@ -77,6 +73,7 @@ pub async fn login(
         &client_address(&state, &req),
         SecretString::from(body.password),
         body.totp_code.as_deref(),
+        answered,
     )
     .await
 }

@@ -80,17 +80,17 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     limit_rate(&state, &req).await?;
     let body = body.into_inner();
-    state
-        .captchas
-        .check(
-            &state.db,
-            &body.captcha_id,
-            &body.captcha_answer,
-            state.clock.now(),
-        )
-        .await?;
-    let id_number =
-        IdNumber::parse(&body.id_number).map_err(|e| ApiError::invalid("id_number", &e))?;
+    let answered =
+        state
+            .captchas
+            .answered(&body.captcha_id, &body.captcha_answer, state.clock.now())?;
+    let id_number = match IdNumber::parse(&body.id_number) {
+        Ok(id_number) => id_number,
+        Err(e) => {
+            answered.spend(&state.db).await?;
+            return Err(ApiError::invalid("id_number", &e));
+        }
+    };
     log_in(
         &state,
         Role::Candidate,
@@ -98,6 +98,7 @@ pub async fn login(
         &client_address(&state, &req),
         SecretString::from(body.password),
         None,
+        answered,
     )
     .await
 }

@@ -1,9 +1,13 @@
 //! Password attempts per typed account name and client address, counted before the
 //! password is checked (see `auth::lockout` for the policy).
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
-use super::Db;
+use super::captchas::{Spent, USE_UP};
+use super::local_writes::{execute, query};
+use super::{Db, renumbered};
 
 /// What one reservation is held against.
 pub struct Limits {
@@ -22,23 +26,26 @@ pub struct Reserved {
     pub locked_until: Option<i64>,
 }
 
-/// Takes one attempt in a single statement, or none (`None`) when the address is
-/// locked for the account or the account's attempts from all addresses reached the
-/// ceiling. Concurrent callers serialise on the row, so no more than `per_address`
-/// of them get a slot. A lock that has run out starts the count again.
-pub async fn reserve(
-    db: &Db,
-    account_key: &str,
-    address: &str,
-    now_ms: i64,
-    limits: &Limits,
-) -> sqlx::Result<Option<Reserved>> {
-    // INSERT … SELECT … WHERE: the ceiling also holds for an address seen before,
-    // since nothing is inserted, so nothing conflicts and nothing is updated.
-    let row = sqlx::query(
+/// What a reservation came to.
+pub enum Reservation {
+    Taken(Reserved),
+    /// The address is locked for the account, or the account's attempts from all
+    /// addresses reached the ceiling.
+    Refused,
+    /// The captcha the attempt was to spend had been spent: nothing was written.
+    CaptchaSpent,
+}
+
+/// Takes one attempt (`$1`…`$7`), unless `gate` (a condition ending in `AND`, or
+/// nothing) is false.
+///
+/// INSERT … SELECT … WHERE: the ceiling also holds for an address seen before,
+/// since nothing is inserted, so nothing conflicts and nothing is updated.
+fn reserve_sql(gate: &str) -> String {
+    format!(
         "INSERT INTO login_attempts (account_key, address, attempts, locked_until, updated_at)
          SELECT $1, $2, 1, CASE WHEN 1 >= $4 THEN $5 ELSE NULL END, $3
-         WHERE (SELECT COALESCE(SUM(attempts), 0) FROM login_attempts
+         WHERE {gate} (SELECT COALESCE(SUM(attempts), 0) FROM login_attempts
                 WHERE account_key = $1 AND updated_at > $7) < $6
          ON CONFLICT (account_key, address) DO UPDATE SET
            updated_at = $3,
@@ -49,21 +56,115 @@ pub async fn reserve(
                         ELSE login_attempts.attempts + 1 END) >= $4 THEN $5
              ELSE NULL END
          WHERE login_attempts.locked_until IS NULL OR login_attempts.locked_until <= $3
-         RETURNING attempts, locked_until",
+         RETURNING attempts, locked_until"
     )
-    .bind(account_key)
-    .bind(address)
-    .bind(now_ms)
-    .bind(limits.per_address)
-    .bind(limits.lock_until_ms)
-    .bind(limits.per_account)
-    .bind(limits.window_start_ms)
-    .fetch_optional(&mut *db.writer().await?)
-    .await?;
-    Ok(row.map(|r| Reserved {
-        attempts: r.get(0),
-        locked_until: r.get(1),
-    }))
+}
+
+static RESERVE: LazyLock<String> = LazyLock::new(|| reserve_sql(""));
+
+/// PostgreSQL: the captcha's nonce used up (`$1`, `$2`) and, only if it was fresh, the
+/// slot taken, in one statement; one row: whether the nonce was fresh, and the slot.
+static SPEND_AND_RESERVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH used AS ({USE_UP} RETURNING 1), slot AS ({})
+         SELECT (SELECT COUNT(*) FROM used), slot.attempts, slot.locked_until
+         FROM (SELECT 1) AS one LEFT JOIN slot ON true",
+        renumbered(&reserve_sql("EXISTS (SELECT 1 FROM used) AND"), 2)
+    )
+});
+
+/// Takes one attempt, or none when the address is locked for the account or the
+/// account's attempts from all addresses reached the ceiling. A login's `captcha` is
+/// spent in the same commit, and a spent one takes no slot. Concurrent callers
+/// serialise on the rows, so no more than `per_address` of them get a slot, and of two
+/// with the same captcha only one. A lock that has run out starts the count again.
+/// One statement on PostgreSQL, one job of the writer thread on SQLite.
+pub async fn reserve(
+    db: &Db,
+    captcha: Option<&Spent<'_>>,
+    account_key: &str,
+    address: &str,
+    now_ms: i64,
+    limits: &Limits,
+) -> sqlx::Result<Reservation> {
+    let Some(writer) = db.local_writer() else {
+        return reserve_on_server(db, captcha, account_key, address, now_ms, limits).await;
+    };
+    let captcha = captcha.map(|c| (c.nonce.to_owned(), c.expires_at_ms));
+    let (account_key, address) = (account_key.to_owned(), address.to_owned());
+    let &Limits {
+        per_address,
+        per_account,
+        window_start_ms,
+        lock_until_ms,
+    } = limits;
+    writer
+        .run(move |conn| {
+            if let Some((nonce, expires_at_ms)) = &captcha
+                && execute(conn, USE_UP, &[nonce, expires_at_ms])? == 0
+            {
+                return Ok(Reservation::CaptchaSpent);
+            }
+            let values: [&dyn rusqlite::ToSql; 7] = [
+                &account_key,
+                &address,
+                &now_ms,
+                &per_address,
+                &lock_until_ms,
+                &per_account,
+                &window_start_ms,
+            ];
+            let taken = query(conn, &RESERVE, &values, |row| {
+                Ok(Reserved {
+                    attempts: row.get(0)?,
+                    locked_until: row.get(1)?,
+                })
+            })?;
+            Ok(taken
+                .into_iter()
+                .next()
+                .map_or(Reservation::Refused, Reservation::Taken))
+        })
+        .await
+}
+
+async fn reserve_on_server(
+    db: &Db,
+    captcha: Option<&Spent<'_>>,
+    account_key: &str,
+    address: &str,
+    now_ms: i64,
+    limits: &Limits,
+) -> sqlx::Result<Reservation> {
+    let query = match captcha {
+        Some(captcha) => sqlx::query(&SPEND_AND_RESERVE)
+            .bind(captcha.nonce)
+            .bind(captcha.expires_at_ms),
+        None => sqlx::query(&RESERVE),
+    };
+    let row = query
+        .bind(account_key)
+        .bind(address)
+        .bind(now_ms)
+        .bind(limits.per_address)
+        .bind(limits.lock_until_ms)
+        .bind(limits.per_account)
+        .bind(limits.window_start_ms)
+        .fetch_optional(&db.pool)
+        .await?;
+    let (fresh, attempts, locked_until): (i64, Option<i64>, Option<i64>) = match (captcha, row) {
+        (Some(_), Some(row)) => (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?),
+        (None, Some(row)) => (1, Some(row.try_get(0)?), row.try_get(1)?),
+        (_, None) => (1, None, None),
+    };
+    Ok(match (fresh, attempts) {
+        (0, _) => Reservation::CaptchaSpent,
+        (_, Some(attempts)) => Reservation::Taken(Reserved {
+            attempts,
+            locked_until,
+        }),
+        (_, None) => Reservation::Refused,
+    })
 }
 
 /// Until when a refused reservation stays refused: the address's own lock, else the

@@ -5,8 +5,6 @@ use reqwest::StatusCode;
 // Kept for comparing whole answers, where a typed read would hide extra fields.
 use serde_json::{Value, json};
 
-use examfee_shared::IdNumber;
-
 use crate::helpers::*;
 
 #[tokio::test]
@@ -95,26 +93,23 @@ async fn every_password_policy_case_is_refused_with_its_code() {
     app.login_ok(id.as_str(), "exam2026PAY").await;
 }
 
-/// Logs in with the initial password and this captcha.
-async fn login_with_captcha(
-    app: &TestApp,
-    captcha_id: &str,
-    answer: &str,
-    id: &IdNumber,
-) -> reqwest::Response {
-    let body = json!({ "id_number": id.as_str(), "password": id.initial_password(),
-                       "captcha_id": captcha_id, "captcha_answer": answer });
-    app.post("/api/v1/auth/login", None, &body).await
-}
-
 #[tokio::test]
 async fn a_wrong_captcha_answer_burns_the_captcha() {
     let app = spawn_app().await;
     let id = app.seed_candidate().await;
     let captcha_id = app.captcha().await;
-    let response = login_with_captcha(&app, &captcha_id, "wrong", &id).await;
+    let response = app
+        .login_with_captcha(id.as_str(), id.initial_password(), &captcha_id, "wrong")
+        .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
-    let response = login_with_captcha(&app, &captcha_id, CAPTCHA_ANSWER, &id).await;
+    let response = app
+        .login_with_captcha(
+            id.as_str(),
+            id.initial_password(),
+            &captcha_id,
+            CAPTCHA_ANSWER,
+        )
+        .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
 }
 
@@ -123,9 +118,23 @@ async fn a_captcha_serves_one_login_only() {
     let app = spawn_app().await;
     let id = app.seed_candidate().await;
     let captcha_id = app.captcha().await;
-    let response = login_with_captcha(&app, &captcha_id, CAPTCHA_ANSWER, &id).await;
+    let response = app
+        .login_with_captcha(
+            id.as_str(),
+            id.initial_password(),
+            &captcha_id,
+            CAPTCHA_ANSWER,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = login_with_captcha(&app, &captcha_id, CAPTCHA_ANSWER, &id).await;
+    let response = app
+        .login_with_captcha(
+            id.as_str(),
+            id.initial_password(),
+            &captcha_id,
+            CAPTCHA_ANSWER,
+        )
+        .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
 }
 
@@ -136,10 +145,14 @@ async fn a_captcha_expires_after_five_minutes() {
     let fresh = app.captcha().await;
     let stale = app.captcha().await;
     app.clock.advance(Duration::seconds(4 * 60 + 59));
-    let response = login_with_captcha(&app, &fresh, CAPTCHA_ANSWER, &id).await;
+    let response = app
+        .login_with_captcha(id.as_str(), id.initial_password(), &fresh, CAPTCHA_ANSWER)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     app.clock.advance(Duration::seconds(2));
-    let response = login_with_captcha(&app, &stale, CAPTCHA_ANSWER, &id).await;
+    let response = app
+        .login_with_captcha(id.as_str(), id.initial_password(), &stale, CAPTCHA_ANSWER)
+        .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
 }
 

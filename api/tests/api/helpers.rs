@@ -177,8 +177,20 @@ impl TestApp {
 
     pub async fn login(&self, id_number: &str, password: &str) -> reqwest::Response {
         let captcha_id = self.captcha().await;
+        self.login_with_captcha(id_number, password, &captcha_id, CAPTCHA_ANSWER)
+            .await
+    }
+
+    /// A login with this captcha and answer.
+    pub async fn login_with_captcha(
+        &self,
+        id_number: &str,
+        password: &str,
+        captcha_id: &str,
+        answer: &str,
+    ) -> reqwest::Response {
         let body = json!({ "id_number": id_number, "password": password,
-                           "captcha_id": captcha_id, "captcha_answer": CAPTCHA_ANSWER });
+                           "captcha_id": captcha_id, "captcha_answer": answer });
         self.post("/api/v1/auth/login", None, &body).await
     }
 

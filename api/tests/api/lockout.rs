@@ -104,3 +104,74 @@ async fn a_login_rush_beyond_the_hashing_queue_is_told_to_retry() {
         "twenty logins at once never filled a queue of one"
     );
 }
+
+/// The captcha is spent in the lockout slot's commit: sent again, it takes no slot,
+/// however often, so the owner's next login still works.
+#[tokio::test]
+async fn a_spent_captcha_takes_no_lockout_slot() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    let captcha_id = app.captcha().await;
+    let response = app
+        .login_with_captcha(id.as_str(), "000000", &captcha_id, CAPTCHA_ANSWER)
+        .await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    for _ in 0..8 {
+        let response = app
+            .login_with_captcha(id.as_str(), "000000", &captcha_id, CAPTCHA_ANSWER)
+            .await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+    }
+    refuse_wrong_passwords(&app, &id, 3).await;
+    app.login_ok(id.as_str(), id.initial_password()).await;
+}
+
+/// A login refused by the lock, or for a malformed ID number, spends its captcha too.
+#[tokio::test]
+async fn a_refused_login_spends_its_captcha() {
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    refuse_wrong_passwords(&app, &id, 4).await;
+    let response = app.login(id.as_str(), "000000").await;
+    assert_problem(response, StatusCode::LOCKED, "account_locked").await;
+    let captcha_id = app.captcha().await;
+    let response = app
+        .login_with_captcha(
+            id.as_str(),
+            id.initial_password(),
+            &captcha_id,
+            CAPTCHA_ANSWER,
+        )
+        .await;
+    assert_problem(response, StatusCode::LOCKED, "account_locked").await;
+    let response = app
+        .login_with_captcha(
+            id.as_str(),
+            id.initial_password(),
+            &captcha_id,
+            CAPTCHA_ANSWER,
+        )
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+
+    let other = valid_id(2);
+    let captcha_id = app.captcha().await;
+    let response = app
+        .login_with_captcha("110105194912310021", "310021", &captcha_id, CAPTCHA_ANSWER)
+        .await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "id_number_check_digit",
+    )
+    .await;
+    let response = app
+        .login_with_captcha(
+            other.as_str(),
+            other.initial_password(),
+            &captcha_id,
+            CAPTCHA_ANSWER,
+        )
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+}
