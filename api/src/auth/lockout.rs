@@ -20,7 +20,7 @@
 //! - Unknown account names count and lock exactly like known ones, so the answers do
 //!   not tell which accounts exist.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use examfee_shared::Role;
 
 use secrecy::SecretString;
@@ -33,7 +33,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{
     self,
-    login_attempts::{Limits, Reservation},
+    login_attempts::{AccountRow, Limits, Named, Reservation},
 };
 
 /// Wrong passwords from one address before it is locked out of the account.
@@ -72,44 +72,75 @@ impl Cleared {
 }
 
 /// Takes a slot for one password check of `name` from `address`, or answers
-/// `account_locked` without any hashing. A login's `captcha` is spent with the slot,
-/// in the same commit: a wrong answer, or a captcha spent before, takes no slot and
-/// answers `captcha_invalid`.
+/// `account_locked` without any hashing.
 pub async fn reserve(
     state: &AppState,
     role: Role,
     name: &str,
     address: &str,
-    captcha: Option<Answered>,
 ) -> ApiResult<Attempt> {
-    let captcha = match captcha {
-        Some(wrong) if !wrong.is_right() => {
-            return wrong
-                .spend(&state.db)
-                .await
-                .and(Err(ApiError::CaptchaInvalid));
-        }
-        right => right,
-    };
     let now = state.clock.now();
     let account_key = account_key(state.db.keys()?, role, name);
-    let limits = Limits {
+    let reservation =
+        store::login_attempts::reserve(&state.db, &account_key, address, to_ms(now), &limits(now))
+            .await?;
+    taken(state, reservation, account_key, address, now).await
+}
+
+/// A login's [`reserve`]: its captcha is spent with the slot, in the same commit (a
+/// wrong answer, or a captcha spent before, takes no slot and answers
+/// `captcha_invalid`), and the account `name` names is read with it.
+pub async fn reserve_login(
+    state: &AppState,
+    role: Role,
+    name: &str,
+    address: &str,
+    captcha: Answered,
+) -> ApiResult<(Attempt, Option<AccountRow>)> {
+    if !captcha.is_right() {
+        return captcha
+            .spend(&state.db)
+            .await
+            .and(Err(ApiError::CaptchaInvalid));
+    }
+    let now = state.clock.now();
+    let account_key = account_key(state.db.keys()?, role, name);
+    let named = match role {
+        Role::Candidate => Named::Candidate(name),
+        Role::Operator => Named::Operator(name),
+    };
+    let (reservation, account) = store::login_attempts::reserve_login(
+        &state.db,
+        &captcha.spent(),
+        named,
+        &account_key,
+        address,
+        to_ms(now),
+        &limits(now),
+    )
+    .await?;
+    let attempt = taken(state, reservation, account_key, address, now).await?;
+    Ok((attempt, account))
+}
+
+fn limits(now: DateTime<Utc>) -> Limits {
+    Limits {
         per_address: MAX_FAILURES,
         per_account: ACCOUNT_CEILING,
         window_start_ms: to_ms(now - LOCK_DURATION),
         lock_until_ms: to_ms(now + LOCK_DURATION),
-    };
-    let spent = captcha.as_ref().map(Answered::spent);
-    match store::login_attempts::reserve(
-        &state.db,
-        spent.as_ref(),
-        &account_key,
-        address,
-        to_ms(now),
-        &limits,
-    )
-    .await?
-    {
+    }
+}
+
+/// The slot taken, or why there is none.
+async fn taken(
+    state: &AppState,
+    reservation: Reservation,
+    account_key: String,
+    address: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Attempt> {
+    match reservation {
         Reservation::Taken(reserved) => Ok(Attempt {
             account_key,
             address: address.to_owned(),

@@ -23,6 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 use crate::store::candidates::CandidateRow;
+use crate::store::login_attempts::AccountRow;
 use crate::store::sessions::Opening;
 
 pub struct Account {
@@ -41,21 +42,18 @@ impl Account {
     }
 }
 
-/// Finds the account behind a typed account name (ID number or username).
-async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Option<Account>> {
-    Ok(match role {
-        Role::Candidate => store::candidates::find_by_id_number(&state.db, name)
-            .await?
-            .map(|c| Account {
+impl Account {
+    /// What a login needs of the account its name found (ID number or username).
+    fn of(state: &AppState, row: AccountRow) -> Account {
+        match row {
+            AccountRow::Candidate(c) => Account {
                 credential: candidate_credential(&c),
                 sms_verification: sms_codes::verification_for(state, &c),
                 subject_id: c.id,
                 operator_role: None,
                 totp: None,
-            }),
-        Role::Operator => store::operators::find_by_username(&state.db, name)
-            .await?
-            .map(|o| Account {
+            },
+            AccountRow::Operator(o) => Account {
                 totp: o
                     .active_totp()
                     .map(|(secret, confirmed_at)| (secret.clone(), confirmed_at)),
@@ -63,8 +61,9 @@ async fn find_account(state: &AppState, role: Role, name: &str) -> ApiResult<Opt
                 credential: Credential::Hashed(o.password_hash),
                 operator_role: Some(o.operator_role),
                 sms_verification: None,
-            }),
-    })
+            },
+        }
+    }
 }
 
 /// A candidate's password: the stored hash, or while there is none the initial
@@ -78,8 +77,8 @@ pub fn candidate_credential(candidate: &CandidateRow) -> Credential {
     }
 }
 
-/// Checks the password of `name` typed from `address` within the lockout, the
-/// captcha spent with the lockout slot, and opens a session. An operator with a confirmed
+/// Checks the password of `name` typed from `address` within the lockout (the
+/// captcha spent and the account read with the lockout slot), and opens a session. An operator with a confirmed
 /// authenticator must also send its current code (`totp_code`): a missing, wrong or
 /// replayed code is a failed attempt of the same lockout slot, answered exactly as a
 /// wrong password, so neither the answer nor the count tells that the password was
@@ -93,9 +92,9 @@ pub async fn log_in(
     totp_code: Option<&str>,
     captcha: Answered,
 ) -> ApiResult<HttpResponse> {
-    let attempt = lockout::reserve(state, role, name, address, Some(captcha)).await?;
+    let (attempt, found) = lockout::reserve_login(state, role, name, address, captcha).await?;
     let (subject_id, must_change_password, operator_role, sms_verification, credential, totp) =
-        match find_account(state, role, name).await? {
+        match found.map(|row| Account::of(state, row)) {
             Some(a) => (
                 Some(a.subject_id.clone()),
                 a.must_change_password(),

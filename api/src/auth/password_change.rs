@@ -31,7 +31,7 @@ pub async fn check_old_password(
     address: &str,
     old_password: SecretString,
 ) -> ApiResult<()> {
-    let checked = lockout::reserve(state, role, name, address, None)
+    let checked = lockout::reserve(state, role, name, address)
         .await?
         .check(
             state,

@@ -71,13 +71,23 @@ pub(super) fn sealed_columns(
 
 pub async fn find_by_id_number(db: &Db, id_number: &str) -> sqlx::Result<Option<CandidateRow>> {
     let keys = db.keys()?;
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM candidates WHERE id_number_index = $1"
-    ))
-    .bind(keys.id_number_index(id_number))
-    .fetch_optional(&db.pool)
-    .await?;
+    let row = sqlx::query(&by_id_number_index_sql(1))
+        .bind(keys.id_number_index(id_number))
+        .fetch_optional(&db.pool)
+        .await?;
     row.map(|row| open_row(keys, &row)).transpose()
+}
+
+/// The query of the candidate whose ID number's blind index is `$param`.
+pub(super) fn by_id_number_index_sql(param: usize) -> String {
+    format!("SELECT {COLUMNS} FROM candidates WHERE id_number_index = ${param}")
+}
+
+/// The candidate in a row that holds [`by_id_number_index_sql`]'s columns, NULL when
+/// it found none (a login's, `super::login_attempts::reserve_login`).
+pub(super) fn read_found(keys: &DataKeys, row: &AnyRow) -> sqlx::Result<Option<CandidateRow>> {
+    let id: Option<String> = row.try_get("id")?;
+    id.map(|_| open_row(keys, row)).transpose()
 }
 
 /// The candidate, unless purged (`store::retention`): a tombstone has no account, so

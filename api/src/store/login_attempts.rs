@@ -5,9 +5,11 @@ use std::sync::LazyLock;
 
 use sqlx::Row;
 
+use super::candidates::{self, CandidateRow};
 use super::captchas::{Spent, USE_UP};
 use super::local_writes::{execute, query};
-use super::{Db, renumbered};
+use super::operators::{self, OperatorRow};
+use super::{AnyQuery, Db, renumbered};
 
 /// What one reservation is held against.
 pub struct Limits {
@@ -62,24 +64,151 @@ fn reserve_sql(gate: &str) -> String {
 
 static RESERVE: LazyLock<String> = LazyLock::new(|| reserve_sql(""));
 
-/// PostgreSQL: the captcha's nonce used up (`$1`, `$2`) and, only if it was fresh, the
-/// slot taken, in one statement; one row: whether the nonce was fresh, and the slot.
-static SPEND_AND_RESERVE: LazyLock<String> = LazyLock::new(|| {
+/// The account a login names: a candidate by ID number, an operator by username.
+#[derive(Clone, Copy)]
+pub enum Named<'a> {
+    Candidate(&'a str),
+    Operator(&'a str),
+}
+
+/// The account a login named, read with its slot.
+pub enum AccountRow {
+    Candidate(CandidateRow),
+    Operator(OperatorRow),
+}
+
+impl Named<'_> {
+    /// Reads the account on its own.
+    async fn find(self, db: &Db) -> sqlx::Result<Option<AccountRow>> {
+        Ok(match self {
+            Named::Candidate(id_number) => candidates::find_by_id_number(db, id_number)
+                .await?
+                .map(AccountRow::Candidate),
+            Named::Operator(username) => operators::find_by_username(db, username)
+                .await?
+                .map(AccountRow::Operator),
+        })
+    }
+}
+
+/// PostgreSQL: a login's captcha nonce used up (`$1`, `$2`), the slot taken only if
+/// the nonce was fresh, and the account named by `$10` read with the `account` query,
+/// in one statement; one row: whether the nonce was fresh, the slot, the account's
+/// columns (NULL when there is none).
+fn login_sql(account: &str) -> String {
     format!(
         "WITH used AS ({USE_UP} RETURNING 1), slot AS ({})
-         SELECT (SELECT COUNT(*) FROM used), slot.attempts, slot.locked_until
-         FROM (SELECT 1) AS one LEFT JOIN slot ON true",
+         SELECT (SELECT COUNT(*) FROM used) AS fresh, slot.attempts, slot.locked_until, account.*
+         FROM (SELECT 1) AS one LEFT JOIN slot ON true LEFT JOIN ({account}) AS account ON true",
         renumbered(&reserve_sql("EXISTS (SELECT 1 FROM used) AND"), 2)
     )
-});
+}
 
-/// Takes one attempt, or none when the address is locked for the account or the
-/// account's attempts from all addresses reached the ceiling. A login's `captcha` is
-/// spent in the same commit, and a spent one takes no slot. Concurrent callers
-/// serialise on the rows, so no more than `per_address` of them get a slot, and of two
-/// with the same captcha only one. A lock that has run out starts the count again.
-/// One statement on PostgreSQL, one job of the writer thread on SQLite.
+static CANDIDATE_LOGIN: LazyLock<String> =
+    LazyLock::new(|| login_sql(&candidates::by_id_number_index_sql(10)));
+static OPERATOR_LOGIN: LazyLock<String> =
+    LazyLock::new(|| login_sql(&operators::by_username_sql(10)));
+
+/// Takes one attempt of a password check, or none when the address is locked for
+/// the account or the account's attempts from all addresses reached the ceiling.
+/// Concurrent callers serialise on the rows, so no more than `per_address` of them
+/// get a slot. A lock that has run out starts the count again.
 pub async fn reserve(
+    db: &Db,
+    account_key: &str,
+    address: &str,
+    now_ms: i64,
+    limits: &Limits,
+) -> sqlx::Result<Reservation> {
+    if db.local_writer().is_some() {
+        return reserve_locally(db, None, account_key, address, now_ms, limits).await;
+    }
+    let row = bind_slot(sqlx::query(&RESERVE), account_key, address, now_ms, limits)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(match row {
+        Some(row) => Reservation::Taken(Reserved {
+            attempts: row.try_get(0)?,
+            locked_until: row.try_get(1)?,
+        }),
+        None => Reservation::Refused,
+    })
+}
+
+/// A login's [`reserve`]: its `captcha` is spent in the same commit (a spent one takes
+/// no slot, and of two logins with the same captcha only one gets one), and the account
+/// it names is read, when it got a slot. One statement on PostgreSQL; on SQLite one
+/// job of the writer thread, then the read on the calling thread.
+pub async fn reserve_login(
+    db: &Db,
+    captcha: &Spent<'_>,
+    named: Named<'_>,
+    account_key: &str,
+    address: &str,
+    now_ms: i64,
+    limits: &Limits,
+) -> sqlx::Result<(Reservation, Option<AccountRow>)> {
+    if db.local_writer().is_some() {
+        let reservation =
+            reserve_locally(db, Some(captcha), account_key, address, now_ms, limits).await?;
+        let account = match reservation {
+            Reservation::Taken(_) => named.find(db).await?,
+            Reservation::Refused | Reservation::CaptchaSpent => None,
+        };
+        return Ok((reservation, account));
+    }
+    let (sql, name) = match named {
+        Named::Candidate(id_number) => (&*CANDIDATE_LOGIN, db.keys()?.id_number_index(id_number)),
+        Named::Operator(username) => (&*OPERATOR_LOGIN, username.to_owned()),
+    };
+    let query = sqlx::query(sql)
+        .bind(captcha.nonce)
+        .bind(captcha.expires_at_ms);
+    let row = bind_slot(query, account_key, address, now_ms, limits)
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await?;
+    let fresh: i64 = row.try_get("fresh")?;
+    let attempts: Option<i64> = row.try_get("attempts")?;
+    Ok(match (fresh, attempts) {
+        (0, _) => (Reservation::CaptchaSpent, None),
+        (_, None) => (Reservation::Refused, None),
+        (_, Some(attempts)) => {
+            let reserved = Reserved {
+                attempts,
+                locked_until: row.try_get("locked_until")?,
+            };
+            let account = match named {
+                Named::Candidate(_) => {
+                    candidates::read_found(db.keys()?, &row)?.map(AccountRow::Candidate)
+                }
+                Named::Operator(_) => operators::read_found(db, &row)?.map(AccountRow::Operator),
+            };
+            (Reservation::Taken(reserved), account)
+        }
+    })
+}
+
+/// The slot's values, `$1`…`$7` of [`reserve_sql`] after whatever `query` has bound.
+fn bind_slot<'q>(
+    query: AnyQuery<'q>,
+    account_key: &str,
+    address: &str,
+    now_ms: i64,
+    limits: &Limits,
+) -> AnyQuery<'q> {
+    query
+        .bind(account_key.to_owned())
+        .bind(address.to_owned())
+        .bind(now_ms)
+        .bind(limits.per_address)
+        .bind(limits.lock_until_ms)
+        .bind(limits.per_account)
+        .bind(limits.window_start_ms)
+}
+
+/// SQLite: the captcha spent, if any, and the slot taken, in one job of the writer.
+async fn reserve_locally(
     db: &Db,
     captcha: Option<&Spent<'_>>,
     account_key: &str,
@@ -88,7 +217,9 @@ pub async fn reserve(
     limits: &Limits,
 ) -> sqlx::Result<Reservation> {
     let Some(writer) = db.local_writer() else {
-        return reserve_on_server(db, captcha, account_key, address, now_ms, limits).await;
+        return Err(sqlx::Error::Configuration(
+            "a local write without the writer thread".into(),
+        ));
     };
     let captcha = captcha.map(|c| (c.nonce.to_owned(), c.expires_at_ms));
     let (account_key, address) = (account_key.to_owned(), address.to_owned());
@@ -126,45 +257,6 @@ pub async fn reserve(
                 .map_or(Reservation::Refused, Reservation::Taken))
         })
         .await
-}
-
-async fn reserve_on_server(
-    db: &Db,
-    captcha: Option<&Spent<'_>>,
-    account_key: &str,
-    address: &str,
-    now_ms: i64,
-    limits: &Limits,
-) -> sqlx::Result<Reservation> {
-    let query = match captcha {
-        Some(captcha) => sqlx::query(&SPEND_AND_RESERVE)
-            .bind(captcha.nonce)
-            .bind(captcha.expires_at_ms),
-        None => sqlx::query(&RESERVE),
-    };
-    let row = query
-        .bind(account_key)
-        .bind(address)
-        .bind(now_ms)
-        .bind(limits.per_address)
-        .bind(limits.lock_until_ms)
-        .bind(limits.per_account)
-        .bind(limits.window_start_ms)
-        .fetch_optional(&db.pool)
-        .await?;
-    let (fresh, attempts, locked_until): (i64, Option<i64>, Option<i64>) = match (captcha, row) {
-        (Some(_), Some(row)) => (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?),
-        (None, Some(row)) => (1, Some(row.try_get(0)?), row.try_get(1)?),
-        (_, None) => (1, None, None),
-    };
-    Ok(match (fresh, attempts) {
-        (0, _) => Reservation::CaptchaSpent,
-        (_, Some(attempts)) => Reservation::Taken(Reserved {
-            attempts,
-            locked_until,
-        }),
-        (_, None) => Reservation::Refused,
-    })
 }
 
 /// Until when a refused reservation stays refused: the address's own lock, else the

@@ -122,13 +122,24 @@ pub async fn replace_password(
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> sqlx::Result<Option<OperatorRow>> {
-    let row = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM operators WHERE username = $1"
-    ))
-    .bind(username)
-    .fetch_optional(&db.pool)
-    .await?;
+    let row = sqlx::query_as(&by_username_sql(1))
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
     opened(db, row)
+}
+
+/// The query of the operator whose username is `$param`.
+pub(super) fn by_username_sql(param: usize) -> String {
+    format!("SELECT {COLUMNS} FROM operators WHERE username = ${param}")
+}
+
+/// The operator in a row that holds [`by_username_sql`]'s columns, NULL when it found
+/// none (a login's, `super::login_attempts::reserve_login`).
+pub(super) fn read_found(db: &Db, row: &AnyRow) -> sqlx::Result<Option<OperatorRow>> {
+    let id: Option<String> = row.try_get("id")?;
+    let found = id.map(|_| OperatorRow::from_row(row)).transpose()?;
+    opened(db, found)
 }
 
 /// Creates the operator or sets its password; returns its id. The bootstrap operator
