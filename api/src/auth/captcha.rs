@@ -1,7 +1,8 @@
 //! Image captchas: single use, short-lived. Issuing one writes nothing: the id carries
 //! its nonce, expiry and a keyed hash of the answer, so a flood of captcha requests
-//! cannot take the database's write turn from payments. Only checking one writes, to
-//! use its nonce up (one insert, on the login path that is rate limited anyway).
+//! cannot take the database's write turn from payments. Only spending one writes: its
+//! nonce used up (one insert, on paths that are rate limited anyway; a login's in the
+//! commit that takes its lockout slot).
 
 use base64::Engine;
 use captcha::Captcha;
@@ -77,7 +78,7 @@ impl Captchas {
     }
 
     /// Reads a captcha's id and answer, and compares the answer, writing nothing: a
-    /// login spends it with its lockout slot ([`crate::auth::lockout::reserve`]),
+    /// login spends it with its lockout slot ([`crate::auth::lockout::reserve_login`]),
     /// anything else with [`Answered::spend`]. Fails at once unless the id is one of
     /// ours and has not expired.
     pub fn answered(&self, id: &str, answer: &str, now: DateTime<Utc>) -> ApiResult<Answered> {
@@ -103,6 +104,7 @@ impl Captchas {
             right,
         })
     }
+
     /// Binds the answer (ignoring case and surrounding spaces) to the nonce and the
     /// expiry, so neither can be changed without the key.
     fn tag(&self, nonce: &str, expires_at: i64, answer: &str) -> String {

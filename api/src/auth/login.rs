@@ -40,9 +40,7 @@ impl Account {
     fn must_change_password(&self) -> bool {
         matches!(self.credential, Credential::Initial(_))
     }
-}
 
-impl Account {
     /// What a login needs of the account its name found (ID number or username).
     fn of(state: &AppState, row: AccountRow) -> Account {
         match row {
@@ -78,11 +76,11 @@ pub fn candidate_credential(candidate: &CandidateRow) -> Credential {
 }
 
 /// Checks the password of `name` typed from `address` within the lockout (the
-/// captcha spent and the account read with the lockout slot), and opens a session. An operator with a confirmed
-/// authenticator must also send its current code (`totp_code`): a missing, wrong or
-/// replayed code is a failed attempt of the same lockout slot, answered exactly as a
-/// wrong password, so neither the answer nor the count tells that the password was
-/// right.
+/// captcha spent and the account read with the lockout slot), and opens a session.
+/// An operator with a confirmed authenticator must also send its current code
+/// (`totp_code`): a missing, wrong or replayed code is a failed attempt of the same
+/// lockout slot, answered exactly as a wrong password, so neither the answer nor the
+/// count tells that the password was right.
 pub async fn log_in(
     state: &AppState,
     role: Role,
