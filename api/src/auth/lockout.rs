@@ -141,10 +141,10 @@ async fn taken(
     now: DateTime<Utc>,
 ) -> ApiResult<Attempt> {
     match reservation {
-        Reservation::Taken(reserved) => Ok(Attempt {
+        Reservation::Taken { locked_until } => Ok(Attempt {
             account_key,
             address: address.to_owned(),
-            locked_until: reserved.locked_until,
+            locked_until,
         }),
         Reservation::CaptchaSpent => Err(ApiError::CaptchaInvalid),
         Reservation::Refused => {

@@ -14,7 +14,7 @@ pub(super) const USE_UP: &str =
 /// Uses a captcha's nonce up: true the first time, false ever after (until the
 /// row is purged, which is after the captcha expired). The table keeps only used
 /// nonces; issuing a captcha stores nothing. A login spends its captcha with its
-/// lockout slot instead ([`super::login_attempts::reserve`]).
+/// lockout slot instead ([`super::login_attempts::reserve_login`]).
 pub async fn use_up(db: &Db, captcha: &Spent<'_>) -> sqlx::Result<bool> {
     let done = sqlx::query(USE_UP)
         .bind(captcha.nonce)

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::candidates::{self, CandidateRow};
 use super::captchas::{Spent, USE_UP};
-use super::local_writes::{execute, query};
+use super::local_writes::{LocalWriter, execute, query};
 use super::operators::{self, OperatorRow};
 use super::{AnyQuery, Db, renumbered};
 
@@ -21,16 +21,10 @@ pub struct Limits {
     pub lock_until_ms: i64,
 }
 
-/// A slot taken: the attempt's number at its address, and the lock it started if it
-/// was the last one allowed.
-pub struct Reserved {
-    pub attempts: i64,
-    pub locked_until: Option<i64>,
-}
-
 /// What a reservation came to.
 pub enum Reservation {
-    Taken(Reserved),
+    /// A slot taken, with the lock it started if it was the last one allowed.
+    Taken { locked_until: Option<i64> },
     /// The address is locked for the account, or the account's attempts from all
     /// addresses reached the ceiling.
     Refused,
@@ -120,17 +114,16 @@ pub async fn reserve(
     now_ms: i64,
     limits: &Limits,
 ) -> sqlx::Result<Reservation> {
-    if db.local_writer().is_some() {
-        return reserve_locally(db, None, account_key, address, now_ms, limits).await;
+    if let Some(writer) = db.local_writer() {
+        return reserve_locally(writer, None, account_key, address, now_ms, limits).await;
     }
     let row = bind_slot(sqlx::query(&RESERVE), account_key, address, now_ms, limits)
         .fetch_optional(&db.pool)
         .await?;
     Ok(match row {
-        Some(row) => Reservation::Taken(Reserved {
-            attempts: row.try_get(0)?,
+        Some(row) => Reservation::Taken {
             locked_until: row.try_get(1)?,
-        }),
+        },
         None => Reservation::Refused,
     })
 }
@@ -148,17 +141,18 @@ pub async fn reserve_login(
     now_ms: i64,
     limits: &Limits,
 ) -> sqlx::Result<(Reservation, Option<AccountRow>)> {
-    if db.local_writer().is_some() {
+    if let Some(writer) = db.local_writer() {
         let reservation =
-            reserve_locally(db, Some(captcha), account_key, address, now_ms, limits).await?;
+            reserve_locally(writer, Some(captcha), account_key, address, now_ms, limits).await?;
         let account = match reservation {
-            Reservation::Taken(_) => named.find(db).await?,
+            Reservation::Taken { .. } => named.find(db).await?,
             Reservation::Refused | Reservation::CaptchaSpent => None,
         };
         return Ok((reservation, account));
     }
+    let keys = db.keys()?;
     let (sql, name) = match named {
-        Named::Candidate(id_number) => (&*CANDIDATE_LOGIN, db.keys()?.id_number_index(id_number)),
+        Named::Candidate(id_number) => (&*CANDIDATE_LOGIN, keys.id_number_index(id_number)),
         Named::Operator(username) => (&*OPERATOR_LOGIN, username.to_owned()),
     };
     let query = sqlx::query(sql)
@@ -173,18 +167,15 @@ pub async fn reserve_login(
     Ok(match (fresh, attempts) {
         (0, _) => (Reservation::CaptchaSpent, None),
         (_, None) => (Reservation::Refused, None),
-        (_, Some(attempts)) => {
-            let reserved = Reserved {
-                attempts,
-                locked_until: row.try_get("locked_until")?,
-            };
+        (_, Some(_)) => {
+            let locked_until = row.try_get("locked_until")?;
             let account = match named {
                 Named::Candidate(_) => {
-                    candidates::read_found(db.keys()?, &row)?.map(AccountRow::Candidate)
+                    candidates::read_found(keys, &row)?.map(AccountRow::Candidate)
                 }
                 Named::Operator(_) => operators::read_found(db, &row)?.map(AccountRow::Operator),
             };
-            (Reservation::Taken(reserved), account)
+            (Reservation::Taken { locked_until }, account)
         }
     })
 }
@@ -209,18 +200,13 @@ fn bind_slot<'q>(
 
 /// SQLite: the captcha spent, if any, and the slot taken, in one job of the writer.
 async fn reserve_locally(
-    db: &Db,
+    writer: &LocalWriter,
     captcha: Option<&Spent<'_>>,
     account_key: &str,
     address: &str,
     now_ms: i64,
     limits: &Limits,
 ) -> sqlx::Result<Reservation> {
-    let Some(writer) = db.local_writer() else {
-        return Err(sqlx::Error::Configuration(
-            "a local write without the writer thread".into(),
-        ));
-    };
     let captcha = captcha.map(|c| (c.nonce.to_owned(), c.expires_at_ms));
     let (account_key, address) = (account_key.to_owned(), address.to_owned());
     let &Limits {
@@ -245,16 +231,13 @@ async fn reserve_locally(
                 &per_account,
                 &window_start_ms,
             ];
-            let taken = query(conn, &RESERVE, &values, |row| {
-                Ok(Reserved {
-                    attempts: row.get(0)?,
-                    locked_until: row.get(1)?,
-                })
-            })?;
+            let taken = query(conn, &RESERVE, &values, |row| row.get(1))?;
             Ok(taken
                 .into_iter()
                 .next()
-                .map_or(Reservation::Refused, Reservation::Taken))
+                .map_or(Reservation::Refused, |locked_until| Reservation::Taken {
+                    locked_until,
+                }))
         })
         .await
 }

@@ -194,6 +194,14 @@ impl TestApp {
         self.post("/api/v1/auth/login", None, &body).await
     }
 
+    /// A login with this captcha, its answer right, refused as `captcha_invalid`.
+    pub async fn assert_captcha_refused(&self, id_number: &str, password: &str, captcha_id: &str) {
+        let response = self
+            .login_with_captcha(id_number, password, captcha_id, CAPTCHA_ANSWER)
+            .await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "captcha_invalid").await;
+    }
+
     /// Logs in and returns `(access_token, must_change_password)`.
     pub async fn login_ok(&self, id_number: &str, password: &str) -> (String, bool) {
         let response = self.login(id_number, password).await;
