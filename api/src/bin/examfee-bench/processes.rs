@@ -42,6 +42,12 @@ pub fn sibling_binary(given: Option<PathBuf>, name: &str) -> anyhow::Result<Path
     Ok(path)
 }
 
+/// The processes' log filter: the bench's own `RUST_LOG` when it has one, so that a
+/// run can be traced in the processes' log files; warnings and errors otherwise.
+fn log_filter() -> String {
+    std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned())
+}
+
 fn log_file(path: &Path) -> anyhow::Result<(Stdio, Stdio)> {
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -78,7 +84,7 @@ impl Process {
             ("SANDBOX_NOTIFY_SCALE", "0.01".to_owned()),
             ("SANDBOX_TEST_MODE", "1".to_owned()),
             ("SANDBOX_PREFIX", String::new()),
-            ("RUST_LOG", "warn".to_owned()),
+            ("RUST_LOG", log_filter()),
         ];
         Process {
             name: "sandbox",
@@ -119,7 +125,7 @@ impl Process {
                 "EXAMFEE_SANDBOX_DB",
                 dir.join("unused-sandbox.db").display().to_string(),
             ),
-            ("RUST_LOG", "warn".to_owned()),
+            ("RUST_LOG", log_filter()),
         ];
         Process {
             name: "examfee",
