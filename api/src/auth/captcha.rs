@@ -5,36 +5,18 @@
 //! commit that takes its lockout slot).
 
 use base64::Engine;
-use captcha::Captcha;
-use captcha::filters::{Noise, Wave};
 use chrono::{DateTime, Duration, Utc};
 use examfee_shared::dto::CaptchaResponse;
 use examfee_shared::mac::hmac_sha256_hex;
 use subtle::ConstantTimeEq;
 
+use super::captcha_image;
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{self, Db};
 use crate::telemetry::spawn_blocking_in_span;
 
 pub const CAPTCHA_LIFETIME: Duration = Duration::minutes(5);
-/// The image's size in pixels.
-const WIDTH: u32 = 160;
-const HEIGHT: u32 = 60;
-
-/// Five characters, bent and speckled: the answer and the image as PNG.
-fn render() -> Option<(String, Vec<u8>)> {
-    // Cut to size first: the crate draws on a 400×300 canvas, and filtering only the
-    // part shown costs a twelfth as much (a few per cent of the CPU on the peak day).
-    // The wave's frequency counts per image width, so it is scaled to keep its shape.
-    Captcha::new()
-        .add_chars(5)
-        .view(WIDTH, HEIGHT)
-        .apply_filter(Wave::new(2.0 * f64::from(WIDTH) / 400.0, 12.0))
-        .apply_filter(Noise::new(0.2))
-        .as_tuple()
-}
-
 #[derive(Clone)]
 pub struct Captchas {
     key: Vec<u8>,
@@ -48,9 +30,9 @@ impl Captchas {
     }
 
     pub async fn issue(&self, now: DateTime<Utc>) -> ApiResult<CaptchaResponse> {
-        let (answer, png) = spawn_blocking_in_span(render)
+        let (answer, png) = spawn_blocking_in_span(captcha_image::draw)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("captcha image could not be encoded"))?;
+            .map_err(|e| anyhow::anyhow!("captcha image could not be encoded: {e}"))?;
         let answer = self.test_answer.clone().unwrap_or(answer);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let expires_at = to_ms(now + CAPTCHA_LIFETIME);
@@ -188,15 +170,5 @@ mod tests {
         }
         drop(db);
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn images_are_pngs_of_the_shown_size_with_five_characters() {
-        let (answer, png) = render().unwrap();
-        assert_eq!(answer.chars().count(), 5);
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        // IHDR, the first chunk: width and height, big-endian, from byte 16.
-        let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
-        assert_eq!((size(16), size(20)), (WIDTH, HEIGHT));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod account_audit;
 pub mod captcha;
+mod captcha_image;
 pub mod lockout;
 pub mod login;
 pub mod password_change;
