@@ -2,8 +2,8 @@
 //! later change): the old one is checked within the login lockout, the new one follows the policy, and every
 //! session of the account ends, in one transaction with its audit entry.
 
+use examfee_shared::Role;
 use examfee_shared::password::check_new_password;
-use examfee_shared::{AuditAction, AuditEntity, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -16,7 +16,7 @@ use super::sms_codes::{self, Purpose};
 use crate::clock::to_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{self, audit::AuditEntry};
+use crate::store::{self, candidates::PasswordRefusal};
 
 /// Checks the old password of a password change. It is a guess like a login's: it
 /// takes a lockout slot of the account (`(name typed at login, id)`) before any hashing,
@@ -84,34 +84,25 @@ pub async fn change_candidate_password(
         false => None,
     };
     let new_hash = state.passwords.hash(new_password).await?;
-    let now = to_ms(state.clock.now());
-    let mut tx = state.db.begin_write().await?;
-    if let Some(hash) = &sms_code_hash {
-        sms_codes::use_up_in(&mut tx, &candidate.id, Purpose::FirstLogin, hash, now).await?;
-    }
-    let replaced = store::candidates::replace_password(
-        &mut tx,
-        &candidate.id,
-        candidate.password_hash.as_deref(),
-        &new_hash,
-        now,
-    )
-    .await?;
-    if !replaced {
-        // Another request changed the password between our check and this write.
-        return Err(ApiError::OldPasswordWrong);
-    }
-    let revoked = store::sessions::revoke_all_of(&mut tx, &candidate.id, now).await?;
-    let entry = AuditEntry {
-        actor: &principal.actor(),
-        action: AuditAction::PasswordChanged,
-        entity: AuditEntity::Candidate,
-        entity_id: &candidate.id,
-        detail: json!({ "sessions_revoked": revoked, "was_initial": candidate.password_hash.is_none(),
-                        "sms_verified": sms_code_hash.is_some() }),
+    let was_initial = candidate.password_hash.is_none();
+    let sms_verified = sms_code_hash.is_some();
+    let change = store::candidates::PasswordChange {
+        candidate_id: candidate.id.clone(),
+        checked_hash: candidate.password_hash,
+        new_hash,
+        sms_code: sms_code_hash.map(|hash| (Purpose::FirstLogin.as_str(), hash)),
+        actor: principal.actor(),
+        now_ms: to_ms(state.clock.now()),
     };
-    store::audit::record(&mut tx, now, entry).await?;
-    tx.commit().await?;
+    let changed = store::candidates::change_password(&state.db, change, move |revoked| {
+        json!({ "sessions_revoked": revoked, "was_initial": was_initial, "sms_verified": sms_verified })
+    })
+    .await?;
+    match changed {
+        Ok(_) => {}
+        Err(PasswordRefusal::SmsCodeUsed) => return Err(ApiError::SmsCodeInvalid),
+        Err(PasswordRefusal::PasswordMoved) => return Err(ApiError::OldPasswordWrong),
+    }
     state.sessions.forget_subject(&candidate.id);
     tracing::info!("password changed; all sessions of the account revoked");
     Ok(())

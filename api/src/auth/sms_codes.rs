@@ -282,7 +282,7 @@ async fn check_code(
 }
 
 /// The code of a first-login change, checked (one try counted) before the new
-/// password is hashed; use it up with [`use_up_in`] in the change's transaction.
+/// password is hashed; the change uses it up in its commit (`store::candidates::change_password`).
 pub async fn check_first_login_code(
     state: &AppState,
     candidate_id: &str,

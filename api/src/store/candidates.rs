@@ -1,9 +1,16 @@
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Tx, at_rest_error, placeholder_list, values_placeholders};
+use examfee_shared::{Actor, AuditAction, AuditEntity};
+
+use super::audit::{self, AuditEntry};
+use super::local_reads::{FromColumns, Param};
+use super::local_writes::execute;
+use super::states::Columns;
+use super::{Db, Tx, at_rest_error, placeholder_list, sessions, sms_codes, values_placeholders};
 use crate::at_rest::{AtRestError, DataKeys};
 
 /// What a sealed value of each column is bound to (with the row's blind index), so
@@ -38,19 +45,45 @@ pub(super) fn open_id_number(
         .map_err(at_rest_error)
 }
 
+/// A candidate's row as stored: the ID number and phone still sealed.
+struct Sealed {
+    id: String,
+    index: String,
+    id_number: Option<String>,
+    name: String,
+    phone: String,
+    password_hash: Option<String>,
+}
+
+impl FromColumns for Sealed {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        Ok(Sealed {
+            id: row.read("id")?,
+            index: row.read("id_number_index")?,
+            id_number: row.read("id_number_sealed")?,
+            name: row.read("name")?,
+            phone: row.read("phone_sealed")?,
+            password_hash: row.read("password_hash")?,
+        })
+    }
+}
+
+impl Sealed {
+    fn open(self, keys: &DataKeys) -> sqlx::Result<CandidateRow> {
+        Ok(CandidateRow {
+            id_number: open_id_number(keys, &self.index, self.id_number.as_deref())?,
+            phone: keys
+                .open_text(PHONE, &self.index, &self.phone)
+                .map_err(at_rest_error)?,
+            id: self.id,
+            name: self.name,
+            password_hash: self.password_hash,
+        })
+    }
+}
+
 fn open_row(keys: &DataKeys, row: &AnyRow) -> sqlx::Result<CandidateRow> {
-    let index: String = row.try_get("id_number_index")?;
-    let sealed: Option<String> = row.try_get("id_number_sealed")?;
-    let phone: String = row.try_get("phone_sealed")?;
-    Ok(CandidateRow {
-        id: row.try_get("id")?,
-        id_number: open_id_number(keys, &index, sealed.as_deref())?,
-        name: row.try_get("name")?,
-        phone: keys
-            .open_text(PHONE, &index, &phone)
-            .map_err(at_rest_error)?,
-        password_hash: row.try_get("password_hash")?,
-    })
+    Sealed::from_columns(row)?.open(keys)
 }
 
 /// `(id_number_index, id_number_sealed, phone_sealed)` of a candidate.
@@ -69,13 +102,18 @@ pub(super) fn sealed_columns(
     Ok((index, id_sealed, phone_sealed))
 }
 
+static BY_ID_NUMBER: LazyLock<String> = LazyLock::new(|| by_id_number_index_sql(1));
+static BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM candidates WHERE id = $1 AND purged_at IS NULL")
+});
+
+/// The candidate of an ID number (a login's account), read on the calling thread
+/// from an SQLite file.
 pub async fn find_by_id_number(db: &Db, id_number: &str) -> sqlx::Result<Option<CandidateRow>> {
     let keys = db.keys()?;
-    let row = sqlx::query(&by_id_number_index_sql(1))
-        .bind(keys.id_number_index(id_number))
-        .fetch_optional(&db.pool)
-        .await?;
-    row.map(|row| open_row(keys, &row)).transpose()
+    let index = keys.id_number_index(id_number);
+    let found: Option<Sealed> = db.read_first(&BY_ID_NUMBER, &[Param::Text(&index)]).await?;
+    found.map(|row| row.open(keys)).transpose()
 }
 
 /// The query of the candidate whose ID number's blind index is `$param`.
@@ -92,37 +130,109 @@ pub(super) fn read_found(keys: &DataKeys, row: &AnyRow) -> sqlx::Result<Option<C
 
 /// The candidate, unless purged (`store::retention`): a tombstone has no account, so
 /// a session of it still trusted for a moment by a replica's cache finds nobody.
+/// Read on the calling thread from an SQLite file, as [`find_by_id_number`].
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<CandidateRow>> {
     let keys = db.keys()?;
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM candidates WHERE id = $1 AND purged_at IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?;
-    row.map(|row| open_row(keys, &row)).transpose()
+    let found: Option<Sealed> = db.read_first(&BY_ID, &[Param::Text(id)]).await?;
+    found.map(|row| row.open(keys)).transpose()
 }
 
-/// Sets a new password only if the stored one is still the one that was checked, so
-/// two concurrent changes cannot both pass on the same old password.
-pub async fn replace_password(
-    tx: &mut Tx,
-    id: &str,
-    checked_hash: Option<&str>,
-    new_hash: &str,
-    now_ms: i64,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE candidates SET password_hash = $3, updated_at = $4
-         WHERE id = $1 AND password_hash IS NOT DISTINCT FROM $2",
-    )
-    .bind(id)
-    .bind(checked_hash)
-    .bind(new_hash)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+const REPLACE_PASSWORD: &str = "UPDATE candidates SET password_hash = $3, updated_at = $4
+     WHERE id = $1 AND password_hash IS NOT DISTINCT FROM $2";
+
+/// A candidate's change of their own password, as [`change_password`] stores it.
+pub struct PasswordChange {
+    pub candidate_id: String,
+    /// The stored hash the old password was checked against: the change is stored
+    /// only while it is still the stored one, so two changes on the same old password
+    /// cannot both pass.
+    pub checked_hash: Option<String>,
+    pub new_hash: String,
+    /// A checked SMS code's purpose and hash, used up with the change.
+    pub sms_code: Option<(&'static str, String)>,
+    pub actor: Actor,
+    pub now_ms: i64,
+}
+
+/// Why [`change_password`] stored nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordRefusal {
+    /// Another request used the SMS code first.
+    SmsCodeUsed,
+    /// Another request changed the password between the check and this write.
+    PasswordMoved,
+}
+
+/// Stores a change of password in one commit: the SMS code used up, the new hash,
+/// every session of the account revoked, and the audit record, whose `detail` is
+/// given the number of sessions revoked. On an SQLite file one job of the writer
+/// thread (its statements run without a thread hand-off each); elsewhere a
+/// transaction. Answers the number of sessions revoked.
+pub async fn change_password(
+    db: &Db,
+    change: PasswordChange,
+    detail: impl FnOnce(u64) -> serde_json::Value + Send + 'static,
+) -> sqlx::Result<Result<u64, PasswordRefusal>> {
+    if let Some(writer) = db.local_writer() {
+        return writer
+            .run_or_undo(move |conn| change_password_locally(conn, &change, detail))
+            .await;
+    }
+    let PasswordChange {
+        candidate_id: id,
+        now_ms,
+        ..
+    } = &change;
+    let mut tx = db.begin_write().await?;
+    if let Some((purpose, hash)) = &change.sms_code
+        && !sms_codes::use_up(&mut tx, id, purpose, hash, *now_ms).await?
+    {
+        return Ok(Err(PasswordRefusal::SmsCodeUsed));
+    }
+    let replaced = sqlx::query(REPLACE_PASSWORD)
+        .bind(id)
+        .bind(change.checked_hash.as_deref())
+        .bind(&change.new_hash)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+    if replaced.rows_affected() != 1 {
+        return Ok(Err(PasswordRefusal::PasswordMoved));
+    }
+    let revoked = sessions::revoke_all_of(&mut tx, id, *now_ms).await?;
+    audit::record(&mut tx, *now_ms, password_changed(&change, detail(revoked))).await?;
+    tx.commit().await?;
+    Ok(Ok(revoked))
+}
+
+fn change_password_locally(
+    conn: &rusqlite::Connection,
+    change: &PasswordChange,
+    detail: impl FnOnce(u64) -> serde_json::Value,
+) -> rusqlite::Result<Result<u64, PasswordRefusal>> {
+    let (id, now_ms) = (&change.candidate_id, &change.now_ms);
+    if let Some((purpose, hash)) = &change.sms_code
+        && execute(conn, sms_codes::USE_UP, &[id, purpose, hash, now_ms])? != 1
+    {
+        return Ok(Err(PasswordRefusal::SmsCodeUsed));
+    }
+    let values: [&dyn rusqlite::ToSql; 4] = [id, &change.checked_hash, &change.new_hash, now_ms];
+    if execute(conn, REPLACE_PASSWORD, &values)? != 1 {
+        return Ok(Err(PasswordRefusal::PasswordMoved));
+    }
+    let revoked = execute(conn, sessions::REVOKE_ALL, &[id, now_ms])? as u64;
+    audit::record_local(conn, *now_ms, password_changed(change, detail(revoked)))?;
+    Ok(Ok(revoked))
+}
+
+fn password_changed(change: &PasswordChange, detail: serde_json::Value) -> AuditEntry<'_> {
+    AuditEntry {
+        actor: &change.actor,
+        action: AuditAction::PasswordChanged,
+        entity: AuditEntity::Candidate,
+        entity_id: &change.candidate_id,
+        detail,
+    }
 }
 
 /// Sets a new password whatever the stored one is: for a reset, where a single-use

@@ -10,7 +10,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, OpenFlags, ToSql};
+
+use super::local_writes::{bind, to_sqlx};
+use super::states::Columns;
+use super::{AnyQuery, Db};
 
 /// Where the reads go: one SQLite file, told apart from other [`super::Db`]s of the
 /// process (tests open many) by a number of its own.
@@ -67,6 +72,97 @@ impl LocalReads {
             read(conn)
         })
     }
+}
+
+/// A value bound to a read of either driver.
+#[derive(Clone, Copy)]
+pub enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Param::Text(text) => text.to_sql(),
+            Param::Int(int) => int.to_sql(),
+        }
+    }
+}
+
+/// A row type read the same way from both drivers' rows.
+pub trait FromColumns: Sized + Send {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error>;
+}
+
+impl Db {
+    /// The first row of `sql`, its `$1`, `$2`, … bound to `params`: on the calling
+    /// thread from an SQLite file, through the pool otherwise. For the reads every
+    /// candidate makes (a login's account, a session's first check, the order's
+    /// page), where sqlx's two thread hand-offs cost more than the query.
+    pub(super) async fn read_first<T: FromColumns>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> sqlx::Result<Option<T>> {
+        if let Some(local) = &self.local_reads {
+            return Ok(local.rows(sql, params, 1)?.pop());
+        }
+        let row = bind_all(sqlx::query(sql), params)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| T::from_columns(&row)).transpose()
+    }
+
+    /// Every row of `sql`, as [`Db::read_first`] reads the first.
+    pub(super) async fn read_all<T: FromColumns>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> sqlx::Result<Vec<T>> {
+        if let Some(local) = &self.local_reads {
+            return local.rows(sql, params, usize::MAX);
+        }
+        let rows = bind_all(sqlx::query(sql), params)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(T::from_columns).collect()
+    }
+}
+
+impl LocalReads {
+    /// The first `limit` rows of `sql`, read on this thread.
+    fn rows<T: FromColumns>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        limit: usize,
+    ) -> sqlx::Result<Vec<T>> {
+        let values: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        self.with(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            bind(&mut statement, &values)?;
+            let mut rows = statement.raw_query();
+            let mut read = Vec::new();
+            while read.len() < limit
+                && let Some(row) = rows.next()?
+            {
+                read.push(T::from_columns(row)?);
+            }
+            Ok(read)
+        })
+        .map_err(|e| to_sqlx(&e))
+    }
+}
+
+fn bind_all<'q>(mut query: AnyQuery<'q>, params: &[Param<'q>]) -> AnyQuery<'q> {
+    for param in params {
+        query = match *param {
+            Param::Text(text) => query.bind(text),
+            Param::Int(int) => query.bind(int),
+        };
+    }
+    query
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! process's turn to write ([`WriteQueue`]) like any other writer, so sqlx's writers
 //! and this thread take turns.
 
+use std::convert::Infallible;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -32,8 +33,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Tells a job's caller how the job ended, given how the batch's commit ended.
 type Reply = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
-/// Runs a job; `false` with the reply when the job failed and its savepoint is to be
-/// rolled back.
+/// Runs a job; `false` with the reply when the job failed or refused and its savepoint
+/// is to be rolled back.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 
 /// The writer thread of one SQLite file; it stops when this is dropped.
@@ -61,20 +62,34 @@ impl LocalWriter {
         &self,
         job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> sqlx::Result<T> {
+        let kept = self
+            .run_or_undo(move |conn| job(conn).map(Ok::<T, Infallible>))
+            .await?;
+        Ok(kept.unwrap_or_else(|never| match never {}))
+    }
+
+    /// As [`LocalWriter::run`], for a job that may refuse part way (`Ok(Err(_))`, a
+    /// condition its writes depended on did not hold): its writes are rolled back as
+    /// a failed job's are, and the refusal is answered at once.
+    pub async fn run_or_undo<T: Send + 'static, R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<Result<T, R>> + Send + 'static,
+    ) -> sqlx::Result<Result<T, R>> {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = job(conn);
-            let ok = outcome.is_ok();
+            let keep = matches!(outcome, Ok(Ok(_)));
             let reply: Reply = Box::new(move |committed| {
                 let result = match (outcome, committed) {
                     (Err(e), _) => Err(to_sqlx(&e)),
-                    (Ok(_), Err(e)) => Err(to_sqlx(e)),
-                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(Err(refusal)), _) => Ok(Err(refusal)),
+                    (Ok(Ok(_)), Err(e)) => Err(to_sqlx(e)),
+                    (Ok(Ok(value)), Ok(())) => Ok(Ok(value)),
                 };
                 // A caller that stopped waiting (its client left) needs no answer.
                 drop(answer.send(result));
             });
-            (ok, reply)
+            (keep, reply)
         });
         self.jobs
             .as_ref()
@@ -220,9 +235,10 @@ pub fn query<T>(
     Ok(read_rows)
 }
 
-/// An error of the writer as the store's callers know errors: a clash on a unique key
+/// An error of rusqlite (the writer's, or a read on the calling thread's) as the
+/// store's callers know errors: a clash on a unique key
 /// is a unique violation as sqlx reports it (`super::is_unique_violation`).
-fn to_sqlx(error: &rusqlite::Error) -> sqlx::Error {
+pub(super) fn to_sqlx(error: &rusqlite::Error) -> sqlx::Error {
     match error {
         rusqlite::Error::SqliteFailure(failure, message) => {
             sqlx::Error::Database(Box::new(LocalDbError {
@@ -353,6 +369,28 @@ mod tests {
         assert!(super::super::is_unique_violation(&error), "{error}");
         last.await.unwrap();
         // The clashing job's first insert went with it; the jobs around it stayed.
+        assert_eq!(names(&path), ["a", "c"]);
+        drop(writer);
+        remove(&path);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_refuses_part_way_leaves_nothing_and_hears_its_refusal() {
+        let (path, queue, writer) = writer("refuse");
+        let turn = queue.turn().await;
+        let mut first = Box::pin(writer.run(insert("a")));
+        let mut refusing = Box::pin(writer.run_or_undo(|conn| {
+            insert("b")(conn)?;
+            Ok(Err::<(), _>("the condition no longer held"))
+        }));
+        let mut last = Box::pin(writer.run_or_undo(|conn| insert("c")(conn).map(Ok::<_, ()>)));
+        assert!(poll_once(&mut first).is_pending());
+        assert!(poll_once(&mut refusing).is_pending());
+        assert!(poll_once(&mut last).is_pending());
+        drop(turn);
+        first.await.unwrap();
+        assert_eq!(refusing.await.unwrap(), Err("the condition no longer held"));
+        assert_eq!(last.await.unwrap(), Ok(()));
         assert_eq!(names(&path), ["a", "c"]);
         drop(writer);
         remove(&path);

@@ -10,6 +10,7 @@ use sqlx::{FromRow, Row};
 
 use super::audit::{AuditEntry, RECORD, Record};
 use super::fee_list_cache::Changes;
+use super::local_reads::{FromColumns, Param};
 use super::states::{Columns, optional_state, state};
 use super::{Db, Tx, placeholder_list, renumbered, values_placeholders};
 use crate::metrics::Committed;
@@ -64,6 +65,12 @@ impl OrderRow {
 const COLUMNS: &str = "order_no, candidate_id, status, amount_fen, fee_key, idempotency_key, platform_trade_no, \
                        cashier_url, pay_channel, gateway, created_at, expires_at, paid_at, synced_at";
 
+impl FromColumns for OrderRow {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        OrderRow::read(row)
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderItemRow {
     pub order_no: String,
@@ -72,15 +79,27 @@ pub struct OrderItemRow {
     pub amount_fen: i64,
 }
 
+impl FromColumns for OrderItemRow {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        Ok(OrderItemRow {
+            order_no: row.read("order_no")?,
+            fee_item_code: row.read("fee_item_code")?,
+            title: row.read("title")?,
+            amount_fen: row.read("amount_fen")?,
+        })
+    }
+}
+
+static BY_NUMBER: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1"));
+
+/// Read on the calling thread from an SQLite file ([`Db::read_first`]).
 pub async fn get(db: &Db, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1"))
-        .bind(order_no)
-        .fetch_optional(&db.pool)
-        .await
+    db.read_first(&BY_NUMBER, &[Param::Text(order_no)]).await
 }
 
 pub async fn get_in(tx: &mut Tx, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE order_no = $1"))
+    sqlx::query_as(&BY_NUMBER)
         .bind(order_no)
         .fetch_optional(&mut **tx)
         .await
@@ -109,13 +128,13 @@ pub async fn of_candidate(db: &Db, candidate_id: &str) -> sqlx::Result<Vec<Order
     .await
 }
 
+/// Read on the calling thread from an SQLite file, as [`get`].
 pub async fn items(db: &Db, order_no: &str) -> sqlx::Result<Vec<OrderItemRow>> {
-    sqlx::query_as(
+    db.read_all(
         "SELECT i.order_no, i.fee_item_code, f.title, i.amount_fen FROM order_items i
          JOIN fee_items f ON f.code = i.fee_item_code WHERE i.order_no = $1 ORDER BY i.fee_item_code",
+        &[Param::Text(order_no)],
     )
-    .bind(order_no)
-    .fetch_all(&db.pool)
     .await
 }
 

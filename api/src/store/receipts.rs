@@ -1,8 +1,11 @@
 use examfee_shared::ReceiptStatus;
-use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use std::sync::LazyLock;
 
-use super::states::state;
+use sqlx::FromRow;
+use sqlx::any::AnyRow;
+
+use super::local_reads::{FromColumns, Param};
+use super::states::{Columns, state};
 use super::{Db, Tx};
 
 #[derive(Debug, Clone)]
@@ -19,15 +22,21 @@ pub struct ReceiptRow {
 
 impl FromRow<'_, AnyRow> for ReceiptRow {
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        ReceiptRow::from_columns(row)
+    }
+}
+
+impl FromColumns for ReceiptRow {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
         Ok(ReceiptRow {
-            receipt_no: row.try_get("receipt_no")?,
-            order_no: row.try_get("order_no")?,
-            check_code: row.try_get("check_code")?,
+            receipt_no: row.read("receipt_no")?,
+            order_no: row.read("order_no")?,
+            check_code: row.read("check_code")?,
             status: state(row, "status", "receipt_no")?,
-            payer_name: row.try_get("payer_name")?,
-            amount_fen: row.try_get("amount_fen")?,
-            issued_at: row.try_get("issued_at")?,
-            reversed_at: row.try_get("reversed_at")?,
+            payer_name: row.read("payer_name")?,
+            amount_fen: row.read("amount_fen")?,
+            issued_at: row.read("issued_at")?,
+            reversed_at: row.read("reversed_at")?,
         })
     }
 }
@@ -65,13 +74,12 @@ pub async fn insert(tx: &mut Tx, receipt: &ReceiptRow) -> sqlx::Result<()> {
     Ok(())
 }
 
+static OF_ORDER: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS} FROM receipts WHERE order_no = $1"));
+
+/// Read on the calling thread from an SQLite file: the order's page shows it.
 pub async fn of_order(db: &Db, order_no: &str) -> sqlx::Result<Option<ReceiptRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM receipts WHERE order_no = $1"
-    ))
-    .bind(order_no)
-    .fetch_optional(&db.pool)
-    .await
+    db.read_first(&OF_ORDER, &[Param::Text(order_no)]).await
 }
 
 pub async fn get(db: &Db, receipt_no: &str) -> sqlx::Result<Option<ReceiptRow>> {

@@ -7,11 +7,11 @@ use examfee_shared::{OperatorRole, Role};
 use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::audit::{self, AuditEntry};
+use super::local_reads::{FromColumns, Param};
 use super::local_writes::execute;
-use super::states::decode;
+use super::states::{Columns, decode};
 use super::{Db, Tx, login_attempts, renumbered};
 
 /// Hex SHA-256 of a session id, as stored.
@@ -84,17 +84,32 @@ pub async fn open(db: &Db, session: Opening<'_>, entry: AuditEntry<'_>) -> sqlx:
         .await
 }
 
+/// A row that was found; its columns say nothing more.
+struct Found;
+
+impl FromColumns for Found {
+    fn from_columns<R: Columns + ?Sized>(_: &R) -> Result<Self, R::Error> {
+        Ok(Found)
+    }
+}
+
 /// Whether the session exists for this subject and is neither revoked nor expired.
+/// Read on the calling thread from an SQLite file: every session is checked once
+/// before its subject's cache trusts it.
 pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::Result<bool> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND subject_id = $2 AND revoked_at IS NULL AND expires_at > $3",
-    )
-    .bind(id_hash(id))
-    .bind(subject_id)
-    .bind(now_ms)
-    .fetch_one(&db.pool)
-    .await?;
-    Ok(row.get::<i64, _>(0) > 0)
+    let hash = id_hash(id);
+    let found: Option<Found> = db
+        .read_first(
+            "SELECT 1 AS found FROM sessions
+             WHERE id_hash = $1 AND subject_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+            &[
+                Param::Text(&hash),
+                Param::Text(subject_id),
+                Param::Int(now_ms),
+            ],
+        )
+        .await?;
+    Ok(found.is_some())
 }
 
 /// An operator's role now, if the session exists for this operator and is neither
@@ -136,14 +151,15 @@ pub async fn revoke(tx: &mut Tx, id: &str, now_ms: i64) -> sqlx::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+pub(super) const REVOKE_ALL: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL";
+
 pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(subject_id)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query(REVOKE_ALL)
+        .bind(subject_id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
     Ok(done.rows_affected())
 }
 

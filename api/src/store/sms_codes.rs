@@ -101,6 +101,10 @@ pub async fn take_try(
     Ok(row.map(|r| r.get(0)))
 }
 
+pub(super) const USE_UP: &str = "UPDATE sms_codes SET used_at = $4
+     WHERE candidate_id = $1 AND purpose = $2 AND code_hash = $3
+       AND used_at IS NULL AND expires_at > $4";
+
 /// Uses the code up in the caller's transaction: true for exactly one caller.
 pub async fn use_up(
     tx: &mut Tx,
@@ -109,17 +113,13 @@ pub async fn use_up(
     code_hash: &str,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE sms_codes SET used_at = $4
-         WHERE candidate_id = $1 AND purpose = $2 AND code_hash = $3
-           AND used_at IS NULL AND expires_at > $4",
-    )
-    .bind(candidate_id)
-    .bind(purpose)
-    .bind(code_hash)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query(USE_UP)
+        .bind(candidate_id)
+        .bind(purpose)
+        .bind(code_hash)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

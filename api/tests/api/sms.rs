@@ -406,3 +406,77 @@ async fn a_code_the_provider_did_not_take_is_withdrawn_and_not_throttled() {
         assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "sms_unavailable").await;
     }
 }
+
+/// A change that finds the password changed under it leaves the code it used up
+/// unused, so the change that checked the stored password can still use it, and the
+/// code then serves no third. Through the store on either database (on an SQLite
+/// file the change is one job of the writer thread, which must undo its use of the
+/// code when it refuses).
+#[tokio::test]
+async fn a_change_refused_after_using_its_code_gives_the_code_back() {
+    use examfee::store::candidates::{self, PasswordChange, PasswordRefusal};
+    use examfee::store::sms_codes::{self, NewCode};
+    use examfee_shared::Actor;
+
+    let app = spawn_app().await;
+    let id = app.seed_candidate().await;
+    app.login_ok(id.as_str(), id.initial_password()).await;
+    let candidate = candidates::find_by_id_number(&app.db, id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let now_ms = app.clock_now().timestamp_millis();
+    let mut tx = app.db.begin_write().await.unwrap();
+    let code = NewCode {
+        candidate_id: &candidate.id,
+        purpose: "first_login",
+        code_hash: "the code's hash",
+        now_ms,
+        expires_at_ms: now_ms + 300_000,
+        resend_after_ms: now_ms,
+        hour_ago_ms: now_ms - 3_600_000,
+        per_hour: 5,
+    };
+    assert!(sms_codes::replace(&mut tx, &code).await.unwrap());
+    tx.commit().await.unwrap();
+    let change = |checked_hash: Option<String>| PasswordChange {
+        candidate_id: candidate.id.clone(),
+        checked_hash,
+        new_hash: "the new hash".into(),
+        sms_code: Some(("first_login", "the code's hash".into())),
+        actor: Actor::Candidate(candidate.id.clone()),
+        now_ms,
+    };
+    let changed = |stale: PasswordChange| {
+        candidates::change_password(&app.db, stale, |revoked| json!({ "revoked": revoked }))
+    };
+    let stale = change(Some("a hash changed meanwhile".into()));
+    assert_eq!(
+        changed(stale).await.unwrap(),
+        Err(PasswordRefusal::PasswordMoved)
+    );
+    let checked = change(candidate.password_hash.clone());
+    assert_eq!(
+        changed(checked).await.unwrap(),
+        Ok(1),
+        "one session revoked"
+    );
+    let again = change(Some("the new hash".into()));
+    assert_eq!(
+        changed(again).await.unwrap(),
+        Err(PasswordRefusal::SmsCodeUsed)
+    );
+    let stored = candidates::get(&app.db, &candidate.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.password_hash.as_deref(), Some("the new hash"));
+    let (details,): (String,) = sqlx::query_as(
+        "SELECT detail FROM audit_log WHERE action = 'password.changed' AND entity_id = $1",
+    )
+    .bind(&candidate.id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(details, r#"{"revoked":1}"#);
+}
