@@ -28,7 +28,7 @@ use platform::PaymentPlatform;
 
 use crate::clock::to_ms;
 use crate::store::audit::AuditEntry;
-use crate::store::{self, Tx};
+use crate::store::{self, Exec};
 
 /// The gateways this server can reach, and which of them new orders are paid on.
 pub struct Gateways {
@@ -124,7 +124,7 @@ impl From<GatewayMissing> for crate::error::ApiError {
 
 /// Writes the audit entry of a change, in the change's transaction.
 pub async fn audit(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     now: DateTime<Utc>,
     actor: &Actor,
     entity: AuditEntity,

@@ -15,7 +15,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::receipts::ReceiptRow;
-use crate::store::{self, Tx};
+use crate::store::{self, Exec};
 
 /// Receipts are dated in Beijing time, so the year turns at midnight there.
 fn beijing_year(t: DateTime<Utc>) -> i64 {
@@ -107,7 +107,7 @@ pub fn check_code_matches(key: &[u8], receipt: &ReceiptRow, typed: &str) -> bool
 /// transaction (a receipt is created issued; it changes only through
 /// `transitions::receipt`).
 pub async fn issue(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     key: &[u8],
     order_no: &str,
     payer_name: String,

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::orders::OrderRow;
 use crate::store::refunds::RefundRow;
-use crate::store::{self, Tx};
+use crate::store::{self, Exec};
 
 /// A refund left `processing` this long is sent to the platform again.
 pub const PROCESSING_RETRY_MS: i64 = 60_000;
@@ -41,7 +41,7 @@ fn refund_no(order_no: &str, earlier_refunds: i64) -> String {
 
 /// A refund of the whole order, numbered inside the transaction that will store it.
 async fn new_refund(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order: &OrderRow,
     gateway: Gateway,
     status: RefundStatus,
@@ -91,7 +91,7 @@ pub async fn list(
 /// A duplicate payment: refunded in full without review, caused by whatever applied
 /// the payment (a notification, a sync, reconciliation).
 pub async fn open_automatic(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order: &OrderRow,
     gateway: Gateway,
     held_by: &[String],

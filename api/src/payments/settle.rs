@@ -14,7 +14,7 @@ use crate::clock::to_ms;
 use crate::metrics::NotificationRefusal;
 use crate::state::AppState;
 use crate::store::orders::{OrderRow, Payment};
-use crate::store::{self, Tx};
+use crate::store::{self, Exec, WriteWork};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -121,73 +121,109 @@ pub async fn apply_notification(
 /// Applies a gateway's view of its trade of an order. Caused by a notification, the
 /// notification is recorded in the same transaction, and one seen before changes
 /// nothing. The candidate's row is locked first, so two payments of one fee (or of
-/// one order on two channels) are applied one after the other on PostgreSQL too.
+/// one order on two channels) are applied one after the other on PostgreSQL too. On
+/// an SQLite file the transaction is one job of the writer thread ([`Settlement`]).
 pub async fn apply_trade(
     state: &AppState,
     gateway: Gateway,
     trade: &Trade,
     cause: &Actor,
 ) -> Result<(), ApplyError> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    if let Actor::Notification(id) = cause
-        && !store::notifications::record(&mut tx, id, "trade.success", &trade.order_no, to_ms(now))
+    let settlement = Settlement {
+        gateway,
+        trade: trade.clone(),
+        cause: cause.clone(),
+        now: state.clock.now(),
+        receipt_key: state.payments.receipt_key.clone(),
+    };
+    match state.db.write(settlement).await {
+        Err(ApplyError::AmountMismatch { platform, ours }) => {
+            flag_amount_mismatch(state, cause, &trade.order_no, ours, platform).await?;
+            Err(ApplyError::AmountMismatch { platform, ours })
+        }
+        applied => applied,
+    }
+}
+
+/// [`apply_trade`]'s transaction, owning what it needs, so that it can run on the
+/// SQLite writer thread.
+struct Settlement {
+    gateway: Gateway,
+    trade: Trade,
+    cause: Actor,
+    now: DateTime<Utc>,
+    receipt_key: Vec<u8>,
+}
+
+impl WriteWork for Settlement {
+    type Output = ();
+    type Error = ApplyError;
+
+    async fn run<E: Exec>(self, tx: &mut E) -> Result<(), ApplyError> {
+        let Settlement {
+            gateway,
+            trade,
+            cause,
+            now,
+            receipt_key,
+        } = self;
+        if let Actor::Notification(id) = &cause
+            && !store::notifications::record(tx, id, "trade.success", &trade.order_no, to_ms(now))
+                .await?
+        {
+            return Ok(());
+        }
+        store::candidates::lock_of_order(tx, &trade.order_no).await?;
+        let order = store::orders::get_in(tx, &trade.order_no)
             .await?
-    {
-        return Ok(());
-    }
-    store::candidates::lock_of_order(&mut tx, &trade.order_no).await?;
-    let order = store::orders::get_in(&mut tx, &trade.order_no)
-        .await?
-        .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
-    store::trades::open_in(&mut tx, &order.order_no, gateway, to_ms(now)).await?;
-    let ours = store::trades::get_in(&mut tx, &order.order_no, gateway)
-        .await?
-        .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
-    match &trade.state {
-        TradeState::Waiting => {}
-        TradeState::Closed => {
-            let closed = Cause {
-                actor: cause,
-                at: now,
-                detail: json!({}),
-            };
-            transitions::trade(&mut tx, &ours, TradeStatus::Closed, None, closed).await?;
-            // Another channel's trade closing says nothing about a paid order.
-            if order.status != OrderStatus::Paid || order.gateway == Some(gateway) {
-                close_in(&mut tx, &order, cause, now, json!({ "gateway": gateway })).await?;
-            }
-        }
-        TradeState::Paid { channel, paid_at } => {
-            if trade.amount.0 != order.amount_fen {
-                drop(tx);
-                flag_amount_mismatch(state, cause, &order, trade.amount.0).await?;
-                return Err(ApplyError::AmountMismatch {
-                    platform: trade.amount.0,
-                    ours: order.amount_fen,
-                });
-            }
-            let paid = Cause {
-                actor: cause,
-                at: now,
-                detail: json!({ "trade_no": trade.trade_no, "amount_fen": trade.amount.0 }),
-            };
-            let at = to_ms(*paid_at);
-            let reported = Some((trade.trade_no.as_str(), at));
-            // Paid once per trade: the same payment reported again changes nothing.
-            if transitions::trade(&mut tx, &ours, TradeStatus::Paid, reported, paid).await? {
-                let payment = Payment {
-                    gateway,
-                    trade_no: &trade.trade_no,
-                    channel: channel.or(gateway.channel()),
-                    paid_at_ms: at,
+            .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
+        store::trades::open_in(tx, &order.order_no, gateway, to_ms(now)).await?;
+        let ours = store::trades::get_in(tx, &order.order_no, gateway)
+            .await?
+            .ok_or_else(|| ApplyError::UnknownOrder(trade.order_no.clone()))?;
+        match &trade.state {
+            TradeState::Waiting => {}
+            TradeState::Closed => {
+                let closed = Cause {
+                    actor: &cause,
+                    at: now,
+                    detail: json!({}),
                 };
-                record_payment(state, &mut tx, &order, &payment, cause, now).await?;
+                transitions::trade(tx, &ours, TradeStatus::Closed, None, closed).await?;
+                // Another channel's trade closing says nothing about a paid order.
+                if order.status != OrderStatus::Paid || order.gateway == Some(gateway) {
+                    close_in(tx, &order, &cause, now, json!({ "gateway": gateway })).await?;
+                }
+            }
+            TradeState::Paid { channel, paid_at } => {
+                // Rolled back, then flagged in a transaction of its own.
+                if trade.amount.0 != order.amount_fen {
+                    return Err(ApplyError::AmountMismatch {
+                        platform: trade.amount.0,
+                        ours: order.amount_fen,
+                    });
+                }
+                let paid = Cause {
+                    actor: &cause,
+                    at: now,
+                    detail: json!({ "trade_no": trade.trade_no, "amount_fen": trade.amount.0 }),
+                };
+                let at = to_ms(*paid_at);
+                let reported = Some((trade.trade_no.as_str(), at));
+                // Paid once per trade: the same payment reported again changes nothing.
+                if transitions::trade(tx, &ours, TradeStatus::Paid, reported, paid).await? {
+                    let payment = Payment {
+                        gateway,
+                        trade_no: &trade.trade_no,
+                        channel: channel.or(gateway.channel()),
+                        paid_at_ms: at,
+                    };
+                    record_payment(tx, &receipt_key, &order, &payment, &cause, now).await?;
+                }
             }
         }
+        Ok(())
     }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Closes an expired order a gateway never took (it has no trade of it): its row of
@@ -223,7 +259,7 @@ pub async fn close_untaken(
 /// `pending → closed`. A paid order the platform calls closed stays paid: the money
 /// was taken, and reconciliation shows the platform's side.
 async fn close_in(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order: &OrderRow,
     cause: &Actor,
     at: DateTime<Utc>,
@@ -251,8 +287,8 @@ async fn close_in(
 /// transaction. An order paid already (on another channel) gets this second payment
 /// refunded on the gateway that took it.
 async fn record_payment(
-    state: &AppState,
-    tx: &mut Tx,
+    tx: &mut impl Exec,
+    receipt_key: &[u8],
     order: &OrderRow,
     payment: &Payment<'_>,
     cause: &Actor,
@@ -283,10 +319,9 @@ async fn record_payment(
             .collect();
     if holders.is_empty() {
         let (id_number, payer) = store::candidates::identity_in(tx, &order.candidate_id).await?;
-        let key = &state.payments.receipt_key;
         let receipt = receipts::issue(
             tx,
-            key,
+            receipt_key,
             &order.order_no,
             payer,
             order.amount_fen,
@@ -311,16 +346,20 @@ impl From<ApplyError> for crate::error::ApiError {
 async fn flag_amount_mismatch(
     state: &AppState,
     cause: &Actor,
-    order: &OrderRow,
+    order_no: &str,
+    order_fen: i64,
     platform_fen: i64,
 ) -> sqlx::Result<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let detail =
-        json!({ "platform_amount_fen": platform_fen, "order_amount_fen": order.amount_fen });
+    let detail = json!({ "platform_amount_fen": platform_fen, "order_amount_fen": order_fen });
     let (entity, action) = (AuditEntity::Order, AuditAction::OrderAmountMismatch);
-    audit(&mut tx, now, cause, entity, &order.order_no, action, detail).await?;
+    audit(&mut tx, now, cause, entity, order_no, action, detail).await?;
     tx.commit().await?;
-    tracing::error!(order_no = %order.order_no, platform_fen, "platform amount differs from the order's");
+    tracing::error!(
+        order_no,
+        platform_fen,
+        "platform amount differs from the order's"
+    );
     Ok(())
 }

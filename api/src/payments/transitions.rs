@@ -21,7 +21,7 @@ use crate::store::orders::{OrderRow, Payment};
 use crate::store::receipts::ReceiptRow;
 use crate::store::refunds::RefundRow;
 use crate::store::trades::TradeRow;
-use crate::store::{self, Tx};
+use crate::store::{self, Exec, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
@@ -89,7 +89,7 @@ fn planned(
 
 /// The audit entry of a move the conditional update made, in its transaction.
 async fn audited(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     cause: Cause<'_>,
     entity: AuditEntity,
     id: &str,
@@ -123,7 +123,7 @@ fn order_count(to: OrderStatus, payment: Option<&Payment<'_>>) -> Option<Committ
 
 /// Moves an order to `to`; `payment` is what the platform said when `to` is `paid`.
 pub async fn order(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order: &OrderRow,
     to: OrderStatus,
     payment: Option<&Payment<'_>>,
@@ -238,7 +238,7 @@ fn trade_action(to: TradeStatus) -> Option<AuditAction> {
 /// same payment changes nothing, which is what keeps a duplicate from being refunded
 /// twice.
 pub async fn trade(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     trade: &TradeRow,
     to: TradeStatus,
     paid: Option<(&str, i64)>,

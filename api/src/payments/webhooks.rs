@@ -19,7 +19,7 @@ use crate::metrics::WebhookAttempt;
 use crate::state::AppState;
 use crate::store::orders::OrderRow;
 use crate::store::webhooks::DueDelivery;
-use crate::store::{self, Tx};
+use crate::store::{self, Exec};
 
 /// Waits after the 1st, 2nd, … failed attempt; after the last the delivery gives up
 /// (an operator can replay it).
@@ -56,7 +56,7 @@ pub fn retry_delay(failed_attempts: i64) -> Option<Duration> {
 }
 
 async fn emit(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     kind: WebhookEventType,
     data: FeeEventData,
     now: DateTime<Utc>,
@@ -87,7 +87,7 @@ fn fee_data(id_number: String, order: &OrderRow) -> FeeEventData {
 }
 
 pub async fn fee_paid(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order: &OrderRow,
     id_number: String,
     receipt_no: &str,
@@ -101,7 +101,7 @@ pub async fn fee_paid(
 }
 
 pub async fn fee_refunded(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order: &OrderRow,
     id_number: String,
     refund_no: &str,

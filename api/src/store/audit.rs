@@ -4,7 +4,7 @@ use examfee_shared::{Actor, ActorFilter, AuditAction, AuditEntity};
 use sqlx::FromRow;
 
 use super::pages::{Cursor, Filters, Value, Window};
-use super::{AnyQuery, Db, Tx};
+use super::{AnyQuery, Db, Exec};
 
 pub struct AuditEntry<'a> {
     pub actor: &'a Actor,
@@ -16,12 +16,18 @@ pub struct AuditEntry<'a> {
 
 pub(super) const RECORD: &str = "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-pub async fn record(tx: &mut Tx, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Result<()> {
-    Record::of(at_ms, &entry)
-        .bind(sqlx::query(RECORD))
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+pub async fn record(tx: &mut impl Exec, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Result<()> {
+    let record = Record::of(at_ms, &entry);
+    let values = [
+        record.id.as_str().into(),
+        record.at.into(),
+        record.actor.as_str().into(),
+        record.action.into(),
+        record.entity.into(),
+        record.entity_id.as_str().into(),
+        record.detail.as_str().into(),
+    ];
+    tx.execute(RECORD, &values).await.map(drop)
 }
 
 /// [`record`] on the SQLite writer thread ([`super::local_writes`]).

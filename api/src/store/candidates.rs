@@ -10,7 +10,9 @@ use super::audit::{self, AuditEntry};
 use super::local_reads::{FromColumns, Param};
 use super::local_writes::execute;
 use super::states::Columns;
-use super::{Db, Tx, at_rest_error, placeholder_list, sessions, sms_codes, values_placeholders};
+use super::{
+    Db, Exec, Tx, at_rest_error, placeholder_list, sessions, sms_codes, values_placeholders,
+};
 use crate::at_rest::{AtRestError, DataKeys};
 
 /// What a sealed value of each column is bound to (with the row's blind index), so
@@ -112,7 +114,9 @@ static BY_ID: LazyLock<String> = LazyLock::new(|| {
 pub async fn find_by_id_number(db: &Db, id_number: &str) -> sqlx::Result<Option<CandidateRow>> {
     let keys = db.keys()?;
     let index = keys.id_number_index(id_number);
-    let found: Option<Sealed> = db.read_first(&BY_ID_NUMBER, &[Param::Text(&index)]).await?;
+    let found: Option<Sealed> = db
+        .read_first(&BY_ID_NUMBER, &[Param::from(index.as_str())])
+        .await?;
     found.map(|row| row.open(keys)).transpose()
 }
 
@@ -133,7 +137,7 @@ pub(super) fn read_found(keys: &DataKeys, row: &AnyRow) -> sqlx::Result<Option<C
 /// Read on the calling thread from an SQLite file, as [`find_by_id_number`].
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<CandidateRow>> {
     let keys = db.keys()?;
-    let found: Option<Sealed> = db.read_first(&BY_ID, &[Param::Text(id)]).await?;
+    let found: Option<Sealed> = db.read_first(&BY_ID, &[Param::from(id)]).await?;
     found.map(|row| row.open(keys)).transpose()
 }
 
@@ -357,16 +361,33 @@ pub async fn assign_fees(tx: &mut Tx, pairs: &[(&str, &str)], now_ms: i64) -> sq
 }
 
 /// `(id_number, name)`, read in the caller's transaction.
-pub async fn identity_in(tx: &mut Tx, id: &str) -> sqlx::Result<(String, String)> {
-    let row =
-        sqlx::query("SELECT id_number_index, id_number_sealed, name FROM candidates WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let index: String = row.get(0);
-    let sealed: Option<String> = row.get(1);
-    let id_number = open_id_number(tx.keys()?, &index, sealed.as_deref())?;
-    Ok((id_number, row.get(2)))
+pub async fn identity_in(tx: &mut impl Exec, id: &str) -> sqlx::Result<(String, String)> {
+    let identity: Option<Identity> = tx
+        .fetch_optional(
+            "SELECT id_number_index, id_number_sealed, name FROM candidates WHERE id = $1",
+            &[id.into()],
+        )
+        .await?;
+    let identity = identity.ok_or(sqlx::Error::RowNotFound)?;
+    let id_number = open_id_number(tx.keys()?, &identity.index, identity.sealed.as_deref())?;
+    Ok((id_number, identity.name))
+}
+
+/// What [`identity_in`] reads, the ID number still sealed.
+struct Identity {
+    index: String,
+    sealed: Option<String>,
+    name: String,
+}
+
+impl FromColumns for Identity {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        Ok(Identity {
+            index: row.read("id_number_index")?,
+            sealed: row.read("id_number_sealed")?,
+            name: row.read("name")?,
+        })
+    }
 }
 
 /// PostgreSQL: locks the candidate's row until the transaction ends, so that changes
@@ -386,16 +407,15 @@ pub async fn lock(tx: &mut Tx, candidate_id: &str) -> sqlx::Result<()> {
 }
 
 /// [`lock`] for the candidate of an order (nothing when there is no such order).
-pub async fn lock_of_order(tx: &mut Tx, order_no: &str) -> sqlx::Result<()> {
+pub async fn lock_of_order(tx: &mut impl Exec, order_no: &str) -> sqlx::Result<()> {
     if !tx.is_postgres() {
         return Ok(());
     }
-    sqlx::query(
+    tx.execute(
         "SELECT c.id FROM candidates c JOIN orders o ON o.candidate_id = c.id
          WHERE o.order_no = $1 FOR UPDATE OF c",
+        &[order_no.into()],
     )
-    .bind(order_no)
-    .execute(&mut **tx)
     .await
     .map(drop)
 }

@@ -14,7 +14,7 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, ToSql};
 
 use super::local_writes::{bind, to_sqlx};
-use super::states::Columns;
+use super::states::{Columns, Value};
 use super::{AnyQuery, Db};
 
 /// Where the reads go: one SQLite file, told apart from other [`super::Db`]s of the
@@ -74,11 +74,42 @@ impl LocalReads {
     }
 }
 
-/// A value bound to a read of either driver.
-#[derive(Clone, Copy)]
+/// A value bound to a statement of either driver; a NULL keeps its type, which
+/// PostgreSQL needs to know.
+#[derive(Clone, Copy, Debug)]
 pub enum Param<'a> {
-    Text(&'a str),
-    Int(i64),
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(text: &'a str) -> Self {
+        Param::Text(Some(text))
+    }
+}
+
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(text: &'a String) -> Self {
+        Param::Text(Some(text))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Param<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        Param::Text(text)
+    }
+}
+
+impl From<i64> for Param<'_> {
+    fn from(int: i64) -> Self {
+        Param::Int(Some(int))
+    }
+}
+
+impl From<Option<i64>> for Param<'_> {
+    fn from(int: Option<i64>) -> Self {
+        Param::Int(int)
+    }
 }
 
 impl ToSql for Param<'_> {
@@ -93,6 +124,15 @@ impl ToSql for Param<'_> {
 /// A row type read the same way from both drivers' rows.
 pub trait FromColumns: Sized + Send {
     fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error>;
+}
+
+/// A row of one value, in a column named `value`.
+pub struct Single<T>(pub T);
+
+impl<T: Value + Send> FromColumns for Single<T> {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        row.read("value").map(Single)
+    }
 }
 
 impl Db {
@@ -155,7 +195,8 @@ impl LocalReads {
     }
 }
 
-fn bind_all<'q>(mut query: AnyQuery<'q>, params: &[Param<'q>]) -> AnyQuery<'q> {
+/// Binds `params` to `$1`, `$2`, … of a statement through sqlx.
+pub(super) fn bind_all<'q>(mut query: AnyQuery<'q>, params: &[Param<'q>]) -> AnyQuery<'q> {
     for param in params {
         query = match *param {
             Param::Text(text) => query.bind(text),

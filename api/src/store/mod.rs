@@ -10,6 +10,7 @@ pub mod candidates;
 pub mod captchas;
 pub mod catalog;
 pub mod dashboard;
+mod exec;
 pub mod fee_list;
 pub mod fee_list_cache;
 mod local_reads;
@@ -42,6 +43,7 @@ use sqlx::AnyPool;
 
 use crate::at_rest::DataKeys;
 use crate::metrics::Metrics;
+pub use exec::{Exec, WriteWork};
 use fee_list_cache::FeeListCache;
 pub use pool::PoolUse;
 pub use transactions::{Tx, Writer};

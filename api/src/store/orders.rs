@@ -12,7 +12,7 @@ use super::audit::{AuditEntry, RECORD, Record};
 use super::fee_list_cache::Changes;
 use super::local_reads::{FromColumns, Param};
 use super::states::{Columns, optional_state, state};
-use super::{Db, Tx, placeholder_list, renumbered, values_placeholders};
+use super::{Db, Exec, Tx, placeholder_list, renumbered, values_placeholders};
 use crate::metrics::Committed;
 
 #[derive(Debug, Clone)]
@@ -95,14 +95,11 @@ static BY_NUMBER: LazyLock<String> =
 
 /// Read on the calling thread from an SQLite file ([`Db::read_first`]).
 pub async fn get(db: &Db, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
-    db.read_first(&BY_NUMBER, &[Param::Text(order_no)]).await
+    db.read_first(&BY_NUMBER, &[Param::from(order_no)]).await
 }
 
-pub async fn get_in(tx: &mut Tx, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
-    sqlx::query_as(&BY_NUMBER)
-        .bind(order_no)
-        .fetch_optional(&mut **tx)
-        .await
+pub async fn get_in(tx: &mut impl Exec, order_no: &str) -> sqlx::Result<Option<OrderRow>> {
+    tx.fetch_optional(&BY_NUMBER, &[order_no.into()]).await
 }
 
 pub async fn find_by_idempotency_key(
@@ -133,7 +130,7 @@ pub async fn items(db: &Db, order_no: &str) -> sqlx::Result<Vec<OrderItemRow>> {
     db.read_all(
         "SELECT i.order_no, i.fee_item_code, f.title, i.amount_fen FROM order_items i
          JOIN fee_items f ON f.code = i.fee_item_code WHERE i.order_no = $1 ORDER BY i.fee_item_code",
-        &[Param::Text(order_no)],
+        &[Param::from(order_no)],
     )
     .await
 }
@@ -384,15 +381,16 @@ pub struct Payment<'a> {
 /// `payments::transitions`; a paid or closed order no longer holds its fees open, so
 /// another order may take them. False when the order was not `from` any more.
 pub async fn set_status(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order_no: &str,
     from: OrderStatus,
     to: OrderStatus,
     payment: Option<&Payment<'_>>,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE orders SET status = $3,
+    let changed = tx
+        .execute(
+            "UPDATE orders SET status = $3,
                 platform_trade_no = COALESCE($4, platform_trade_no),
                 pay_channel = COALESCE($5, pay_channel),
                 paid_at = COALESCE($6, paid_at),
@@ -400,19 +398,23 @@ pub async fn set_status(
                 gateway = COALESCE($9, gateway),
                 synced_at = $7, updated_at = $7
          WHERE order_no = $1 AND status = $2",
-    )
-    .bind(order_no)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(payment.map(|p| p.trade_no))
-    .bind(payment.and_then(|p| p.channel).map(PayChannel::as_str))
-    .bind(payment.map(|p| p.paid_at_ms))
-    .bind(now_ms)
-    .bind((to == OrderStatus::Closed).then_some(now_ms))
-    .bind(payment.map(|p| p.gateway.as_str()))
-    .execute(&mut **tx)
-    .await?;
-    let changed = done.rows_affected() == 1;
+            &[
+                order_no.into(),
+                from.as_str().into(),
+                to.as_str().into(),
+                payment.map(|p| p.trade_no).into(),
+                payment
+                    .and_then(|p| p.channel)
+                    .map(PayChannel::as_str)
+                    .into(),
+                payment.map(|p| p.paid_at_ms).into(),
+                now_ms.into(),
+                (to == OrderStatus::Closed).then_some(now_ms).into(),
+                payment.map(|p| p.gateway.as_str()).into(),
+            ],
+        )
+        .await?
+        == 1;
     if changed {
         if to.is_terminal() {
             release_fees(tx, order_no).await?;
@@ -423,12 +425,13 @@ pub async fn set_status(
 }
 
 /// The order no longer holds its fees: another order may take them.
-async fn release_fees(tx: &mut Tx, order_no: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE order_items SET open = 0 WHERE order_no = $1 AND open = 1")
-        .bind(order_no)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+async fn release_fees(tx: &mut impl Exec, order_no: &str) -> sqlx::Result<()> {
+    tx.execute(
+        "UPDATE order_items SET open = 0 WHERE order_no = $1 AND open = 1",
+        &[order_no.into()],
+    )
+    .await
+    .map(drop)
 }
 
 /// Claims a 重新查询 of a pending order: succeeds for one request per `min_gap_ms`,
@@ -506,6 +509,12 @@ impl FromRow<'_, AnyRow> for FeeClaim {
     }
 }
 
+impl FromColumns for FeeClaim {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        FeeClaim::read(row)
+    }
+}
+
 impl FeeClaim {
     /// Through sqlx or on the SQLite writer thread alike.
     fn read<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
@@ -549,20 +558,21 @@ fn claims_on_fees_sql(codes: usize) -> String {
 
 /// The candidate's other orders that share a fee with this one.
 pub async fn claims_sharing_fees(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order_no: &str,
     candidate_id: &str,
 ) -> sqlx::Result<Vec<FeeClaim>> {
-    sqlx::query_as(&format!(
+    tx.fetch_all(&SHARING_FEES, &[order_no.into(), candidate_id.into()])
+        .await
+}
+
+static SHARING_FEES: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{CLAIMS} WHERE i.candidate_id = $2 AND i.order_no <> $1
            AND i.fee_item_code IN (SELECT mine.fee_item_code FROM order_items mine
                                    WHERE mine.order_no = $1 AND mine.candidate_id = $2)"
-    ))
-    .bind(order_no)
-    .bind(candidate_id)
-    .fetch_all(&mut **tx)
-    .await
-}
+    )
+});
 
 /// The earliest refund deadline among the order's fee items.
 pub async fn refundable_until(db: &Db, order_no: &str) -> sqlx::Result<Option<i64>> {

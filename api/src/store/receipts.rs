@@ -4,9 +4,9 @@ use std::sync::LazyLock;
 use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
-use super::local_reads::{FromColumns, Param};
+use super::local_reads::{FromColumns, Param, Single};
 use super::states::{Columns, state};
-use super::{Db, Tx};
+use super::{Db, Exec, Tx};
 
 #[derive(Debug, Clone)]
 pub struct ReceiptRow {
@@ -46,40 +46,45 @@ const COLUMNS: &str =
 
 /// The next number of the year, taken inside the caller's transaction: if that
 /// transaction rolls back, so does the number, so there are no gaps.
-pub async fn next_number(tx: &mut Tx, year: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO receipt_counters (year, last) VALUES ($1, 1)
-         ON CONFLICT (year) DO UPDATE SET last = receipt_counters.last + 1 RETURNING last",
-    )
-    .bind(year)
-    .fetch_one(&mut **tx)
-    .await
+pub async fn next_number(tx: &mut impl Exec, year: i64) -> sqlx::Result<i64> {
+    let last: Option<Single<i64>> = tx
+        .fetch_optional(
+            "INSERT INTO receipt_counters (year, last) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last = receipt_counters.last + 1
+             RETURNING last AS value",
+            &[year.into()],
+        )
+        .await?;
+    last.map(|Single(last)| last)
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
-pub async fn insert(tx: &mut Tx, receipt: &ReceiptRow) -> sqlx::Result<()> {
-    sqlx::query(&format!(
-        "INSERT INTO receipts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    ))
-    .bind(&receipt.receipt_no)
-    .bind(&receipt.order_no)
-    .bind(&receipt.check_code)
-    .bind(receipt.status.as_str())
-    .bind(&receipt.payer_name)
-    .bind(receipt.amount_fen)
-    .bind(receipt.issued_at)
-    .bind(receipt.reversed_at)
-    .execute(&mut **tx)
-    .await?;
+pub async fn insert(tx: &mut impl Exec, receipt: &ReceiptRow) -> sqlx::Result<()> {
+    let values = [
+        (&receipt.receipt_no).into(),
+        (&receipt.order_no).into(),
+        (&receipt.check_code).into(),
+        receipt.status.as_str().into(),
+        (&receipt.payer_name).into(),
+        receipt.amount_fen.into(),
+        receipt.issued_at.into(),
+        receipt.reversed_at.into(),
+    ];
+    tx.execute(&INSERT, &values).await?;
     tx.order_changed(&receipt.order_no);
     Ok(())
 }
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO receipts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+});
 
 static OF_ORDER: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {COLUMNS} FROM receipts WHERE order_no = $1"));
 
 /// Read on the calling thread from an SQLite file: the order's page shows it.
 pub async fn of_order(db: &Db, order_no: &str) -> sqlx::Result<Option<ReceiptRow>> {
-    db.read_first(&OF_ORDER, &[Param::Text(order_no)]).await
+    db.read_first(&OF_ORDER, &[Param::from(order_no)]).await
 }
 
 pub async fn get(db: &Db, receipt_no: &str) -> sqlx::Result<Option<ReceiptRow>> {

@@ -2,8 +2,9 @@ use examfee_shared::{Gateway, RefundStatus};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use super::local_reads::Single;
 use super::states::state;
-use super::{Db, Tx};
+use super::{Db, Exec, Tx};
 
 #[derive(Debug, Clone)]
 pub struct RefundRow {
@@ -44,22 +45,24 @@ const COLUMNS: &str = "refund_no, order_no, gateway, status, amount_fen, reason,
 /// not fail); false then.
 /// Refund numbers are made from order numbers, so a clash on the number is also a
 /// refund of the same order: one stored by a concurrent request.
-pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at, gateway)
+pub async fn insert(tx: &mut impl Exec, refund: &RefundRow, now_ms: i64) -> sqlx::Result<bool> {
+    let done = tx
+        .execute(
+            "INSERT INTO refunds (refund_no, order_no, status, amount_fen, reason, automatic, created_at, updated_at, gateway)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT DO NOTHING",
-    )
-    .bind(&refund.refund_no)
-    .bind(&refund.order_no)
-    .bind(refund.status.as_str())
-    .bind(refund.amount_fen)
-    .bind(&refund.reason)
-    .bind(i64::from(refund.automatic))
-    .bind(now_ms)
-    .bind(refund.gateway.as_str())
-    .execute(&mut **tx)
-    .await?;
-    let inserted = done.rows_affected() == 1;
+            &[
+                (&refund.refund_no).into(),
+                (&refund.order_no).into(),
+                refund.status.as_str().into(),
+                refund.amount_fen.into(),
+                (&refund.reason).into(),
+                i64::from(refund.automatic).into(),
+                now_ms.into(),
+                refund.gateway.as_str().into(),
+            ],
+        )
+        .await?;
+    let inserted = done == 1;
     if inserted {
         tx.order_changed(&refund.order_no);
     }
@@ -67,11 +70,16 @@ pub async fn insert(tx: &mut Tx, refund: &RefundRow, now_ms: i64) -> sqlx::Resul
 }
 
 /// All refunds the order ever had, failed ones included.
-pub async fn count_of_order(tx: &mut Tx, order_no: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE order_no = $1")
-        .bind(order_no)
-        .fetch_one(&mut **tx)
-        .await
+pub async fn count_of_order(tx: &mut impl Exec, order_no: &str) -> sqlx::Result<i64> {
+    let count: Option<Single<i64>> = tx
+        .fetch_optional(
+            "SELECT COUNT(*) AS value FROM refunds WHERE order_no = $1",
+            &[order_no.into()],
+        )
+        .await?;
+    count
+        .map(|Single(count)| count)
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 pub async fn get(db: &Db, refund_no: &str) -> sqlx::Result<Option<RefundRow>> {

@@ -103,9 +103,9 @@ pub async fn is_live(db: &Db, id: &str, subject_id: &str, now_ms: i64) -> sqlx::
             "SELECT 1 AS found FROM sessions
              WHERE id_hash = $1 AND subject_id = $2 AND revoked_at IS NULL AND expires_at > $3",
             &[
-                Param::Text(&hash),
-                Param::Text(subject_id),
-                Param::Int(now_ms),
+                Param::from(hash.as_str()),
+                Param::from(subject_id),
+                Param::from(now_ms),
             ],
         )
         .await?;

@@ -1,11 +1,14 @@
 //! An order's trades, one per gateway it was opened on.
 
 use examfee_shared::{Gateway, TradeStatus};
-use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use std::sync::LazyLock;
 
-use super::states::state;
-use super::{Db, Tx};
+use sqlx::FromRow;
+use sqlx::any::AnyRow;
+
+use super::local_reads::FromColumns;
+use super::states::{Columns, state};
+use super::{Db, Exec, Tx};
 
 #[derive(Debug, Clone)]
 pub struct TradeRow {
@@ -19,13 +22,19 @@ pub struct TradeRow {
 
 impl FromRow<'_, AnyRow> for TradeRow {
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        TradeRow::from_columns(row)
+    }
+}
+
+impl FromColumns for TradeRow {
+    fn from_columns<R: Columns + ?Sized>(row: &R) -> Result<Self, R::Error> {
         Ok(TradeRow {
-            order_no: row.try_get("order_no")?,
+            order_no: row.read("order_no")?,
             gateway: state(row, "gateway", "order_no")?,
             status: state(row, "status", "order_no")?,
-            pay_url: row.try_get("pay_url")?,
-            trade_no: row.try_get("trade_no")?,
-            paid_at: row.try_get("paid_at")?,
+            pay_url: row.read("pay_url")?,
+            trade_no: row.read("trade_no")?,
+            paid_at: row.read("paid_at")?,
         })
     }
 }
@@ -51,18 +60,13 @@ pub async fn open(db: &Db, order_no: &str, gateway: Gateway, now_ms: i64) -> sql
 /// Like [`open`], inside a transaction: a trade the gateway reports that ExamFee has
 /// no row of (it was opened before this table existed) is recorded as it is applied.
 pub async fn open_in(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order_no: &str,
     gateway: Gateway,
     now_ms: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(OPEN)
-        .bind(order_no)
-        .bind(gateway.as_str())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    let values = [order_no.into(), gateway.as_str().into(), now_ms.into()];
+    tx.execute(OPEN, &values).await.map(drop)
 }
 
 pub(super) const SET_PAY_URL: &str =
@@ -131,18 +135,17 @@ pub async fn get(db: &Db, order_no: &str, gateway: Gateway) -> sqlx::Result<Opti
 }
 
 pub async fn get_in(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     order_no: &str,
     gateway: Gateway,
 ) -> sqlx::Result<Option<TradeRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM order_trades WHERE order_no = $1 AND gateway = $2"
-    ))
-    .bind(order_no)
-    .bind(gateway.as_str())
-    .fetch_optional(&mut **tx)
-    .await
+    tx.fetch_optional(&BY_GATEWAY, &[order_no.into(), gateway.as_str().into()])
+        .await
 }
+
+static BY_GATEWAY: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM order_trades WHERE order_no = $1 AND gateway = $2")
+});
 
 /// Every gateway the order was opened on.
 pub async fn of_order(db: &Db, order_no: &str) -> sqlx::Result<Vec<TradeRow>> {
@@ -158,28 +161,30 @@ pub async fn of_order(db: &Db, order_no: &str) -> sqlx::Result<Vec<TradeRow>> {
 /// `paid` carries the gateway's trade number and time. False when the trade was not
 /// `from` any more.
 pub async fn set_status(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     trade: &TradeRow,
     to: TradeStatus,
     paid: Option<(&str, i64)>,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE order_trades SET status = $4,
+    let done = tx
+        .execute(
+            "UPDATE order_trades SET status = $4,
                 trade_no = COALESCE($5, trade_no), paid_at = COALESCE($6, paid_at),
                 updated_at = $7
          WHERE order_no = $1 AND gateway = $2 AND status = $3",
-    )
-    .bind(trade.order_no.as_str())
-    .bind(trade.gateway.as_str())
-    .bind(trade.status.as_str())
-    .bind(to.as_str())
-    .bind(paid.map(|(trade_no, _)| trade_no))
-    .bind(paid.map(|(_, at)| at))
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+            &[
+                trade.order_no.as_str().into(),
+                trade.gateway.as_str().into(),
+                trade.status.as_str().into(),
+                to.as_str().into(),
+                paid.map(|(trade_no, _)| trade_no).into(),
+                paid.map(|(_, at)| at).into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Trades still open on orders that are paid or closed: the payer could still pay

@@ -3,7 +3,7 @@
 use examfee_shared::console::DeliveryStatus;
 use sqlx::{FromRow, Row};
 
-use super::{Db, Tx, at_rest_error};
+use super::{Db, Exec, Tx, at_rest_error};
 use crate::at_rest::DataKeys;
 
 /// What sealed values are bound to, with the row's id: an endpoint's signing secret,
@@ -101,32 +101,31 @@ pub async fn deactivate(tx: &mut Tx, id: &str) -> sqlx::Result<bool> {
 /// Writes the event and a due delivery to every active endpoint, in the caller's
 /// transaction: the event exists exactly when the change it announces does.
 pub async fn emit(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     id: &str,
     kind: &str,
     payload: &str,
     now_ms: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let sealed = tx
+        .keys()?
+        .seal_text(EVENT_PAYLOAD, id, payload)
+        .map_err(at_rest_error)?;
+    tx.execute(
         "INSERT INTO webhook_events (id, type, payload, created_at) VALUES ($1, $2, $3, $4)",
+        &[
+            id.into(),
+            kind.into(),
+            sealed.as_str().into(),
+            now_ms.into(),
+        ],
     )
-    .bind(id)
-    .bind(kind)
-    .bind(
-        tx.keys()?
-            .seal_text(EVENT_PAYLOAD, id, payload)
-            .map_err(at_rest_error)?,
-    )
-    .bind(now_ms)
-    .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    tx.execute(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, attempts, next_attempt_at)
          SELECT $1, id, 0, $2 FROM webhook_endpoints WHERE active = 1",
+        &[id.into(), now_ms.into()],
     )
-    .bind(id)
-    .bind(now_ms)
-    .execute(&mut **tx)
     .await
     .map(drop)
 }
