@@ -18,7 +18,7 @@ use rusqlite::{Connection, ToSql};
 
 use super::fee_list_cache::Changes;
 use super::local_reads::{FromColumns, Param, bind_all};
-use super::local_writes::{bind, to_sqlx};
+use super::local_writes::to_sqlx;
 use super::{Db, Tx};
 use crate::at_rest::DataKeys;
 use crate::metrics::Committed;
@@ -116,30 +116,6 @@ pub struct Local<'c> {
     committed: Vec<Committed>,
 }
 
-impl Local<'_> {
-    fn rows<T: FromColumns>(
-        &self,
-        sql: &str,
-        params: &[Param<'_>],
-        limit: usize,
-    ) -> sqlx::Result<Vec<T>> {
-        let values: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let read = || -> rusqlite::Result<Vec<T>> {
-            let mut statement = self.conn.prepare_cached(sql)?;
-            bind(&mut statement, &values)?;
-            let mut rows = statement.raw_query();
-            let mut read = Vec::new();
-            while read.len() < limit
-                && let Some(row) = rows.next()?
-            {
-                read.push(T::from_columns(row)?);
-            }
-            Ok(read)
-        };
-        read().map_err(|e| to_sqlx(&e))
-    }
-}
-
 impl Exec for Local<'_> {
     fn is_postgres(&self) -> bool {
         false
@@ -173,7 +149,8 @@ impl Exec for Local<'_> {
         sql: &str,
         params: &[Param<'_>],
     ) -> sqlx::Result<Option<T>> {
-        Ok(self.rows(sql, params, 1)?.pop())
+        let first = super::local_reads::rows(self.conn, sql, params, 1);
+        Ok(first.map_err(|e| to_sqlx(&e))?.pop())
     }
 
     async fn fetch_all<T: FromColumns>(
@@ -181,7 +158,7 @@ impl Exec for Local<'_> {
         sql: &str,
         params: &[Param<'_>],
     ) -> sqlx::Result<Vec<T>> {
-        self.rows(sql, params, usize::MAX)
+        super::local_reads::rows(self.conn, sql, params, usize::MAX).map_err(|e| to_sqlx(&e))
     }
 }
 

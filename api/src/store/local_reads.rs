@@ -178,21 +178,30 @@ impl LocalReads {
         params: &[Param<'_>],
         limit: usize,
     ) -> sqlx::Result<Vec<T>> {
-        let values: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        self.with(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            bind(&mut statement, &values)?;
-            let mut rows = statement.raw_query();
-            let mut read = Vec::new();
-            while read.len() < limit
-                && let Some(row) = rows.next()?
-            {
-                read.push(T::from_columns(row)?);
-            }
-            Ok(read)
-        })
-        .map_err(|e| to_sqlx(&e))
+        self.with(|conn| rows(conn, sql, params, limit))
+            .map_err(|e| to_sqlx(&e))
     }
+}
+
+/// The first `limit` rows of `sql` on a connection of this thread (a read's, or the
+/// writer thread's).
+pub(super) fn rows<T: FromColumns>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Param<'_>],
+    limit: usize,
+) -> rusqlite::Result<Vec<T>> {
+    let values: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+    let mut statement = conn.prepare_cached(sql)?;
+    bind(&mut statement, &values)?;
+    let mut rows = statement.raw_query();
+    let mut read = Vec::new();
+    while read.len() < limit
+        && let Some(row) = rows.next()?
+    {
+        read.push(T::from_columns(row)?);
+    }
+    Ok(read)
 }
 
 /// Binds `params` to `$1`, `$2`, … of a statement through sqlx.
