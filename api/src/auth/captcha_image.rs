@@ -18,6 +18,17 @@ pub const LENGTH: usize = 5;
 /// Strokes of a glyph: polylines in a box 4 units wide and 6 high, y downwards.
 type Glyph = &'static [&'static [(f32, f32)]];
 
+/// The stem and bowl that P and R share.
+const P_BOWL: &[(f32, f32)] = &[
+    (0.0, 6.0),
+    (0.0, 0.0),
+    (3.0, 0.0),
+    (4.0, 0.8),
+    (4.0, 2.4),
+    (3.0, 3.2),
+    (0.0, 3.2),
+];
+
 /// The characters a captcha draws from: none that a reader could take for another
 /// (no O/0/D/Q, I/1/L, S/5, Z/2 with both present, B/8, U/V).
 const GLYPHS: &[(char, Glyph)] = &[
@@ -76,33 +87,8 @@ const GLYPHS: &[(char, Glyph)] = &[
         &[&[(0.0, 6.0), (0.0, 0.0), (2.0, 3.5), (4.0, 0.0), (4.0, 6.0)]],
     ),
     ('N', &[&[(0.0, 6.0), (0.0, 0.0), (4.0, 6.0), (4.0, 0.0)]]),
-    (
-        'P',
-        &[&[
-            (0.0, 6.0),
-            (0.0, 0.0),
-            (3.0, 0.0),
-            (4.0, 0.8),
-            (4.0, 2.4),
-            (3.0, 3.2),
-            (0.0, 3.2),
-        ]],
-    ),
-    (
-        'R',
-        &[
-            &[
-                (0.0, 6.0),
-                (0.0, 0.0),
-                (3.0, 0.0),
-                (4.0, 0.8),
-                (4.0, 2.4),
-                (3.0, 3.2),
-                (0.0, 3.2),
-            ],
-            &[(2.0, 3.2), (4.0, 6.0)],
-        ],
-    ),
+    ('P', &[P_BOWL]),
+    ('R', &[P_BOWL, &[(2.0, 3.2), (4.0, 6.0)]]),
     ('T', &[&[(0.0, 0.0), (4.0, 0.0)], &[(2.0, 0.0), (2.0, 6.0)]]),
     (
         'W',

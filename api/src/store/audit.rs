@@ -3,6 +3,7 @@
 use examfee_shared::{Actor, ActorFilter, AuditAction, AuditEntity};
 use sqlx::FromRow;
 
+use super::local_reads::Param;
 use super::pages::{Cursor, Filters, Value, Window};
 use super::{AnyQuery, Db, Exec};
 
@@ -18,16 +19,7 @@ pub(super) const RECORD: &str = "INSERT INTO audit_log (id, at, actor, action, e
 
 pub async fn record(tx: &mut impl Exec, at_ms: i64, entry: AuditEntry<'_>) -> sqlx::Result<()> {
     let record = Record::of(at_ms, &entry);
-    let values = [
-        record.id.as_str().into(),
-        record.at.into(),
-        record.actor.as_str().into(),
-        record.action.into(),
-        record.entity.into(),
-        record.entity_id.as_str().into(),
-        record.detail.as_str().into(),
-    ];
-    tx.execute(RECORD, &values).await.map(drop)
+    tx.execute(RECORD, &record.values()).await.map(drop)
 }
 
 /// [`record`] on the SQLite writer thread ([`super::local_writes`]).
@@ -77,16 +69,23 @@ impl Record {
             .bind(self.detail)
     }
 
+    /// The values of [`RECORD`]'s placeholders, in their order.
+    fn values(&self) -> [Param<'_>; 7] {
+        [
+            self.id.as_str().into(),
+            self.at.into(),
+            self.actor.as_str().into(),
+            self.action.into(),
+            self.entity.into(),
+            self.entity_id.as_str().into(),
+            self.detail.as_str().into(),
+        ]
+    }
+
     pub(super) fn write_local(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-        let values: [&dyn rusqlite::ToSql; 7] = [
-            &self.id,
-            &self.at,
-            &self.actor,
-            &self.action,
-            &self.entity,
-            &self.entity_id,
-            &self.detail,
-        ];
+        let values = self.values();
+        let values: Vec<&dyn rusqlite::ToSql> =
+            values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
         super::local_writes::execute(conn, RECORD, &values).map(drop)
     }
 }

@@ -8,10 +8,10 @@ use examfee_shared::{Actor, AuditAction, AuditEntity};
 
 use super::audit::{self, AuditEntry};
 use super::local_reads::{FromColumns, Param};
-use super::local_writes::execute;
 use super::states::Columns;
 use super::{
-    Db, Exec, Tx, at_rest_error, placeholder_list, sessions, sms_codes, values_placeholders,
+    Db, Exec, Tx, WriteWork, at_rest_error, placeholder_list, sessions, sms_codes,
+    values_placeholders,
 };
 use crate::at_rest::{AtRestError, DataKeys};
 
@@ -169,64 +169,63 @@ pub enum PasswordRefusal {
 
 /// Stores a change of password in one commit: the SMS code used up, the new hash,
 /// every session of the account revoked, and the audit record, whose `detail` is
-/// given the number of sessions revoked. On an SQLite file one job of the writer
-/// thread (its statements run without a thread hand-off each); elsewhere a
-/// transaction. Answers the number of sessions revoked.
+/// given the number of sessions revoked ([`Db::write`]: on an SQLite file one job of
+/// the writer thread, elsewhere a transaction). Answers the number of sessions
+/// revoked.
 pub async fn change_password(
     db: &Db,
     change: PasswordChange,
     detail: impl FnOnce(u64) -> serde_json::Value + Send + 'static,
 ) -> sqlx::Result<Result<u64, PasswordRefusal>> {
-    if let Some(writer) = db.local_writer() {
-        return writer
-            .run_or_undo(move |conn| change_password_locally(conn, &change, detail))
-            .await;
+    match db.write(Changing { change, detail }).await {
+        Ok(revoked) => Ok(Ok(revoked)),
+        Err(ChangeError::Refused(why)) => Ok(Err(why)),
+        Err(ChangeError::Store(e)) => Err(e),
     }
-    let PasswordChange {
-        candidate_id: id,
-        now_ms,
-        ..
-    } = &change;
-    let mut tx = db.begin_write().await?;
-    if let Some((purpose, hash)) = &change.sms_code
-        && !sms_codes::use_up(&mut tx, id, purpose, hash, *now_ms).await?
-    {
-        return Ok(Err(PasswordRefusal::SmsCodeUsed));
-    }
-    let replaced = sqlx::query(REPLACE_PASSWORD)
-        .bind(id)
-        .bind(change.checked_hash.as_deref())
-        .bind(&change.new_hash)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-    if replaced.rows_affected() != 1 {
-        return Ok(Err(PasswordRefusal::PasswordMoved));
-    }
-    let revoked = sessions::revoke_all_of(&mut tx, id, *now_ms).await?;
-    audit::record(&mut tx, *now_ms, password_changed(&change, detail(revoked))).await?;
-    tx.commit().await?;
-    Ok(Ok(revoked))
 }
 
-fn change_password_locally(
-    conn: &rusqlite::Connection,
-    change: &PasswordChange,
-    detail: impl FnOnce(u64) -> serde_json::Value,
-) -> rusqlite::Result<Result<u64, PasswordRefusal>> {
-    let (id, now_ms) = (&change.candidate_id, &change.now_ms);
-    if let Some((purpose, hash)) = &change.sms_code
-        && execute(conn, sms_codes::USE_UP, &[id, purpose, hash, now_ms])? != 1
-    {
-        return Ok(Err(PasswordRefusal::SmsCodeUsed));
+/// [`change_password`]'s transaction; a refusal rolls back what it wrote.
+struct Changing<D> {
+    change: PasswordChange,
+    detail: D,
+}
+
+enum ChangeError {
+    Refused(PasswordRefusal),
+    Store(sqlx::Error),
+}
+
+impl From<sqlx::Error> for ChangeError {
+    fn from(e: sqlx::Error) -> Self {
+        ChangeError::Store(e)
     }
-    let values: [&dyn rusqlite::ToSql; 4] = [id, &change.checked_hash, &change.new_hash, now_ms];
-    if execute(conn, REPLACE_PASSWORD, &values)? != 1 {
-        return Ok(Err(PasswordRefusal::PasswordMoved));
+}
+
+impl<D: FnOnce(u64) -> serde_json::Value + Send + 'static> WriteWork for Changing<D> {
+    type Output = u64;
+    type Error = ChangeError;
+
+    async fn run<E: Exec>(self, tx: &mut E) -> Result<u64, ChangeError> {
+        let Changing { change, detail } = self;
+        let (id, now_ms) = (change.candidate_id.as_str(), change.now_ms);
+        if let Some((purpose, hash)) = &change.sms_code
+            && !sms_codes::use_up(tx, id, purpose, hash, now_ms).await?
+        {
+            return Err(ChangeError::Refused(PasswordRefusal::SmsCodeUsed));
+        }
+        let values = [
+            id.into(),
+            change.checked_hash.as_deref().into(),
+            change.new_hash.as_str().into(),
+            now_ms.into(),
+        ];
+        if tx.execute(REPLACE_PASSWORD, &values).await? != 1 {
+            return Err(ChangeError::Refused(PasswordRefusal::PasswordMoved));
+        }
+        let revoked = sessions::revoke_all_of(tx, id, now_ms).await?;
+        audit::record(tx, now_ms, password_changed(&change, detail(revoked))).await?;
+        Ok(revoked)
     }
-    let revoked = execute(conn, sessions::REVOKE_ALL, &[id, now_ms])? as u64;
-    audit::record_local(conn, *now_ms, password_changed(change, detail(revoked)))?;
-    Ok(Ok(revoked))
 }
 
 fn password_changed(change: &PasswordChange, detail: serde_json::Value) -> AuditEntry<'_> {

@@ -12,7 +12,7 @@ use super::audit::{self, AuditEntry};
 use super::local_reads::{FromColumns, Param};
 use super::local_writes::execute;
 use super::states::{Columns, decode};
-use super::{Db, Tx, login_attempts, renumbered};
+use super::{Db, Exec, Tx, login_attempts, renumbered};
 
 /// Hex SHA-256 of a session id, as stored.
 pub fn id_hash(id: &str) -> String {
@@ -151,16 +151,12 @@ pub async fn revoke(tx: &mut Tx, id: &str, now_ms: i64) -> sqlx::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) const REVOKE_ALL: &str =
+const REVOKE_ALL: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL";
 
-pub async fn revoke_all_of(tx: &mut Tx, subject_id: &str, now_ms: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(REVOKE_ALL)
-        .bind(subject_id)
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected())
+pub async fn revoke_all_of(tx: &mut impl Exec, subject_id: &str, now_ms: i64) -> sqlx::Result<u64> {
+    tx.execute(REVOKE_ALL, &[subject_id.into(), now_ms.into()])
+        .await
 }
 
 /// Ends every session of the subject but `keep` (the one asking).

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Db, Tx};
+use super::{Db, Exec, Tx};
 
 /// A new code to store, with the limits its sending must respect.
 pub struct NewCode<'a> {
@@ -101,26 +101,25 @@ pub async fn take_try(
     Ok(row.map(|r| r.get(0)))
 }
 
-pub(super) const USE_UP: &str = "UPDATE sms_codes SET used_at = $4
+const USE_UP: &str = "UPDATE sms_codes SET used_at = $4
      WHERE candidate_id = $1 AND purpose = $2 AND code_hash = $3
        AND used_at IS NULL AND expires_at > $4";
 
 /// Uses the code up in the caller's transaction: true for exactly one caller.
 pub async fn use_up(
-    tx: &mut Tx,
+    tx: &mut impl Exec,
     candidate_id: &str,
     purpose: &str,
     code_hash: &str,
     now_ms: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(USE_UP)
-        .bind(candidate_id)
-        .bind(purpose)
-        .bind(code_hash)
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let values = [
+        candidate_id.into(),
+        purpose.into(),
+        code_hash.into(),
+        now_ms.into(),
+    ];
+    Ok(tx.execute(USE_UP, &values).await? == 1)
 }
 
 /// Removes codes that expired before `before_ms` (their throttle is over too).
