@@ -43,10 +43,19 @@ pub(super) struct Record {
     detail: String,
 }
 
+/// An audit record's id: a UUID of version 7, its time the record's, so that records
+/// are added at the end of the id's index instead of at a random page of it, one page
+/// written for a commit's records instead of one for each (issue 20).
+fn sorted_id(at_ms: i64) -> String {
+    let ms = u64::try_from(at_ms).unwrap_or(0);
+    let at = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000);
+    uuid::Uuid::new_v7(at).to_string()
+}
+
 impl Record {
     pub(super) fn of(at_ms: i64, entry: &AuditEntry<'_>) -> Record {
         Record {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: sorted_id(at_ms),
             at: at_ms,
             actor: entry.actor.to_string(),
             action: entry.action.as_str(),
@@ -143,4 +152,20 @@ pub async fn page(
             },
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorted_id;
+
+    #[test]
+    fn audit_ids_sort_as_their_times_and_differ_within_a_millisecond() {
+        let ids: Vec<String> = (0..100)
+            .map(|i| sorted_id(1_764_979_200_000 + i * 7))
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert_ne!(sorted_id(1_764_979_200_000), sorted_id(1_764_979_200_000));
+    }
 }

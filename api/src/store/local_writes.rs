@@ -9,9 +9,12 @@
 //! each in a savepoint of its own (a failing job rolls back only itself), and one
 //! `COMMIT` with `synchronous = FULL` flushes them all. A job's caller hears of its
 //! result only after that commit, so whatever was answered survives a power cut, and
-//! a crash before it loses only jobs that nobody was told of. The batch holds the
-//! process's turn to write ([`WriteQueue`]) like any other writer, so sqlx's writers
-//! and this thread take turns.
+//! a crash before it loses only jobs that nobody was told of. A job that a power cut
+//! may lose ([`LocalWriter::run_unflushed`]) lets a batch of such jobs alone commit
+//! without the flush; the write-ahead log is one file flushed in order, so the next
+//! flushed commit carries it to the disk too. The batch holds the process's turn to
+//! write ([`WriteQueue`]) like any other writer, so sqlx's writers and this thread
+//! take turns.
 
 use std::convert::Infallible;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -37,9 +40,15 @@ type Reply = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
 /// is to be rolled back.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 
+/// A job and whether its commit must reach the disk before its caller hears of it.
+struct Queued {
+    job: Job,
+    flush: bool,
+}
+
 /// The writer thread of one SQLite file; it stops when this is dropped.
 pub struct LocalWriter {
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::Sender<Queued>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -63,7 +72,21 @@ impl LocalWriter {
         job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> sqlx::Result<T> {
         let kept = self
-            .run_or_undo(move |conn| job(conn).map(Ok::<T, Infallible>))
+            .queue(true, move |conn| job(conn).map(Ok::<T, Infallible>))
+            .await?;
+        Ok(kept.unwrap_or_else(|never| match never {}))
+    }
+
+    /// As [`LocalWriter::run`], for a write a power cut may lose because what it
+    /// records can be had again (the platform's answer to a stored order, asked again
+    /// at the next look): answered once committed, flushed with the next flushed
+    /// commit. A batch with any other job is flushed as always.
+    pub async fn run_unflushed<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> sqlx::Result<T> {
+        let kept = self
+            .queue(false, move |conn| job(conn).map(Ok::<T, Infallible>))
             .await?;
         Ok(kept.unwrap_or_else(|never| match never {}))
     }
@@ -73,6 +96,14 @@ impl LocalWriter {
     /// a failed job's are, and the refusal is answered at once.
     pub async fn run_or_undo<T: Send + 'static, R: Send + 'static>(
         &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<Result<T, R>> + Send + 'static,
+    ) -> sqlx::Result<Result<T, R>> {
+        self.queue(true, job).await
+    }
+
+    async fn queue<T: Send + 'static, R: Send + 'static>(
+        &self,
+        flush: bool,
         job: impl FnOnce(&Connection) -> rusqlite::Result<Result<T, R>> + Send + 'static,
     ) -> sqlx::Result<Result<T, R>> {
         let (answer, answered) = oneshot::channel();
@@ -94,7 +125,7 @@ impl LocalWriter {
         self.jobs
             .as_ref()
             .ok_or_else(not_committed)?
-            .send(job)
+            .send(Queued { job, flush })
             .map_err(|_| not_committed())?;
         answered.await.map_err(|_| not_committed())?
     }
@@ -118,8 +149,10 @@ fn not_committed() -> sqlx::Error {
     sqlx::Error::WorkerCrashed
 }
 
-fn serve(path: &Path, inbox: &mpsc::Receiver<Job>, queue: &WriteQueue) {
+fn serve(path: &Path, inbox: &mpsc::Receiver<Queued>, queue: &WriteQueue) {
     let mut conn = None;
+    // The connection opens with FULL; changed only when a batch needs the other.
+    let mut flushing = true;
     while let Ok(first) = inbox.recv() {
         let turn = queue.blocking_turn();
         let conn = match &mut conn {
@@ -133,8 +166,24 @@ fn serve(path: &Path, inbox: &mpsc::Receiver<Job>, queue: &WriteQueue) {
             },
         };
         // Everything queued meanwhile (while the last batch flushed) joins this one.
-        let batch = std::iter::once(first).chain(inbox.try_iter().take(MAX_BATCH - 1));
-        run_batch(conn, batch);
+        let batch: Vec<Queued> = std::iter::once(first)
+            .chain(inbox.try_iter().take(MAX_BATCH - 1))
+            .collect();
+        let flush = batch.iter().any(|queued| queued.flush);
+        if flush != flushing {
+            let mode = if flush {
+                super::sqlite::FULL
+            } else {
+                super::sqlite::NORMAL
+            };
+            if let Err(e) = conn.execute_batch(&format!("PRAGMA synchronous = {mode}")) {
+                // Its jobs are dropped unanswered: their callers see an error.
+                tracing::error!(error = %e, "the SQLite writer cannot set how it commits");
+                continue;
+            }
+            flushing = flush;
+        }
+        run_batch(conn, batch.into_iter().map(|queued| queued.job));
         drop(turn);
     }
 }
@@ -145,6 +194,11 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.execute_batch(&super::sqlite::pragmas(super::sqlite::FULL))?;
+    // Each job's savepoint keeps the pages it changes as they were, until the batch
+    // ends: beyond 64 KiB SQLite spills them to a temporary file, three quarters of
+    // this thread's writes in the order rounds (issue 20). In memory they cost a copy
+    // of each page; a batch is at most a few megabytes.
+    conn.execute_batch("PRAGMA temp_store = MEMORY")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
@@ -432,6 +486,44 @@ mod tests {
         drop(writer);
         remove(&path);
         remove(&crashed);
+    }
+
+    /// SQLite's number for the connection's synchronous mode: 2 is FULL (an fsync at
+    /// each commit), 1 is NORMAL.
+    fn synchronous(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.query_row("PRAGMA synchronous", [], |row| row.get(0))
+    }
+
+    #[tokio::test]
+    async fn only_a_batch_of_unflushed_jobs_alone_commits_without_a_flush() {
+        let (path, queue, writer) = writer("flush");
+        assert_eq!(writer.run_unflushed(synchronous).await.unwrap(), 1);
+        assert_eq!(writer.run(synchronous).await.unwrap(), 2);
+        assert_eq!(writer.run_unflushed(synchronous).await.unwrap(), 1);
+        // In one batch with a job that must reach the disk, everything does.
+        let turn = queue.turn().await;
+        let mut unflushed = Box::pin(writer.run_unflushed(synchronous));
+        let mut flushed = Box::pin(writer.run(synchronous));
+        assert!(poll_once(&mut unflushed).is_pending());
+        assert!(poll_once(&mut flushed).is_pending());
+        drop(turn);
+        assert_eq!(unflushed.await.unwrap(), 2);
+        assert_eq!(flushed.await.unwrap(), 2);
+        drop(writer);
+        remove(&path);
+    }
+
+    #[tokio::test]
+    async fn the_writer_keeps_what_its_savepoints_undo_in_memory() {
+        let (path, _queue, writer) = writer("temp");
+        let temp_store = writer
+            .run(|conn| conn.query_row("PRAGMA temp_store", [], |row| row.get::<_, i64>(0)))
+            .await
+            .unwrap();
+        // 2 is MEMORY: no temporary file written for each job's savepoint.
+        assert_eq!(temp_store, 2);
+        drop(writer);
+        remove(&path);
     }
 
     #[tokio::test]

@@ -340,8 +340,11 @@ pub async fn record_trade(
             trade_no.to_owned(),
             cashier_url.to_owned(),
         );
+        // Lost to a power cut, the order is one without a cashier: the next look at
+        // it asks the platform again (`payments::orders::ensure_trade`), which answers
+        // with the same trade.
         return writer
-            .run(move |conn| {
+            .run_unflushed(move |conn| {
                 super::trades::local::set_pay_url(conn, &order_no, gateway, &cashier_url, now_ms)?;
                 local::set_trade(conn, &order_no, &trade_no, &cashier_url, now_ms)
             })
