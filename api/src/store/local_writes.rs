@@ -71,10 +71,7 @@ impl LocalWriter {
         &self,
         job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> sqlx::Result<T> {
-        let kept = self
-            .queue(true, move |conn| job(conn).map(Ok::<T, Infallible>))
-            .await?;
-        Ok(kept.unwrap_or_else(|never| match never {}))
+        self.never_undone(true, job).await
     }
 
     /// As [`LocalWriter::run`], for a write a power cut may lose because what it
@@ -85,8 +82,17 @@ impl LocalWriter {
         &self,
         job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> sqlx::Result<T> {
+        self.never_undone(false, job).await
+    }
+
+    /// A job that cannot refuse, queued as one that could.
+    async fn never_undone<T: Send + 'static>(
+        &self,
+        flush: bool,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> sqlx::Result<T> {
         let kept = self
-            .queue(false, move |conn| job(conn).map(Ok::<T, Infallible>))
+            .queue(flush, move |conn| job(conn).map(Ok::<T, Infallible>))
             .await?;
         Ok(kept.unwrap_or_else(|never| match never {}))
     }
