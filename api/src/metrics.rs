@@ -33,6 +33,7 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::passwords::HashLoad;
 use crate::clock::to_ms;
+use crate::payments::platform::PlatformError;
 use crate::state::AppState;
 use crate::store::{self, PoolUse, backlogs::Backlog};
 
@@ -75,6 +76,13 @@ struct PaidLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GatewayLabels {
     gateway: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GatewayCallLabels {
+    gateway: &'static str,
+    call: &'static str,
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -215,6 +223,7 @@ pub struct Metrics {
     orders_closed: Counter,
     notifications_accepted: Family<GatewayLabels, Counter>,
     notifications_refused: Family<RefusalLabels, Counter>,
+    gateway_calls: Family<GatewayCallLabels, Histogram, fn() -> Histogram>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
     worker_last_success: Family<WorkerLabels, FloatGauge>,
     worker_failures: Family<WorkerLabels, Counter>,
@@ -250,6 +259,7 @@ impl Metrics {
             orders_closed: Counter::default(),
             notifications_accepted: Family::default(),
             notifications_refused: Family::default(),
+            gateway_calls: Family::new_with_constructor(latency_histogram),
             webhook_attempts: Family::default(),
             worker_last_success: Family::default(),
             worker_failures: Family::default(),
@@ -295,6 +305,11 @@ impl Metrics {
             "notifications_refused",
             "Gateway notifications refused, by gateway and reason: unverified, rejected (not about an order as it stands), failed (not stored)",
             metrics.notifications_refused.clone(),
+        );
+        r.register(
+            "gateway_call_duration_seconds",
+            "Time of each try of a call to a payment gateway, by gateway, call and outcome: ok, refused (the gateway answered no), unavailable (no answer, or an error that may pass)",
+            metrics.gateway_calls.clone(),
         );
         r.register(
             "webhook_deliveries",
@@ -446,6 +461,28 @@ impl Metrics {
         };
     }
 
+    /// One try of a call to a gateway, `took` long: a retried call is one per try.
+    pub fn gateway_call(
+        &self,
+        gateway: Gateway,
+        call: &'static str,
+        outcome: Result<(), &PlatformError>,
+        took: Duration,
+    ) {
+        let outcome = match outcome {
+            Ok(()) => "ok",
+            Err(PlatformError::Unavailable(_)) => "unavailable",
+            Err(PlatformError::Refused { .. } | PlatformError::BadNotification(_)) => "refused",
+        };
+        self.gateway_calls
+            .get_or_create(&GatewayCallLabels {
+                gateway: gateway.as_str(),
+                call,
+                outcome,
+            })
+            .observe(took.as_secs_f64());
+    }
+
     pub fn webhook_attempt(&self, outcome: WebhookAttempt) {
         self.webhook_attempts
             .get_or_create(&OutcomeLabels {
@@ -491,7 +528,7 @@ impl Metrics {
     }
 
     /// The registry as Prometheus reads it.
-    fn encode(&self) -> Result<String, std::fmt::Error> {
+    pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)

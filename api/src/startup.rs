@@ -279,11 +279,14 @@ async fn app_state(
         let client = Alipay::new(alipay, clock.clone())?;
         channels.push((PayChannel::Alipay, Gateway::Alipay, Arc::new(client)));
     }
+    let passwords = Passwords::for_this_machine(config.hash_threads, config.hash_queue)?;
+    let metrics = Arc::new(Metrics::new(passwords.load()));
     // Every gateway's passing hiccups are retried before anyone sees them.
-    let platform = platform.map(|p| retrying(Gateway::Platform, p, RetryPolicy::GATEWAY));
+    let retried = |gateway, p| retrying(gateway, p, RetryPolicy::GATEWAY, metrics.clone());
+    let platform = platform.map(|p| retried(Gateway::Platform, p));
     let channels = channels
         .into_iter()
-        .map(|(channel, gateway, p)| (channel, gateway, retrying(gateway, p, RetryPolicy::GATEWAY)))
+        .map(|(channel, gateway, p)| (channel, gateway, retried(gateway, p)))
         .collect();
     let payments = Payments {
         gateways: Gateways { platform, channels },
@@ -299,8 +302,6 @@ async fn app_state(
             config.webhooks_allow_private,
         ),
     };
-    let passwords = Passwords::for_this_machine(config.hash_threads, config.hash_queue)?;
-    let metrics = Arc::new(Metrics::new(passwords.load()));
     Ok(AppState {
         db: db.with_metrics(metrics.clone()),
         clock,

@@ -3,7 +3,9 @@
 //! ExamFee's number at the gateway, closing a closed trade changes nothing, and the
 //! rest are reads. So a passing hiccup of the platform (real channels answer a small
 //! share of calls with a system error on a busy day) never reaches a candidate, while
-//! a gateway that stays down still answers `Unavailable` after a few tries.
+//! a gateway that stays down still answers `Unavailable` after a few tries. Each try
+//! is timed in the metrics (`examfee_gateway_call_duration_seconds`): how far away the
+//! gateway is, seen from here.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,6 +15,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use examfee_shared::Gateway;
 use rand::Rng;
+
+use crate::metrics::Metrics;
 
 use super::platform::{
     DailyStatement, PaymentPlatform, PlatformError, PlatformEvent, RefundCall, RefundOutcome,
@@ -49,16 +53,19 @@ impl RetryPolicy {
     }
 }
 
-/// `inner` with its `Unavailable` answers retried under `policy`.
+/// `inner` with its `Unavailable` answers retried under `policy`, each try timed in
+/// `metrics`.
 pub fn retrying(
     gateway: Gateway,
     inner: Arc<dyn PaymentPlatform>,
     policy: RetryPolicy,
+    metrics: Arc<Metrics>,
 ) -> Arc<dyn PaymentPlatform> {
     Arc::new(Retrying {
         gateway,
         inner,
         policy,
+        metrics,
     })
 }
 
@@ -66,6 +73,7 @@ struct Retrying {
     gateway: Gateway,
     inner: Arc<dyn PaymentPlatform>,
     policy: RetryPolicy,
+    metrics: Arc<Metrics>,
 }
 
 impl Retrying {
@@ -78,7 +86,12 @@ impl Retrying {
         let started = Instant::now();
         let mut retry = 0;
         loop {
-            match call().await {
+            let tried = Instant::now();
+            let outcome = call().await;
+            let took = tried.elapsed();
+            self.metrics
+                .gateway_call(self.gateway, what, outcome.as_ref().map(drop), took);
+            match outcome {
                 Err(PlatformError::Unavailable(error))
                     if retry + 1 < self.policy.attempts
                         && started.elapsed() < self.policy.budget =>
@@ -194,6 +207,11 @@ mod tests {
         budget: Duration::from_secs(3600),
     };
 
+    fn metrics() -> Arc<Metrics> {
+        let passwords = crate::auth::passwords::Passwords::new(1, 1).unwrap();
+        Arc::new(Metrics::new(passwords.load()))
+    }
+
     fn unavailable() -> PlatformError {
         PlatformError::Unavailable("503 platform_unavailable".into())
     }
@@ -201,12 +219,12 @@ mod tests {
     #[tokio::test]
     async fn transient_failures_are_retried_up_to_the_attempts() {
         let twice = Scripted::failing(vec![unavailable(), unavailable()]);
-        let platform = retrying(Gateway::Platform, twice.clone(), QUICK);
+        let platform = retrying(Gateway::Platform, twice.clone(), QUICK, metrics());
         assert!(matches!(platform.query_trade("EF1").await, Ok(None)));
         assert_eq!(twice.calls.load(Ordering::SeqCst), 3);
 
         let thrice = Scripted::failing(vec![unavailable(), unavailable(), unavailable()]);
-        let platform = retrying(Gateway::Platform, thrice.clone(), QUICK);
+        let platform = retrying(Gateway::Platform, thrice.clone(), QUICK, metrics());
         let outcome = platform.query_trade("EF1").await;
         assert!(matches!(outcome, Err(PlatformError::Unavailable(_))));
         assert_eq!(
@@ -217,12 +235,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_try_is_timed_with_its_outcome() {
+        let metrics = metrics();
+        let refused = PlatformError::Refused {
+            code: "trade_closed".into(),
+            detail: String::new(),
+        };
+        let scripted = Scripted::failing(vec![unavailable(), unavailable(), refused]);
+        let platform = retrying(Gateway::Alipay, scripted, QUICK, metrics.clone());
+        assert!(platform.query_trade("EF1").await.is_err());
+        assert!(matches!(platform.query_trade("EF1").await, Ok(None)));
+        let text = metrics.encode().unwrap();
+        let series =
+            r#"examfee_gateway_call_duration_seconds_count{gateway="alipay",call="query_trade""#;
+        for (outcome, tries) in [("unavailable", 2), ("refused", 1), ("ok", 1)] {
+            let line = format!(r#"{series},outcome="{outcome}"}} {tries}"#);
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_refusal_is_final_and_never_retried() {
         let refused = Scripted::failing(vec![PlatformError::Refused {
             code: "trade_closed".into(),
             detail: String::new(),
         }]);
-        let platform = retrying(Gateway::Platform, refused.clone(), QUICK);
+        let platform = retrying(Gateway::Platform, refused.clone(), QUICK, metrics());
         let outcome = platform.query_trade("EF1").await;
         assert!(matches!(outcome, Err(PlatformError::Refused { .. })));
         assert_eq!(refused.calls.load(Ordering::SeqCst), 1);
@@ -235,7 +273,7 @@ mod tests {
             ..QUICK
         };
         let once = Scripted::failing(vec![unavailable()]);
-        let platform = retrying(Gateway::Platform, once.clone(), spent);
+        let platform = retrying(Gateway::Platform, once.clone(), spent, metrics());
         let outcome = platform.query_trade("EF1").await;
         assert!(matches!(outcome, Err(PlatformError::Unavailable(_))));
         assert_eq!(once.calls.load(Ordering::SeqCst), 1);

@@ -113,6 +113,15 @@ async fn a_paid_order_is_counted_once_by_route_template_and_channel() {
     assert_eq!(scrape.value("examfee_orders_closed_total", &[]), Some(0.0));
     assert_eq!(scrape.sum("examfee_notifications_refused_total"), 0.0);
 
+    // The platform's trade was opened once, and that call timed.
+    let opened = [
+        ("gateway", "platform"),
+        ("call", "create_trade"),
+        ("outcome", "ok"),
+    ];
+    let calls = "examfee_gateway_call_duration_seconds_count";
+    assert_eq!(scrape.value(calls, &opened), Some(1.0));
+
     // Requests by route template: the order was created once and looked at by its
     // number, and the number is in no label.
     let created = scrape.requests("/api/v1/orders", "POST", "201");

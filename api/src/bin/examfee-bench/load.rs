@@ -48,6 +48,13 @@ impl Sample {
         sample
     }
 
+    pub fn mean(&self) -> Duration {
+        match self.latencies.len() {
+            0 => Duration::ZERO,
+            n => self.latencies.iter().sum::<Duration>() / n as u32,
+        }
+    }
+
     pub fn percentile(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;

@@ -51,8 +51,6 @@ impl Row {
     /// CPU milliseconds an operation costs besides its core work (`of_which`: the part
     /// spent in the database server), against the core work's own CPU milliseconds.
     /// No target: it says where the rest of a ratio's gap goes.
-    /// CPU time per request besides `work`'s (`core_work` ms of CPU), of which the
-    /// database server's.
     pub fn cpu(figure: &str, besides: f64, of_which: f64, core_work: f64, work: &str) -> Row {
         Row {
             figure: figure.to_owned(),
@@ -61,6 +59,22 @@ impl Row {
             ceiling: core_work,
             ceiling_of: format!("CPU of {work}; database {of_which:.2} ms"),
             ratio: besides / core_work,
+            target: 0.0,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            errors: 0,
+        }
+    }
+
+    /// Milliseconds of `whole` (mean ms, `whole_of`) spent in a part of it.
+    pub fn part(figure: &str, part: f64, whole: f64, whole_of: String) -> Row {
+        Row {
+            figure: figure.to_owned(),
+            value: part,
+            unit: "ms",
+            ceiling: whole,
+            ceiling_of: whole_of,
+            ratio: part / whole,
             target: 0.0,
             p50_ms: 0.0,
             p99_ms: 0.0,

@@ -29,6 +29,8 @@ pub struct Bench {
     /// The master key of the server the bench started (`None` for another's), so
     /// that the bench can read sealed values (the sandbox merchant secret).
     pub master_key: Option<MasterKey>,
+    /// The token of the started server's `/metrics` (`None` for another's).
+    metrics_token: Option<String>,
 }
 
 /// The `n`th of a series of distinct valid ID numbers.
@@ -60,6 +62,8 @@ impl Bench {
         config.rate_limit_per_ip = 0;
         config.bootstrap_admin = Some((ADMIN.0.to_owned(), SecretString::from(ADMIN.1.to_owned())));
         config.sandbox_db = dir.join("sandbox.db");
+        let metrics_token = uuid::Uuid::new_v4().simple().to_string();
+        config.metrics_token = Some(SecretString::from(metrics_token.clone()));
         let master_key = match config.master_key.clone() {
             Some(key) => key,
             None => MasterKey::generate()?,
@@ -81,6 +85,7 @@ impl Bench {
             database_url,
             dir: Some(dir),
             master_key: Some(master_key),
+            metrics_token: Some(metrics_token),
         })
     }
 
@@ -93,7 +98,34 @@ impl Bench {
             database_url: database_url.to_owned(),
             dir: None,
             master_key: None,
+            metrics_token: None,
         }
+    }
+
+    /// What the server's metrics say of its tries of the platform's `call` that ended
+    /// well: (seconds in all, how many).
+    pub async fn platform_calls(&self, call: &str) -> anyhow::Result<(f64, f64)> {
+        let token = self
+            .metrics_token
+            .as_deref()
+            .context("the metrics of a server the bench did not start")?;
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let labels = format!(r#"{{gateway="platform",call="{call}",outcome="ok"}} "#);
+        let value = |name: &str| {
+            let prefix = format!("examfee_gateway_call_duration_seconds_{name}{labels}");
+            text.lines()
+                .find_map(|line| line.strip_prefix(prefix.as_str()))
+                .map_or(Ok(0.0), str::parse::<f64>)
+        };
+        Ok((value("sum")?, value("count")?))
     }
 
     pub fn url(&self, path: &str) -> String {
