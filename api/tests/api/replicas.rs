@@ -159,6 +159,19 @@ async fn two_replicas_on_one_database_do_everything_once() {
             .await;
         let second = order_for(replica, token).await;
         a.pay_at_platform(&second).await;
+        // The first order's late payment below must reach ExamFee after this one, or
+        // it would be the first payment of the fee (and keep the receipt): wait until
+        // this one is recorded, whichever replica its notification reached.
+        let recorded =
+            format!("SELECT COUNT(*) FROM orders WHERE order_no = '{second}' AND status = 'paid'");
+        eventually(
+            "the second order to be recorded paid",
+            async || match count(&db, &recorded).await {
+                1 => Ok(()),
+                seen => Err(seen),
+            },
+        )
+        .await;
         seconds.push(second);
         late.push(order_no.clone());
     }
