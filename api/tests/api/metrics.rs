@@ -315,8 +315,11 @@ async fn the_example_alert_rules_name_only_metrics_the_server_shows() {
         );
     }
     // A worker's last pass shows once it has made one; requests once one is answered
-    // (a scrape before the last).
+    // (a scrape before the last); a gateway's calls once one is made (an order's
+    // trade).
     let app = spawn_app_with_metrics(|_| {}).await;
+    let (_, token) = app.candidate_with_own_password().await;
+    app.paid_order(&token).await;
     eventually("both workers to finish a pass", async || {
         let (scrape, _) = app.scrape().await;
         let passes = ["payments", "webhooks"].map(|worker| {
