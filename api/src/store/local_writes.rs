@@ -494,10 +494,14 @@ mod tests {
         remove(&crashed);
     }
 
-    /// SQLite's number for the connection's synchronous mode: 2 is FULL (an fsync at
-    /// each commit), 1 is NORMAL.
+    /// A job reading one of the connection's settings, as SQLite numbers it.
+    fn pragma(name: &'static str) -> impl Fn(&Connection) -> rusqlite::Result<i64> {
+        move |conn| conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+    }
+
+    /// The synchronous mode: 2 is FULL (an fsync at each commit), 1 is NORMAL.
     fn synchronous(conn: &Connection) -> rusqlite::Result<i64> {
-        conn.query_row("PRAGMA synchronous", [], |row| row.get(0))
+        pragma("synchronous")(conn)
     }
 
     #[tokio::test]
@@ -522,10 +526,7 @@ mod tests {
     #[tokio::test]
     async fn the_writer_keeps_what_its_savepoints_undo_in_memory() {
         let (path, _queue, writer) = writer("temp");
-        let temp_store = writer
-            .run(|conn| conn.query_row("PRAGMA temp_store", [], |row| row.get::<_, i64>(0)))
-            .await
-            .unwrap();
+        let temp_store = writer.run(pragma("temp_store")).await.unwrap();
         // 2 is MEMORY: no temporary file written for each job's savepoint.
         assert_eq!(temp_store, 2);
         drop(writer);
