@@ -527,6 +527,14 @@ impl Metrics {
             .set(waited_ms as f64 / 1000.0);
     }
 
+    /// Metrics with a hashing pool of one thread, for unit tests that read what
+    /// they count.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Metrics {
+        let passwords = crate::auth::passwords::Passwords::new(1, 3).expect("a hashing pool");
+        Metrics::new(passwords.load())
+    }
+
     /// The registry as Prometheus reads it.
     pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
@@ -647,14 +655,9 @@ impl Collector for HashQueueCollector {
 mod tests {
     use super::*;
 
-    fn metrics() -> Metrics {
-        let passwords = crate::auth::passwords::Passwords::new(1, 3).unwrap();
-        Metrics::new(passwords.load())
-    }
-
     #[test]
     fn the_text_names_every_metric_with_its_prefix_and_unit() {
-        let m = metrics();
+        let m = Metrics::for_tests();
         m.request_served(
             Some("/api/v1/orders/{order_no}".to_owned()),
             &Method::GET,
@@ -690,7 +693,7 @@ mod tests {
 
     #[test]
     fn requests_no_route_took_and_the_web_client_s_share_one_label_each() {
-        let m = metrics();
+        let m = Metrics::for_tests();
         let not_found = StatusCode::NOT_FOUND;
         for route in [None, None, Some(String::new()), Some(String::new())] {
             m.request_served(route, &Method::GET, not_found, Duration::ZERO);
@@ -713,7 +716,7 @@ mod tests {
 
     #[test]
     fn backlog_ages_count_from_when_the_oldest_fell_due() {
-        let m = metrics();
+        let m = Metrics::for_tests();
         let waiting = Backlog {
             items: 3,
             oldest_due_ms: Some(10_000),

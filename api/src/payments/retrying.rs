@@ -208,8 +208,7 @@ mod tests {
     };
 
     fn metrics() -> Arc<Metrics> {
-        let passwords = crate::auth::passwords::Passwords::new(1, 1).unwrap();
-        Arc::new(Metrics::new(passwords.load()))
+        Arc::new(Metrics::for_tests())
     }
 
     fn unavailable() -> PlatformError {

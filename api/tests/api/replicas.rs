@@ -9,8 +9,8 @@ use examfee::startup::Application;
 use examfee::store::Db;
 use examfee_sandbox::client::{ClientConfig, PlatformClient};
 use examfee_sandbox::statement::EntryKind;
-use examfee_shared::FeeStatus;
 use examfee_shared::time::beijing_day;
+use examfee_shared::{FeeStatus, OrderStatus};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::json;
@@ -162,15 +162,12 @@ async fn two_replicas_on_one_database_do_everything_once() {
         // The first order's late payment below must reach ExamFee after this one, or
         // it would be the first payment of the fee (and keep the receipt): wait until
         // this one is recorded, whichever replica its notification reached.
-        let recorded =
-            format!("SELECT COUNT(*) FROM orders WHERE order_no = '{second}' AND status = 'paid'");
-        eventually(
-            "the second order to be recorded paid",
-            async || match count(&db, &recorded).await {
-                1 => Ok(()),
+        eventually("the second order to be recorded paid", async || {
+            match a.stored_order_status(&second).await {
+                OrderStatus::Paid => Ok(()),
                 seen => Err(seen),
-            },
-        )
+            }
+        })
         .await;
         seconds.push(second);
         late.push(order_no.clone());
